@@ -1,0 +1,89 @@
+import { isId } from './ids.ts';
+import type { Command, CommandAck, GatewayEvent, SiteLevel, Status, Telemetry } from './schemas/messages.ts';
+
+/**
+ * The topic contract (docs/protocol.md). Every topic in the system is built by `topic()` and read by
+ * `parseTopic()`; nobody concatenates topic strings by hand.
+ */
+export const TOPIC_ROOT = 'slopeguard/v1';
+
+export interface GatewayTopics {
+  telemetry: Telemetry;
+  status: Status;
+  event: GatewayEvent;
+  cmd: Command;
+  'cmd/ack': CommandAck;
+}
+export interface SiteTopics {
+  level: SiteLevel;
+}
+export type GatewayChannel = keyof GatewayTopics;
+export type SiteChannel = keyof SiteTopics;
+export type Channel = GatewayChannel | SiteChannel;
+
+export const GATEWAY_CHANNELS: readonly GatewayChannel[] = ['telemetry', 'status', 'event', 'cmd', 'cmd/ack'];
+export const SITE_CHANNELS: readonly SiteChannel[] = ['level'];
+
+/** QoS and retain per channel, as the contract table says. */
+export const CHANNEL_OPTIONS: Readonly<Record<Channel, { qos: 1; retain: boolean }>> = {
+  telemetry: { qos: 1, retain: false },
+  status: { qos: 1, retain: true },
+  event: { qos: 1, retain: false },
+  cmd: { qos: 1, retain: false },
+  'cmd/ack': { qos: 1, retain: false },
+  level: { qos: 1, retain: true },
+};
+
+export class TopicError extends Error {
+  readonly code = 'SG_ERR_TOPIC';
+}
+
+function checkId(what: string, id: string): void {
+  // Refuses '+', '#', '/' and everything else outside the id pattern, so a topic built here is never
+  // a wildcard and never has an unexpected depth.
+  if (!isId(id)) throw new TopicError(`invalid ${what} id ${JSON.stringify(id)}`);
+}
+
+export function gatewayTopic(site: string, gateway: string, channel: GatewayChannel): string {
+  checkId('site', site);
+  checkId('gateway', gateway);
+  return `${TOPIC_ROOT}/${site}/${gateway}/${channel}`;
+}
+
+export function siteTopic(site: string, channel: SiteChannel): string {
+  checkId('site', site);
+  return `${TOPIC_ROOT}/${site}/${channel}`;
+}
+
+/** Subscription filters. `site`/`gateway` default to the single-level wildcard. */
+export function gatewayFilter(channel: GatewayChannel | '#', site = '+', gateway = '+'): string {
+  if (site !== '+') checkId('site', site);
+  if (gateway !== '+') checkId('gateway', gateway);
+  return `${TOPIC_ROOT}/${site}/${gateway}/${channel}`;
+}
+
+export function siteFilter(channel: SiteChannel, site = '+'): string {
+  if (site !== '+') checkId('site', site);
+  return `${TOPIC_ROOT}/${site}/${channel}`;
+}
+
+export type ParsedTopic =
+  | { scope: 'gateway'; site: string; gateway: string; channel: GatewayChannel }
+  | { scope: 'site'; site: string; channel: SiteChannel };
+
+/** Reads a concrete topic; returns undefined for anything outside the contract. */
+export function parseTopic(topic: string): ParsedTopic | undefined {
+  if (!topic.startsWith(`${TOPIC_ROOT}/`)) return undefined;
+  const parts = topic.slice(TOPIC_ROOT.length + 1).split('/');
+  const [site, second, third, fourth] = parts;
+  if (site === undefined || !isId(site) || second === undefined) return undefined;
+  if (parts.length === 2) {
+    return (SITE_CHANNELS as readonly string[]).includes(second)
+      ? { scope: 'site', site, channel: second as SiteChannel }
+      : undefined;
+  }
+  if (!isId(second) || third === undefined || parts.length > 4) return undefined;
+  const channel = fourth === undefined ? third : `${third}/${fourth}`;
+  if (!(GATEWAY_CHANNELS as readonly string[]).includes(channel)) return undefined;
+  return { scope: 'gateway', site, gateway: second, channel: channel as GatewayChannel };
+}
