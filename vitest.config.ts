@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['*/test/**/*.test.ts', 'cli/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // Forks, not threads: tests start child processes and native serial bindings.
     pool: 'forks',
+    reporters: ['default', './vitest.summary-reporter.ts'],
   },
 });

@@ -30,7 +30,8 @@ export function validateReading(value: unknown): Decoded<Reading> {
   const r = checkReading(value);
   if (!r.ok) return r;
   const missing = missingKindFields(r.value);
-  if (missing.length > 0) return { ok: false, errors: missing.map((f) => `/values/${f}: required for ${r.value.kind}`) };
+  if (missing.length > 0)
+    return { ok: false, errors: missing.map((f) => `/values/${f}: required for ${r.value.kind}`) };
   return r;
 }
 
@@ -57,7 +58,8 @@ const channelValidators: Record<Channel, (v: unknown) => Decoded<unknown>> = {
 export function decodePayload(channel: Channel, payload: Uint8Array | string): Decoded<unknown> {
   let value: unknown;
   try {
-    const text = typeof payload === 'string' ? payload : new TextDecoder('utf-8', { fatal: true }).decode(payload);
+    const text =
+      typeof payload === 'string' ? payload : new TextDecoder('utf-8', { fatal: true }).decode(payload);
     value = JSON.parse(text);
   } catch (err) {
     return { ok: false, errors: [`not JSON: ${(err as Error).message}`] };

@@ -23,7 +23,11 @@ describe('topics', () => {
       gateway: 'gw-1',
       channel: 'cmd/ack',
     });
-    expect(parseTopic('slopeguard/v1/demo-a/level')).toEqual({ scope: 'site', site: 'demo-a', channel: 'level' });
+    expect(parseTopic('slopeguard/v1/demo-a/level')).toEqual({
+      scope: 'site',
+      site: 'demo-a',
+      channel: 'level',
+    });
     for (const bad of [
       'slopeguard/v1/demo-a/gw-1/nope',
       'slopeguard/v1/demo-a/gw-1/telemetry/x',

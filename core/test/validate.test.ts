@@ -5,7 +5,10 @@ const tilt = { sensor: 'tilt-1', kind: 'tilt', ts: 1763856000000, values: { x: 0
 
 describe('payload validation', () => {
   it('accepts a contract telemetry message', () => {
-    const r = validateTelemetry({ seq: 3, readings: [tilt, { ...tilt, sensor: 'rain-1', kind: 'rain', values: { mm: 0.5 } }] });
+    const r = validateTelemetry({
+      seq: 3,
+      readings: [tilt, { ...tilt, sensor: 'rain-1', kind: 'rain', values: { mm: 0.5 } }],
+    });
     expect(r.ok).toBe(true);
   });
 

@@ -1,0 +1,2 @@
+export * from './live-view.ts';
+export * from './server.ts';

@@ -1,0 +1,121 @@
+import type { GatewayEvent, Reading, SiteLevel, Status, Telemetry } from '@slopeguard/core';
+
+/**
+ * The control center's in-memory picture of every site, fed by the MQTT feed (and seeded from the
+ * store at start-up). It holds only the latest of everything: history lives in the store.
+ */
+export interface SensorView extends Reading {
+  gateway: string;
+}
+
+export interface GatewayView {
+  id: string;
+  state: Status['state'] | 'unknown';
+  statusTs?: number;
+  lastSeen?: number;
+  lastSeq?: number;
+  seqGaps: number;
+  health?: Record<string, unknown>;
+}
+
+export interface SiteSummary {
+  id: string;
+  level: SiteLevel | null;
+  lastReadingTs: number | null;
+  gateways: GatewayView[];
+  sensors: SensorView[];
+  lastEvent?: GatewayEvent & { gateway: string };
+}
+
+interface SiteState {
+  id: string;
+  level: SiteLevel | null;
+  lastReadingTs: number | null;
+  gateways: Map<string, GatewayView>;
+  sensors: Map<string, SensorView>;
+  lastEvent?: GatewayEvent & { gateway: string };
+}
+
+export class LiveView {
+  readonly #sites = new Map<string, SiteState>();
+
+  #site(id: string): SiteState {
+    let s = this.#sites.get(id);
+    if (!s) {
+      s = { id, level: null, lastReadingTs: null, gateways: new Map(), sensors: new Map() };
+      this.#sites.set(id, s);
+    }
+    return s;
+  }
+
+  #gateway(site: SiteState, id: string): GatewayView {
+    let g = site.gateways.get(id);
+    if (!g) {
+      g = { id, state: 'unknown', seqGaps: 0 };
+      site.gateways.set(id, g);
+    }
+    return g;
+  }
+
+  /** Records readings, keeping per sensor only the newest (a late backlog never hides a fresh value). */
+  applyReadings(site: string, gateway: string, readings: readonly Reading[], receivedAt: number): void {
+    const s = this.#site(site);
+    const g = this.#gateway(s, gateway);
+    g.lastSeen = receivedAt;
+    for (const r of readings) {
+      const prev = s.sensors.get(r.sensor);
+      if (!prev || prev.ts <= r.ts) s.sensors.set(r.sensor, { ...r, gateway });
+      if (s.lastReadingTs === null || r.ts > s.lastReadingTs) s.lastReadingTs = r.ts;
+    }
+  }
+
+  applyTelemetry(site: string, gateway: string, t: Telemetry, receivedAt: number): void {
+    const g = this.#gateway(this.#site(site), gateway);
+    // seq rises by one per message; a jump means messages we never saw (or a reset gateway).
+    if (g.lastSeq !== undefined && t.seq > g.lastSeq + 1) g.seqGaps += t.seq - g.lastSeq - 1;
+    if (g.lastSeq === undefined || t.seq > g.lastSeq) g.lastSeq = t.seq;
+    this.applyReadings(site, gateway, t.readings, receivedAt);
+  }
+
+  applyStatus(site: string, gateway: string, status: Status, receivedAt: number): void {
+    const g = this.#gateway(this.#site(site), gateway);
+    const { state, ts, ...health } = status;
+    g.state = state;
+    g.statusTs = ts;
+    g.lastSeen = receivedAt;
+    g.health = health;
+  }
+
+  applyLevel(site: string, level: SiteLevel): void {
+    this.#site(site).level = level;
+  }
+
+  applyEvent(site: string, gateway: string, event: GatewayEvent): void {
+    this.#site(site).lastEvent = { ...event, gateway };
+  }
+
+  has(site: string): boolean {
+    return this.#sites.has(site);
+  }
+
+  summary(site: string): SiteSummary | undefined {
+    const s = this.#sites.get(site);
+    if (!s) return undefined;
+    const out: SiteSummary = {
+      id: s.id,
+      level: s.level,
+      lastReadingTs: s.lastReadingTs,
+      gateways: [...s.gateways.values()].sort((a, b) => a.id.localeCompare(b.id)),
+      sensors: [...s.sensors.values()].sort((a, b) => a.sensor.localeCompare(b.sensor)),
+    };
+    if (s.lastEvent) out.lastEvent = s.lastEvent;
+    return out;
+  }
+
+  list(): SiteSummary[] {
+    return [...this.#sites.keys()]
+      .sort()
+      .map((id) => this.summary(id))
+      .filter((s): s is SiteSummary => s !== undefined);
+  }
+}

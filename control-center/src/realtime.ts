@@ -1,0 +1,35 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Logger } from 'pino';
+import { Server } from 'socket.io';
+import type { LiveView } from './live-view.ts';
+import type { FeedEvent } from './mqtt-feed.ts';
+
+/**
+ * Pushes validated feed events to browsers. A new client gets a snapshot of every site first, then
+ * the live stream. Event names are the contract's channel names.
+ */
+export interface Realtime {
+  readonly io: Server;
+  publish(e: FeedEvent): void;
+  close(): Promise<void>;
+}
+
+export function startRealtime(server: HttpServer, view: LiveView, logger: Logger): Realtime {
+  const io = new Server(server, { serveClient: false, cors: { origin: false } });
+  io.on('connection', (socket) => {
+    logger.debug({ id: socket.id }, 'browser connected');
+    socket.emit('snapshot', view.list());
+  });
+  return {
+    io,
+    publish(e) {
+      const { channel, ...rest } = e;
+      io.emit(channel, rest);
+    },
+    close() {
+      return new Promise((resolve) => {
+        io.close(() => resolve());
+      });
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import {
+  CHANNEL_OPTIONS,
+  encodePayload,
+  gatewayTopic,
+  type Reading,
+  type SensorKind,
+  type Status,
+  type Telemetry,
+} from '@slopeguard/core';
+import mqtt, { type MqttClient } from 'mqtt';
+import { createRng, type Rng } from './rng.ts';
+
+/**
+ * A simulated gateway: a real MQTT client that publishes the contract's telemetry and status
+ * topics for one site, as a field gateway would. It is the walking skeleton's stand-in for the
+ * edge agent and the demo's load; scenario models can drive it through `source`.
+ */
+export interface SimSensor {
+  id: string;
+  kind: SensorKind;
+}
+
+/** Produces the readings of one sampling instant. */
+export type ReadingSource = (ts: number) => Reading[];
+
+export interface SimGatewayOptions {
+  url: string;
+  site: string;
+  gateway: string;
+  username?: string;
+  password?: string;
+  intervalMs?: number;
+  source?: ReadingSource;
+  seed?: number;
+  now?: () => number;
+}
+
+export interface SimGateway {
+  readonly site: string;
+  readonly gateway: string;
+  /** Publishes one telemetry message now; resolves after the broker's PUBACK. */
+  publishOnce(): Promise<Telemetry>;
+  /** Number of telemetry messages acknowledged by the broker. */
+  readonly acked: number;
+  readonly client: MqttClient;
+  stop(): Promise<void>;
+}
+
+export async function startSimGateway(options: SimGatewayOptions): Promise<SimGateway> {
+  const { site, gateway } = options;
+  const now = options.now ?? Date.now;
+  const source = options.source ?? defaultSource(options.seed ?? hashSeed(`${site}/${gateway}`));
+  const statusTopic = gatewayTopic(site, gateway, 'status');
+  const offline: Status = { state: 'offline', ts: now() };
+  const client = await mqtt.connectAsync(options.url, {
+    clientId: `${site}.${gateway}`,
+    username: options.username,
+    password: options.password,
+    reconnectPeriod: 1000,
+    will: { topic: statusTopic, payload: Buffer.from(encodePayload(offline)), qos: 1, retain: true },
+  });
+  const started = now();
+  await client.publishAsync(
+    statusTopic,
+    encodePayload({ state: 'online', ts: now(), uptime_s: 0 }),
+    CHANNEL_OPTIONS.status,
+  );
+
+  let seq = 0;
+  let acked = 0;
+  const telemetryTopic = gatewayTopic(site, gateway, 'telemetry');
+  const publishOnce = async (): Promise<Telemetry> => {
+    const message: Telemetry = { seq: seq++, readings: source(now()) };
+    await client.publishAsync(telemetryTopic, encodePayload(message), CHANNEL_OPTIONS.telemetry);
+    acked++;
+    return message;
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  if (options.intervalMs && options.intervalMs > 0) {
+    timer = setInterval(() => {
+      // A failed publish (broker gone) is retried by MQTT.js on reconnect; nothing to do here.
+      publishOnce().catch(() => undefined);
+    }, options.intervalMs);
+    timer.unref?.();
+  }
+
+  return {
+    site,
+    gateway,
+    client,
+    publishOnce,
+    get acked() {
+      return acked;
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      const uptime_s = Math.round((now() - started) / 1000);
+      await client
+        .publishAsync(
+          statusTopic,
+          encodePayload({ state: 'offline', ts: now(), uptime_s }),
+          CHANNEL_OPTIONS.status,
+        )
+        .catch(() => undefined);
+      await client.endAsync();
+    },
+  };
+}
+
+/**
+ * A plain walking-skeleton signal: one tilt sensor drifting slowly with noise, one rain gauge with
+ * intermittent showers. Deterministic for a seed.
+ */
+export function defaultSource(seed: number): ReadingSource {
+  const rng: Rng = createRng(seed);
+  let x = rng.normal() * 0.5;
+  let y = rng.normal() * 0.5;
+  let raining = false;
+  return (ts): Reading[] => {
+    x += rng.normal() * 0.0005;
+    y += rng.normal() * 0.0005;
+    if (rng.next() < 0.01) raining = !raining;
+    const mm = raining ? Math.round(rng.next() * 5) / 10 : 0;
+    return [
+      { sensor: 'tilt-1', kind: 'tilt', ts, values: { x: round(x, 4), y: round(y, 4) } },
+      { sensor: 'rain-1', kind: 'rain', ts, values: { mm } },
+    ];
+  };
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+function hashSeed(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
