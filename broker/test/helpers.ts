@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Reading, Telemetry } from '@slopeguard/core';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import pino from 'pino';
+
+export const silent = pino({ level: 'silent' });
+
+export function tempDir(prefix = 'sg-broker-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function tilt(sensor: string, ts: number, x = 0.1, y = -0.2): Reading {
+  return { sensor, kind: 'tilt', ts, values: { x, y } };
+}
+
+export function telemetry(seq: number, readings: Reading[]): Telemetry {
+  return { seq, readings };
+}
+
+/** Connects an MQTT.js client; rejects on the first error or close before CONNACK (bounded). */
+export function connect(port: number, opts: IClientOptions = {}, timeoutMs = 5000): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect({ host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: timeoutMs, ...opts });
+    const timer = setTimeout(() => {
+      client.end(true);
+      reject(new Error('connect timeout'));
+    }, timeoutMs);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      resolve(client);
+    });
+    client.once('error', (err) => {
+      clearTimeout(timer);
+      client.end(true);
+      reject(err);
+    });
+    client.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error('closed before CONNACK'));
+    });
+  });
+}
+
+/** Resolves with `value()` once `cond()` holds, polling on a short interval; rejects after timeoutMs. */
+export async function until<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
