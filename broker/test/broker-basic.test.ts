@@ -31,7 +31,9 @@ describe('broker (anonymous test mode): telemetry to the store', () => {
   it('stores valid readings before PUBACK: publishAsync resolving means count() sees them', async () => {
     const client = await connect(broker.port);
     const topic = gatewayTopic('s1', 'g1', 'telemetry');
-    await client.publishAsync(topic, JSON.stringify(telemetry(0, [tilt('t1', 1000), tilt('t2', 1000)])), { qos: 1 });
+    await client.publishAsync(topic, JSON.stringify(telemetry(0, [tilt('t1', 1000), tilt('t2', 1000)])), {
+      qos: 1,
+    });
     // No wait: PUBACK (which resolved publishAsync) is sent only after the transaction committed.
     expect(await store.count()).toBe(2);
     await client.publishAsync(topic, JSON.stringify(telemetry(1, [tilt('t1', 1000)])), { qos: 1 });
@@ -74,7 +76,9 @@ describe('broker (anonymous test mode): telemetry to the store', () => {
     });
     const topic = gatewayTopic('s1', 'g1', 'telemetry');
     await client.publishAsync(topic, 'not json {', { qos: 1 });
-    await client.publishAsync(topic, JSON.stringify({ seq: 1, readings: [{ sensor: 'BAD ID' }] }), { qos: 1 });
+    await client.publishAsync(topic, JSON.stringify({ seq: 1, readings: [{ sensor: 'BAD ID' }] }), {
+      qos: 1,
+    });
     await client.publishAsync('elsewhere/topic', '{}', { qos: 1 });
     // A valid message after them is delivered: it marks the point where the others would have been.
     await client.publishAsync(topic, JSON.stringify(telemetry(2, [tilt('t1', 5)])), { qos: 1 });

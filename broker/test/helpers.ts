@@ -23,7 +23,13 @@ export function telemetry(seq: number, readings: Reading[]): Telemetry {
 /** Connects an MQTT.js client; rejects on the first error or close before CONNACK (bounded). */
 export function connect(port: number, opts: IClientOptions = {}, timeoutMs = 5000): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
-    const client = mqtt.connect({ host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: timeoutMs, ...opts });
+    const client = mqtt.connect({
+      host: '127.0.0.1',
+      port,
+      reconnectPeriod: 0,
+      connectTimeout: timeoutMs,
+      ...opts,
+    });
     const timer = setTimeout(() => {
       client.end(true);
       reject(new Error('connect timeout'));
@@ -45,7 +51,10 @@ export function connect(port: number, opts: IClientOptions = {}, timeoutMs = 500
 }
 
 /** Resolves with `value()` once `cond()` holds, polling on a short interval; rejects after timeoutMs. */
-export async function until<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+export async function until<T>(
+  cond: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await cond();
