@@ -55,6 +55,9 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       store,
       logger: o.logger,
       metrics,
+      // TODO(issue 5): provision the simulated gateways and the control center in the device
+      // registry instead of anonymous access, once the registry lands.
+      allowAnonymous: true,
     });
     closers.push(() => broker.close());
     const mqttHost = o.host.includes(':') ? `[${o.host}]` : o.host;

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { LiveView, type SensorView } from './live-view.ts';
@@ -43,7 +43,11 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
 
   // pino's Logger and Fastify's base logger differ only in generic parameters; the instance is the same.
   const httpLogger = logger.child({ component: 'http' }) as FastifyBaseLogger;
-  const app = Fastify({ loggerInstance: httpLogger, disableRequestLogging: true });
+  // Per-request logs would drown the gateway and alert logs; errors are still logged.
+  const app = Fastify({
+    loggerInstance: httpLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   registerSiteRoutes(app, view);
   registerMetricsRoute(app, options.metrics);
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
