@@ -1,9 +1,10 @@
 import type { CliCommand } from './command.ts';
 import { UsageError } from './command.ts';
 import { demoCommand } from './commands/demo.ts';
+import { edgeCommand } from './commands/edge.ts';
 
 /** The registry of subcommands. Later commands (edge, server, backtest, device, user, sim) add a line here. */
-const COMMANDS: readonly CliCommand[] = [demoCommand];
+const COMMANDS: readonly CliCommand[] = [demoCommand, edgeCommand];
 
 function overview(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);

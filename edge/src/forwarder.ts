@@ -1,0 +1,210 @@
+import type { Logger } from 'pino';
+import type { Batch, ReadingQueue } from './queue/queue.ts';
+
+/** What the forwarder needs of the uplink (the MQTT client in production, a fake never). */
+export interface Publisher {
+  readonly connected: boolean;
+  publish(topic: string, payload: string): Promise<void>;
+}
+
+export interface ForwarderOptions {
+  telemetryTopic: string;
+  eventTopic: string;
+  commitIntervalMs: number;
+  batchMaxReadings: number;
+  batchIntervalMs: number;
+  backlogRatePerS: number;
+  maxInflight: number;
+}
+
+/** Live batches in flight at once; beyond it live rows wait in the queue (durably) for acks. */
+const MAX_LIVE_INFLIGHT = 32;
+const MAX_EVENTS_INFLIGHT = 16;
+
+/**
+ * Moves committed readings from the queue to the broker.
+ *
+ * Every `commitIntervalMs` (and as soon as a PUBACK frees room) one queue transaction commits the
+ * readings gathered since the last one and cuts the batches to send now. At each (re)connect the
+ * queue's last id splits the rows: those above it are live and go out first, every batchIntervalMs;
+ * those at or below it are backlog and drain behind, oldest first (so in order per sensor), through
+ * a token bucket of backlogRatePerS readings per second and at most maxInflight batches in flight.
+ * A batch's rows are deleted only in a commit after its PUBACK; a crash before that resends it with
+ * the same seq (the store is idempotent on (sensor, ts)).
+ */
+export class Forwarder {
+  readonly #queue: ReadingQueue;
+  readonly #pub: Publisher;
+  readonly #opts: ForwarderOptions;
+  readonly #log: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #soon = false;
+  #liveFrom = 0;
+  #backlogCursor = 0;
+  #eventCursor = 0;
+  #resend: Batch[];
+  #liveInflight = 0;
+  #backlogInflight = 0;
+  #eventsInflight = 0;
+  #tokens = 0;
+  #lastRefill = performance.now();
+  #lastLiveCut = 0;
+  #commitFailures = 0;
+  #lastPump = performance.now();
+  #stopped = false;
+  /** Readings acknowledged by the broker since start (for the benchmark and status). */
+  sent = 0;
+  published = 0;
+
+  constructor(queue: ReadingQueue, pub: Publisher, opts: ForwarderOptions, log: Logger) {
+    this.#queue = queue;
+    this.#pub = pub;
+    this.#opts = opts;
+    this.#log = log;
+    // Batches cut before a restart and never acknowledged go first, with their original seq.
+    this.#resend = queue.unacknowledged();
+    if (this.#resend.length > 0)
+      log.info({ batches: this.#resend.length }, 'resending unacknowledged batches');
+    this.#liveFrom = queue.lastId;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.pump(), this.#opts.commitIntervalMs);
+  }
+
+  /** Real ms since the pump last ran to completion (the systemd watchdog checks it). */
+  get sinceLastPumpMs(): number {
+    return performance.now() - this.#lastPump;
+  }
+
+  /** The uplink came up: everything committed so far is backlog, everything after is live. */
+  onConnect(): void {
+    this.#liveFrom = this.#queue.lastId;
+    this.#backlogCursor = 0;
+    this.#tokens = 0;
+    this.#lastRefill = performance.now();
+    this.pumpSoon();
+  }
+
+  pumpSoon(): void {
+    if (this.#soon || this.#stopped) return;
+    this.#soon = true;
+    setImmediate(() => {
+      this.#soon = false;
+      this.pump();
+    });
+  }
+
+  pump(): void {
+    if (this.#stopped) return;
+    const connected = this.#pub.connected;
+    const now = performance.now();
+    this.#refill(now);
+    let cut: Batch[] = [];
+    try {
+      const r = this.#queue.commit((cutter) => {
+        const out: Batch[] = [];
+        if (!connected) return out;
+        const max = this.#opts.batchMaxReadings;
+        if (now - this.#lastLiveCut >= this.#opts.batchIntervalMs) {
+          this.#lastLiveCut = now;
+          while (this.#liveInflight + out.length < MAX_LIVE_INFLIGHT) {
+            const b = cutter.live(this.#liveFrom, max);
+            if (!b) break;
+            out.push(b);
+            if (b.count < max) break;
+          }
+        }
+        const live = out.length;
+        while (this.#backlogInflight + out.length - live < this.#opts.maxInflight && this.#tokens >= 1) {
+          const b = cutter.backlog(
+            this.#backlogCursor,
+            this.#liveFrom,
+            Math.min(max, Math.floor(this.#tokens)),
+          );
+          if (!b) break;
+          this.#backlogCursor = b.lastId;
+          this.#tokens -= b.count;
+          out.push(b);
+        }
+        return out;
+      });
+      if (r.dropped > 0) this.#log.warn({ dropped: r.dropped }, 'queue full: readings dropped');
+      cut = r.assigned ?? [];
+      this.#commitFailures = 0;
+    } catch (err) {
+      // Disk full, SD card error: the buffers stay in memory and the next pump retries.
+      if (this.#commitFailures++ === 0)
+        this.#log.error({ err: (err as Error).message }, 'queue commit failed');
+      return;
+    }
+    this.#lastPump = performance.now();
+    if (!connected) return;
+    const resend = this.#resend.splice(0, this.#resend.length);
+    for (const b of resend) this.#send(b, 'backlog');
+    for (const b of cut) this.#send(b, b.firstId > this.#liveFrom ? 'live' : 'backlog');
+    this.#sendEvents();
+  }
+
+  #refill(now: number): void {
+    const rate = this.#opts.backlogRatePerS;
+    const cap = Math.max(this.#opts.batchMaxReadings, rate);
+    this.#tokens = Math.min(cap, this.#tokens + ((now - this.#lastRefill) / 1000) * rate);
+    this.#lastRefill = now;
+  }
+
+  #send(b: Batch, lane: 'live' | 'backlog'): void {
+    if (lane === 'live') this.#liveInflight++;
+    else this.#backlogInflight++;
+    this.published += b.count;
+    this.#pub.publish(this.#opts.telemetryTopic, b.payload).then(
+      () => {
+        this.#done(lane);
+        this.sent += b.count;
+        this.#queue.ack(b);
+        this.pumpSoon();
+      },
+      (err: Error) => {
+        this.#done(lane);
+        // mqtt.js gave the message up (client ending): keep it for the next connection.
+        this.#resend.push(b);
+        this.#log.warn({ seq: b.seq, err: err.message }, 'batch not acknowledged; will resend');
+      },
+    );
+  }
+
+  #done(lane: 'live' | 'backlog'): void {
+    if (lane === 'live') this.#liveInflight--;
+    else this.#backlogInflight--;
+  }
+
+  #sendEvents(): void {
+    if (this.#eventsInflight >= MAX_EVENTS_INFLIGHT) return;
+    const events = this.#queue.events(this.#eventCursor, MAX_EVENTS_INFLIGHT - this.#eventsInflight);
+    for (const e of events) {
+      this.#eventCursor = e.id;
+      this.#eventsInflight++;
+      this.#pub.publish(this.#opts.eventTopic, e.payload).then(
+        () => {
+          this.#eventsInflight--;
+          this.#queue.ackEvent(e.id);
+        },
+        () => {
+          this.#eventsInflight--;
+          this.#eventCursor = Math.min(this.#eventCursor, e.id - 1);
+        },
+      );
+    }
+  }
+
+  /** Stops the timer and commits what is buffered (acks included). */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    try {
+      this.#queue.commit();
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message }, 'final queue commit failed');
+    }
+  }
+}

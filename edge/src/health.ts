@@ -1,0 +1,74 @@
+import { readFileSync, statfsSync } from 'node:fs';
+import { freemem, totalmem } from 'node:os';
+import type { DriverHealth } from '@slopeguard/firmware-bridge/driver.ts';
+import type { QueueStats } from './queue/queue.ts';
+
+/** The first thermal zone is the SoC on a Raspberry Pi; boards without one report nothing. */
+const THERMAL = '/sys/class/thermal/thermal_zone0/temp';
+
+export function cpuTempC(path = THERMAL): number | undefined {
+  try {
+    const milli = Number(readFileSync(path, 'utf8').trim());
+    return Number.isFinite(milli) ? Math.round(milli / 100) / 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function disk(path: string): { freeBytes: number; totalBytes: number } | undefined {
+  try {
+    const s = statfsSync(path);
+    return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface StatusInput {
+  ts: number;
+  version: string;
+  startedAt: number;
+  dataDir: string;
+  queue: QueueStats;
+  sensors: Record<string, DriverHealth>;
+  level: { local: number; official: number | null; officialFresh: boolean; effective: number };
+  outputs: Record<string, unknown>;
+  uplink: { sentReadings: number };
+}
+
+/** The retained `status` payload: Status from core plus the free-form health fields. */
+export function buildStatus(i: StatusInput): Record<string, unknown> {
+  const mem = process.memoryUsage();
+  const supplies = Object.values(i.sensors)
+    .map((h) => h.supplyV)
+    .filter((v): v is number => typeof v === 'number');
+  const temp = cpuTempC();
+  return {
+    state: 'online',
+    ts: i.ts,
+    version: i.version,
+    uptimeS: Math.round((Date.now() - i.startedAt) / 1000),
+    level: i.level,
+    queue: {
+      depth: i.queue.depth,
+      oldestTs: i.queue.oldestTs,
+      dropped: i.queue.dropped,
+      events: i.queue.events,
+      inflightBatches: i.queue.inflightBatches,
+      nextSeq: i.queue.nextSeq,
+      dbBytes: i.queue.dbBytes,
+    },
+    sensors: i.sensors,
+    outputs: i.outputs,
+    uplink: i.uplink,
+    disk: disk(i.dataDir) ?? null,
+    memory: {
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      systemFreeBytes: freemem(),
+      systemTotalBytes: totalmem(),
+    },
+    ...(temp !== undefined ? { cpuTempC: temp } : {}),
+    ...(supplies.length > 0 ? { supplyV: Math.min(...supplies) } : {}),
+  };
+}

@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { UplinkConfig } from './config/schema.ts';
+
+export interface UplinkEvents {
+  onConnect(): void;
+  onClose(): void;
+  onMessage(topic: string, payload: Buffer): void;
+}
+
+/**
+ * The MQTT connection to the broker. Reconnects forever with a capped, doubling delay (mqtt.js only
+ * knows a fixed period, so the period is adjusted on every close). QoS 1 messages in flight when the
+ * link drops stay in mqtt.js's outgoing store and are resent on reconnect; their callbacks fire on
+ * PUBACK. Messages are only handed to mqtt.js while connected, so that store stays small.
+ */
+export class Uplink {
+  readonly #client: MqttClient;
+  readonly #cfg: UplinkConfig;
+  readonly #log: Logger;
+  #period: number;
+
+  constructor(
+    cfg: UplinkConfig,
+    will: { topic: string; payload: () => string },
+    subscriptions: string[],
+    events: UplinkEvents,
+    log: Logger,
+  ) {
+    this.#cfg = cfg;
+    this.#log = log;
+    this.#period = cfg.reconnectMinMs;
+    const options: IClientOptions = {
+      clientId: cfg.clientId,
+      clean: true,
+      keepalive: cfg.keepaliveS,
+      connectTimeout: cfg.connectTimeoutMs,
+      reconnectPeriod: this.#period,
+      protocolVersion: 4,
+      queueQoSZero: false,
+      will: { topic: will.topic, payload: Buffer.from(will.payload()), qos: 1, retain: true },
+      ...(cfg.username !== undefined ? { username: cfg.username } : {}),
+      ...(cfg.password !== undefined ? { password: cfg.password } : {}),
+      ...(cfg.caFile ? { ca: readFileSync(cfg.caFile) } : {}),
+    };
+    this.#client = connect(cfg.url, options);
+    let firstError = true;
+    this.#client.on('connect', () => {
+      firstError = true;
+      this.#period = cfg.reconnectMinMs;
+      this.#client.options.reconnectPeriod = this.#period;
+      log.info({ url: redact(cfg.url) }, 'uplink connected');
+      this.#client.subscribe(subscriptions, { qos: 1 }, (err) => {
+        if (err) log.error({ err: err.message }, 'subscribe failed');
+      });
+      events.onConnect();
+    });
+    this.#client.on('close', () => {
+      // The will is fixed at CONNECT; refresh its timestamp for the next attempt.
+      if (this.#client.options.will) this.#client.options.will.payload = Buffer.from(will.payload());
+      this.#period = Math.min(cfg.reconnectMaxMs, this.#period * 2);
+      this.#client.options.reconnectPeriod = this.#period;
+      events.onClose();
+    });
+    this.#client.on('error', (err) => {
+      // Log the first of a run of identical failures, not one line per reconnect attempt.
+      if (firstError) log.warn({ err: err.message, url: redact(cfg.url) }, 'uplink error');
+      firstError = false;
+    });
+    this.#client.on('message', (topic, payload) => events.onMessage(topic, payload));
+  }
+
+  get connected(): boolean {
+    return this.#client.connected;
+  }
+
+  /** Resolves on PUBACK; rejects only if mqtt.js gives the message up (client ended). */
+  publish(topic: string, payload: string, retain = false): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#client.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  async end(): Promise<void> {
+    await new Promise<void>((resolve) => this.#client.end(false, {}, () => resolve()));
+    this.#log.info('uplink closed');
+  }
+
+  /** Drops the connection at once (no DISCONNECT packet, so the broker sends the will). */
+  async kill(): Promise<void> {
+    await new Promise<void>((resolve) => this.#client.end(true, {}, () => resolve()));
+  }
+
+  get config(): UplinkConfig {
+    return this.#cfg;
+  }
+}
+
+/** A URL fit for logs: credentials in it are removed. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}
