@@ -1,178 +1,182 @@
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:net';
-import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { createBurstLog } from './burst-log.ts';
+import type { DeviceRegistry } from './auth/registry.ts';
 import { BrokerError } from './errors.ts';
+import { createHooks } from './hooks.ts';
+import { DEFAULT_LIMITS, guardPacketSize, type Limits } from './limits.ts';
+import {
+  type Handle,
+  type Listener,
+  listenTcp,
+  listenTls,
+  listenWs,
+  type TcpListenerOptions,
+  type TlsListenerOptions,
+  type WsListenerOptions,
+} from './listeners.ts';
 import { type BrokerMetrics, createBrokerMetrics } from './metrics.ts';
+import { createSqlitePersistence, type PersistenceOptions } from './persistence/index.ts';
 import { createRecorder, type Recorder, type RecorderOptions } from './recorder.ts';
-import type { Store, StoredReading } from './store/types.ts';
-import { checkPublish, type RejectReason } from './validate-publish.ts';
+import type { Store } from './store/types.ts';
+
+export { REJECTED_TOPIC_PREFIX } from './hooks.ts';
 
 export interface BrokerOptions {
   /** MQTT over TCP. Port 0 = a free port (read it back from `BrokerService.port`). */
-  mqtt: { host: string; port: number };
+  mqtt?: TcpListenerOptions;
+  /** MQTT over TLS (`slopeguard certs` makes the files). */
+  tls?: TlsListenerOptions;
+  /** MQTT over WebSocket (path `/mqtt` unless given). */
+  ws?: WsListenerOptions;
   store: Store;
   logger?: Logger;
   /** Registry to register the broker's metrics in (shared with the control center's /metrics). */
   metrics?: Registry;
+  /** Accounts and devices (openDeviceRegistry). Required in production. */
+  auth?: {
+    registry: DeviceRegistry /** How often to look for revocations by other processes. */;
+    pollMs?: number;
+  };
   /**
-   * TEST/DEMO ONLY: accept clients without credentials, with every permission. Off by default; logged
-   * as a warning at start. Without it (and without `auth`) every CONNECT is refused.
+   * TEST/DEMO ONLY: accept clients without credentials, with every permission. Off by default and
+   * logged as a warning. Without it, a client without credentials (or any client, without `auth`) is refused.
    */
   allowAnonymous?: boolean;
-  /** Recorder tuning (group commit delay, batch size, concurrency, retry). */
+  limits?: Partial<Limits>;
+  /** Sessions and QoS queues: `memory` (default) or on disk in a SQLite file. */
+  persistence?: PersistenceOptions;
+  /** Recorder tuning (group commit delay, batch size, concurrency, retry, spill file). */
   recorder?: Omit<RecorderOptions, 'store' | 'metrics' | 'logger'>;
+  /** Aedes broker id; keep it stable across restarts with on-disk persistence. */
+  id?: string;
 }
 
 export interface BrokerService {
+  /** Port of the MQTT/TCP listener (0 if there is none). */
   readonly port: number;
+  readonly tlsPort?: number;
+  readonly wsPort?: number;
   readonly aedes: Aedes;
   readonly metrics: BrokerMetrics;
+  readonly recorder: Recorder;
+  /** Disconnects every client of an account now (the registry's revoke does this by itself). */
+  disconnect(username: string): number;
   /** Stops accepting, flushes the recorder, closes listeners and clients. Does not close the store. */
   close(): Promise<void>;
 }
 
-/** Quarantine topic prefix: `$` topics never match `#` or `+` subscriptions [MQTT-4.7.2-1]. */
-export const REJECTED_TOPIC_PREFIX = '$SG/rejected/';
-
-const NOT_AUTHORIZED = 5;
-
-function authError(message: string, returnCode: number): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
-}
-
 export async function startBroker(options: BrokerOptions): Promise<BrokerService> {
   const log = (options.logger ?? pino({ name: 'slopeguard' })).child({ component: 'broker' });
+  if (!options.mqtt && !options.tls && !options.ws) {
+    throw new BrokerError('SG_ERR_BROKER_CONFIG', 'no listener configured (mqtt, tls or ws)');
+  }
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const metrics = createBrokerMetrics(options.metrics ?? new Registry());
-  const recorder: Recorder = createRecorder({
-    ...options.recorder,
-    store: options.store,
-    metrics,
-    logger: log,
-  });
-  const reportBurst = createBurstLog(log);
-  const lastSeq = new Map<string, number>();
-
+  const recorder = createRecorder({ ...options.recorder, store: options.store, metrics, logger: log });
+  await recorder.start();
+  const registry = options.auth?.registry;
   if (options.allowAnonymous) {
-    log.warn('ANONYMOUS ACCESS ENABLED: any client may connect, publish and subscribe (tests and demo only)');
-  }
-
-  function quarantine(
-    packet: { topic: string; payload: Buffer | string; retain: boolean },
-    reason: RejectReason,
-  ) {
-    const original = packet.topic;
-    // Acknowledge but do not forward: a refused QoS 1 PUBLISH that closed the connection would be
-    // redelivered forever by the client [MQTT-4.4.0-1]; [MQTT-3.3.5-2] allows a positive ack instead.
-    packet.topic = `${REJECTED_TOPIC_PREFIX}${reason}`;
-    packet.retain = false;
-    packet.payload = Buffer.from(JSON.stringify({ topic: original.slice(0, 300), reason }));
-  }
-
-  function reject(
-    client: Client | null,
-    topic: string,
-    reason: RejectReason,
-    errors: string[],
-    ids: { site?: string; gateway?: string },
-  ) {
-    metrics.rejected.inc({ reason });
-    if (ids.site !== undefined && ids.gateway !== undefined) {
-      metrics.rejectedByGateway.inc({ site: ids.site, gateway: ids.gateway, reason });
-    }
-    const clientId = client?.id ?? '(broker)';
-    reportBurst(
-      `${clientId}|${reason}`,
-      { clientId, topic: topic.slice(0, 300), reason, errors },
-      'publish refused',
+    log.warn(
+      'ANONYMOUS ACCESS ENABLED: clients without credentials may connect, publish and subscribe (tests and demo only)',
     );
+  } else if (!registry) {
+    log.warn('no auth registry configured: every client will be refused');
   }
+  const hookSet = createHooks({
+    log,
+    metrics,
+    recorder,
+    limits,
+    registry,
+    allowAnonymous: options.allowAnonymous ?? false,
+  });
 
-  function noteTelemetry(site: string, gateway: string, seq: number): void {
-    metrics.gatewayLastSeen.set({ site, gateway }, Date.now() / 1000);
-    const key = `${site}/${gateway}`;
-    const prev = lastSeq.get(key);
-    if (prev !== undefined && seq > prev + 1) metrics.seqGaps.inc({ site, gateway }, seq - prev - 1);
-    if (prev === undefined || seq > prev) lastSeq.set(key, seq);
-  }
-
-  const aedesOptions: AedesOptions = {
-    authenticate(_client, username, _password, done) {
-      if (options.allowAnonymous) return done(null, true);
-      metrics.refusedConnections.inc({ reason: 'no_auth_configured' });
-      done(
-        authError(`no authentication configured; refusing ${username ?? 'anonymous'}`, NOT_AUTHORIZED),
-        false,
-      );
-    },
-    authorizePublish(client, packet, done) {
-      // Publishes made by the broker itself (will messages are checked at CONNECT, $SYS heartbeats).
-      if (!client) return done(null);
-      const receivedAt = performance.now();
-      const verdict = checkPublish(packet.topic, packet.payload);
-      if (!verdict.ok) {
-        reject(client, packet.topic, verdict.reason, verdict.errors, verdict);
-        quarantine(packet, verdict.reason);
-        return done(null);
-      }
-      metrics.messagesIn.inc({ channel: verdict.channel });
-      if (verdict.telemetry === undefined || verdict.gateway === undefined) return done(null);
-      const { site, gateway } = verdict;
-      const readings: StoredReading[] = verdict.telemetry.readings.map((r) => ({ ...r, site, gateway }));
-      metrics.readingsReceived.inc(readings.length);
-      noteTelemetry(site, gateway, verdict.telemetry.seq);
-      // PUBACK is written by Aedes right after this callback (lib/handlers/publish.js): holding the
-      // callback until the recorder reports durability makes PUBACK mean "stored".
-      recorder.submit(readings, receivedAt).then(() => done(null));
-    },
-    authorizeSubscribe(_client, sub, done) {
-      if (options.allowAnonymous) return done(null, sub);
-      metrics.rejected.inc({ reason: 'acl' });
-      done(null, null);
-    },
-    authorizeForward(client, packet) {
-      if (packet.topic.startsWith(REJECTED_TOPIC_PREFIX)) {
-        // Offline queues of persistent sessions do not apply the `$` rule (aedes enqueueOffline), so
-        // quarantined packets go only to clients that subscribed to a `$SG/` filter explicitly.
-        // `subscriptions` is an Aedes Client field missing from its type declarations.
-        const subs = (client as unknown as { subscriptions: Record<string, unknown> }).subscriptions;
-        const explicit = Object.keys(subs).some((t) => t.startsWith('$SG/'));
-        if (!explicit) return null;
-      }
-      metrics.messagesOut.inc();
-      return packet;
-    },
-  };
-
-  const aedes = await Aedes.createBroker(aedesOptions);
+  const persistence =
+    options.persistence?.kind === 'sqlite' ? createSqlitePersistence(options.persistence.path) : undefined;
+  if (persistence)
+    log.info(
+      { path: options.persistence?.kind === 'sqlite' ? options.persistence.path : '' },
+      'sessions persisted on disk',
+    );
+  const aedes = await Aedes.createBroker({
+    ...hookSet.hooks,
+    id: options.id,
+    persistence,
+    maxTopicLevels: limits.maxTopicLevels,
+    // Client ids are `{site}.{gateway}` (up to 127 characters), beyond MQTT 3.1's 23 [MQTT-3.1.3-5].
+    maxClientsIdLength: 255,
+  });
   aedes.on('client', () => {
     metrics.connections.inc();
     metrics.connectionsTotal.inc();
   });
-  aedes.on('clientDisconnect', () => metrics.connections.dec());
+  aedes.on('clientDisconnect', (client: Client) => {
+    metrics.connections.dec();
+    hookSet.forget(client);
+  });
 
-  const server: Server = createServer((socket) => aedes.handle(socket));
-  server.listen(options.mqtt.port, options.mqtt.host);
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') {
-    throw new BrokerError('SG_ERR_BROKER_CONFIG', 'MQTT listener has no TCP address');
+  const handle: Handle = (stream, req) => {
+    const client = aedes.handle(stream, req);
+    guardPacketSize(client, limits.maxPacketBytes, (length) => {
+      metrics.rejected.inc({ reason: 'size' });
+      log.warn({ length, max: limits.maxPacketBytes }, 'packet too large; closing the connection');
+    });
+  };
+
+  function disconnect(username: string): number {
+    const clients = hookSet.clientsOf(username);
+    for (const c of clients) c.close();
+    if (clients.length > 0) log.info({ username, clients: clients.length }, 'disconnected revoked account');
+    return clients.length;
   }
-  log.info({ host: options.mqtt.host, port: address.port }, 'MQTT listener ready');
+  const unsubscribeRevoke = registry?.onRevoke(disconnect);
+  // Revocations by another process (the CLI) show up as a change of the database file.
+  const poll = registry
+    ? setInterval(() => {
+        if (!registry.changedElsewhere()) return;
+        for (const [client, account] of [...hookSet.connected()]) {
+          const now = registry.get(account.username);
+          if (!now || now.revokedAt !== undefined) {
+            client.close();
+            log.info({ username: account.username }, 'disconnected revoked account');
+          }
+        }
+      }, options.auth?.pollMs ?? 1000)
+    : undefined;
+  poll?.unref();
+
+  const listeners: Listener[] = [];
+  try {
+    if (options.mqtt) listeners.push(await listenTcp(options.mqtt, handle));
+    if (options.tls) listeners.push(await listenTls(options.tls, handle));
+    if (options.ws) listeners.push(await listenWs(options.ws, handle));
+  } catch (err) {
+    for (const l of listeners) await l.close();
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw err;
+  }
+  for (const l of listeners) log.info({ kind: l.kind, port: l.port }, 'listener ready');
+  const portOf = (kind: Listener['kind']) => listeners.find((l) => l.kind === kind)?.port;
 
   let closed: Promise<void> | undefined;
   return {
-    port: address.port,
+    port: portOf('mqtt') ?? 0,
+    tlsPort: portOf('mqtts'),
+    wsPort: portOf('ws'),
     aedes,
     metrics,
+    recorder,
+    disconnect,
     close() {
       closed ??= (async () => {
-        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        if (poll) clearInterval(poll);
+        unsubscribeRevoke?.();
+        // Readings already accepted are written (and their PUBACKs sent) before clients go.
         await recorder.close();
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
-        await serverClosed;
+        await Promise.all(listeners.map((l) => l.close()));
+        await persistence?.destroy();
         log.info('broker closed');
       })();
       return closed;

@@ -3,8 +3,24 @@
  * limits, the recorder that makes readings durable before PUBACK, and the stores. docs/broker.md and
  * docs/storage.md describe the behaviour.
  */
+
+export { clientIdAllowed, covers, mayPublish, maySubscribe, subscribePatterns } from './auth/acl.ts';
+export {
+  type Account,
+  type DeviceRegistry,
+  gatewayUsername,
+  openDeviceRegistry,
+  ROLES,
+  type Role,
+  type ServiceRole,
+  type VerifyResult,
+} from './auth/registry.ts';
 export { type BrokerOptions, type BrokerService, REJECTED_TOPIC_PREFIX, startBroker } from './broker.ts';
 export { BrokerError, type BrokerErrorCode } from './errors.ts';
+export { DEFAULT_LIMITS, type Limits } from './limits.ts';
+export type { TcpListenerOptions, TlsListenerOptions, WsListenerOptions } from './listeners.ts';
 export type { BrokerMetrics } from './metrics.ts';
+export type { PersistenceOptions } from './persistence/index.ts';
+export type { Recorder, RecorderOptions } from './recorder.ts';
 export { openSqliteStore, type SqliteStoreOptions } from './store/sqlite.ts';
 export type { Bucket, FieldStats, RangeQuery, Store, StoredReading } from './store/types.ts';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { BrokerMetrics } from './metrics.ts';
+import { openSpillFile, type SpillFile } from './spill.ts';
 import type { Store, StoredReading } from './store/types.ts';
 
 export interface RecorderOptions {
@@ -15,14 +16,29 @@ export interface RecorderOptions {
   /** Retry back-off after a failed store write: first and maximum delay. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /**
+   * Local spill file. When the store fails and readings have waited `spillAfterMs`, or more than
+   * `maxBuffered` readings are waiting, they are appended here (fsynced) and acknowledged; a
+   * background drain writes them to the store when it is back, and a restart resumes from it.
+   * Without a spill file, readings wait in memory (their PUBACKs held) until the store is back.
+   */
+  spillPath?: string;
+  maxBuffered?: number;
+  spillAfterMs?: number;
 }
 
 export interface Recorder {
-  /** Resolves when the readings are durable. Never rejects: a failing store is retried. */
+  /** Loads what a previous run left in the spill file and starts draining it. */
+  start(): Promise<void>;
+  /** Resolves when the readings are durable (store or spill file). Never rejects. */
   submit(readings: readonly StoredReading[], receivedAt?: number): Promise<void>;
-  /** Number of readings accepted but not yet durable. */
+  /** Readings accepted but not yet durable anywhere. */
   readonly pending: number;
-  /** Writes everything pending (retrying as needed) and stops accepting. */
+  /** Readings in the spill file, waiting for the store. */
+  readonly spilled: number;
+  /** Resolves when nothing is pending and the spill file is drained (bounded wait, for tests). */
+  idle(): Promise<void>;
+  /** Makes everything pending durable and stops the drain. */
   close(): Promise<void>;
 }
 
@@ -31,6 +47,8 @@ interface Entry {
   receivedAt: number;
   resolve: () => void;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Group commit: messages arriving within `maxDelayMs` (or until `maxBatch` readings) share one store
@@ -45,6 +63,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const retryMinMs = options.retryMinMs ?? 100;
   const retryMaxMs = options.retryMaxMs ?? 5000;
+  const maxBuffered = options.maxBuffered ?? 200_000;
+  const spillAfterMs = options.spillAfterMs ?? 2000;
+  const spill: SpillFile | undefined = options.spillPath ? openSpillFile(options.spillPath, log) : undefined;
 
   let queue: Entry[] = [];
   let queuedReadings = 0;
@@ -52,7 +73,55 @@ export function createRecorder(options: RecorderOptions): Recorder {
   let pendingReadings = 0;
   let timer: NodeJS.Timeout | undefined;
   let closing = false;
-  const idleWaiters: (() => void)[] = [];
+  let storeFailing = false;
+  let draining: Promise<void> | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
+
+  function updateGauges(): void {
+    metrics.recorderBuffered.set(pendingReadings);
+    metrics.spilledReadings.set(spill?.count ?? 0);
+  }
+
+  function settle(entries: readonly Entry[], readings: number): void {
+    const now = performance.now();
+    pendingReadings -= readings;
+    metrics.readingsStored.inc(readings);
+    for (const e of entries) {
+      metrics.publishToDurableSeconds.observe((now - e.receivedAt) / 1000);
+      e.resolve();
+    }
+    updateGauges();
+  }
+
+  /** Appends to the spill file; false if there is none or the disk refused. */
+  function trySpill(entries: readonly Entry[]): boolean {
+    if (!spill || entries.length === 0) return false;
+    const readings = entries.flatMap((e) => e.readings);
+    try {
+      spill.append(readings);
+    } catch (err) {
+      log.error({ err }, 'spill file write failed; keeping readings in memory');
+      return false;
+    }
+    log.warn(
+      { readings: readings.length, spilled: spill.count },
+      'store unavailable: readings spilled to disk',
+    );
+    settle(entries, readings.length);
+    return true;
+  }
+
+  /** While the store fails, moves readings that waited too long (or overflow) to the spill file. */
+  function spillQueue(force: boolean): void {
+    if (!spill || queue.length === 0) return;
+    const oldest = queue[0]?.receivedAt ?? performance.now();
+    if (!force && pendingReadings <= maxBuffered && performance.now() - oldest < spillAfterMs) return;
+    const entries = queue;
+    if (trySpill(entries)) {
+      queue = [];
+      queuedReadings = 0;
+    }
+  }
 
   function schedule(): void {
     if (queue.length === 0 || inFlight >= concurrency) return;
@@ -82,27 +151,32 @@ export function createRecorder(options: RecorderOptions): Recorder {
     return batch;
   }
 
-  async function writeWithRetry(readings: StoredReading[]): Promise<void> {
-    let delay = retryMinMs;
-    let failures = 0;
-    for (;;) {
-      const t0 = performance.now();
-      try {
-        await store.write(readings);
-        metrics.storeWriteSeconds.observe((performance.now() - t0) / 1000);
-        if (failures > 0)
-          log.info({ failures, readings: readings.length }, 'store write succeeded after retries');
-        return;
-      } catch (err) {
-        metrics.storeErrors.inc();
-        // Log the first failure of a run and then every 10th, not each one.
-        if (failures % 10 === 0)
-          log.warn({ err, failures, retryInMs: delay }, 'store write failed; retrying');
-        failures++;
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(retryMaxMs, delay * 2);
-      }
+  async function timedWrite(readings: StoredReading[]): Promise<void> {
+    const t0 = performance.now();
+    await store.write(readings);
+    metrics.storeWriteSeconds.observe((performance.now() - t0) / 1000);
+  }
+
+  function noteFailure(err: unknown, failures: number, retryInMs: number): void {
+    metrics.storeErrors.inc();
+    if (!storeFailing) {
+      storeFailing = true;
+      // While failing, look every 250 ms for readings that waited long enough to be spilled.
+      watchdog = setInterval(() => spillQueue(closing), 250);
+      watchdog.unref();
     }
+    // The first failure of a run is logged, then every 10th: one line per burst, not per retry.
+    if (failures % 10 === 1) log.warn({ err, failures, retryInMs }, 'store write failed; retrying');
+  }
+
+  function noteSuccess(failures: number): void {
+    if (failures > 0) log.info({ failures }, 'store write succeeded after retries');
+    if (storeFailing) {
+      storeFailing = false;
+      if (watchdog) clearInterval(watchdog);
+      watchdog = undefined;
+    }
+    if (spill && spill.count > 0 && !closing) void drain();
   }
 
   async function flushOne(): Promise<void> {
@@ -110,41 +184,114 @@ export function createRecorder(options: RecorderOptions): Recorder {
     const batch = takeBatch();
     inFlight++;
     const readings = batch.flatMap((e) => e.readings);
-    await writeWithRetry(readings);
-    inFlight--;
-    const now = performance.now();
-    pendingReadings -= readings.length;
-    metrics.readingsStored.inc(readings.length);
-    metrics.recorderBuffered.set(pendingReadings);
-    for (const e of batch) {
-      metrics.publishToDurableSeconds.observe((now - e.receivedAt) / 1000);
-      e.resolve();
+    let delay = retryMinMs;
+    let failures = 0;
+    for (;;) {
+      try {
+        await timedWrite(readings);
+        noteSuccess(failures);
+        settle(batch, readings.length);
+        break;
+      } catch (err) {
+        failures++;
+        noteFailure(err, failures, delay);
+        const waited = performance.now() - (batch[0]?.receivedAt ?? 0);
+        if ((closing || waited >= spillAfterMs || pendingReadings > maxBuffered) && trySpill(batch)) break;
+        await sleep(delay);
+        delay = Math.min(retryMaxMs, delay * 2);
+      }
     }
+    inFlight--;
     // Messages that arrived during the write have waited long enough: write them at once.
     if (queue.length > 0) void flushOne();
-    if (pendingReadings === 0) for (const w of idleWaiters.splice(0)) w();
+    notifyIdle();
+  }
+
+  /** Replays the spill file into the store, with the same back-off, until it is empty. */
+  function drain(): Promise<void> {
+    draining ??= (async () => {
+      if (!spill) return;
+      let delay = retryMinMs;
+      while (!closing) {
+        const taken = spill.take();
+        if (!taken) break;
+        const all = taken.batches.flat();
+        log.info({ readings: all.length }, 'draining spill file into the store');
+        let ok = true;
+        for (let i = 0; i < all.length && !closing; i += maxBatch) {
+          try {
+            await timedWrite(all.slice(i, i + maxBatch));
+            delay = retryMinMs;
+          } catch (err) {
+            metrics.storeErrors.inc();
+            log.warn({ err, retryInMs: delay }, 'spill drain: store write failed; retrying');
+            await sleep(delay);
+            delay = Math.min(retryMaxMs, delay * 2);
+            i -= maxBatch; // retry this slice
+          }
+          if (closing) ok = false;
+        }
+        if (!ok) break; // the file stays; the next start replays it (writes are idempotent)
+        taken.done();
+        updateGauges();
+        log.info({ readings: all.length }, 'spill file drained');
+      }
+    })().finally(() => {
+      draining = undefined;
+      notifyIdle();
+    });
+    return draining;
+  }
+
+  const idleWaiters: (() => void)[] = [];
+  function notifyIdle(): void {
+    if (pendingReadings === 0 && inFlight === 0 && !draining && (closing || (spill?.count ?? 0) === 0)) {
+      for (const w of idleWaiters.splice(0)) w();
+    }
   }
 
   return {
+    async start() {
+      if (spill && spill.count > 0) {
+        log.info({ readings: spill.count }, 'spill file from a previous run found; replaying');
+        updateGauges();
+        void drain();
+      }
+    },
     submit(readings, receivedAt = performance.now()) {
       if (readings.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {
         queue.push({ readings, receivedAt, resolve });
         queuedReadings += readings.length;
         pendingReadings += readings.length;
-        metrics.recorderBuffered.set(pendingReadings);
+        updateGauges();
+        if (storeFailing && pendingReadings > maxBuffered) spillQueue(true);
         schedule();
       });
     },
     get pending() {
       return pendingReadings;
     },
+    get spilled() {
+      return spill?.count ?? 0;
+    },
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        notifyIdle();
+      });
+    },
     async close() {
       closing = true;
-      if (pendingReadings === 0) return;
-      const idle = new Promise<void>((r) => idleWaiters.push(r));
+      if (storeFailing) spillQueue(true);
       schedule();
+      const idle = new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        notifyIdle();
+      });
       await idle;
+      if (draining) await draining;
+      if (watchdog) clearInterval(watchdog);
     },
   };
 }

@@ -1,0 +1,231 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { isId } from '@slopeguard/core';
+import { BrokerError } from '../errors.ts';
+import { generateSecret, hashSecret, verifySecret } from './secret.ts';
+
+/**
+ * Roles (docs/broker.md#accounts): a gateway publishes its own telemetry/status/event/cmd-ack; the
+ * control center publishes commands and levels and reads everything; the recorder account is for a
+ * recorder running outside the broker process (reads telemetry); an observer only reads.
+ */
+export const ROLES = ['gateway', 'control-center', 'recorder', 'observer'] as const;
+export type Role = (typeof ROLES)[number];
+export type ServiceRole = Exclude<Role, 'gateway'>;
+
+export interface Account {
+  username: string;
+  role: Role;
+  /** Set for gateways. */
+  site?: string;
+  gateway?: string;
+  createdAt: number;
+  revokedAt?: number;
+}
+
+/** The MQTT username of a gateway. `.` is outside the id alphabet, so it cannot be ambiguous. */
+export function gatewayUsername(site: string, gateway: string): string {
+  return `${site}.${gateway}`;
+}
+
+export type VerifyResult =
+  | { ok: true; account: Account }
+  | { ok: false; reason: 'unknown_account' | 'revoked' | 'bad_secret' };
+
+export interface DeviceRegistry {
+  /** Provisions a gateway and returns its generated secret (shown once; only a hash is stored). */
+  addDevice(site: string, gateway: string, options?: { replace?: boolean }): string;
+  /** Creates a service account; returns the password (generated unless given). */
+  addAccount(username: string, options: { role: ServiceRole; password?: string; replace?: boolean }): string;
+  get(username: string): Account | undefined;
+  list(filter?: { role?: Role; site?: string; includeRevoked?: boolean }): Account[];
+  /** Revokes an account; a running broker disconnects it at once (in-process) or within a second. */
+  revoke(username: string): boolean;
+  /** Checks a secret (slow hash, constant-time compare); says why it failed, for metrics and logs. */
+  verify(username: string, secret: Buffer | string): Promise<VerifyResult>;
+  /** Calls `listener` with the username whenever an account is revoked through this object. */
+  onRevoke(listener: (username: string) => void): () => void;
+  /** True if another connection (e.g. the CLI in another process) changed the database since last call. */
+  changedElsewhere(): boolean;
+  readonly path: string;
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS mqtt_accounts (
+  username TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  site TEXT,
+  gateway TEXT,
+  secret_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+`;
+
+interface Row {
+  username: string;
+  role: string;
+  site: string | null;
+  gateway: string | null;
+  secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+function toAccount(row: Row): Account {
+  const a: Account = { username: row.username, role: row.role as Role, createdAt: row.created_at };
+  if (row.site !== null) a.site = row.site;
+  if (row.gateway !== null) a.gateway = row.gateway;
+  if (row.revoked_at !== null) a.revokedAt = row.revoked_at;
+  return a;
+}
+
+/**
+ * The device and account registry, a table in the operational SQLite database (it may share the file
+ * with the SQLite store). Opening it creates the file and table if needed.
+ */
+export function openDeviceRegistry(path: string): DeviceRegistry {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA busy_timeout = 5000');
+  db.exec(SCHEMA);
+  const selectOne = db.prepare('SELECT * FROM mqtt_accounts WHERE username = ?');
+  const selectAll = db.prepare('SELECT * FROM mqtt_accounts ORDER BY username');
+  const upsert = db.prepare(
+    `INSERT INTO mqtt_accounts (username, role, site, gateway, secret_hash, created_at, revoked_at)
+     VALUES (?, ?, ?, ?, ?, ?, NULL)
+     ON CONFLICT (username) DO UPDATE SET role = excluded.role, site = excluded.site,
+       gateway = excluded.gateway, secret_hash = excluded.secret_hash, created_at = excluded.created_at,
+       revoked_at = NULL`,
+  );
+  const revokeStmt = db.prepare(
+    'UPDATE mqtt_accounts SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL',
+  );
+  const dataVersion = db.prepare('PRAGMA data_version');
+  let lastVersion = (dataVersion.get() as { data_version: number }).data_version;
+  const listeners = new Set<(username: string) => void>();
+
+  // After one slow check succeeds, later CONNECTs with the same secret compare an HMAC under a key
+  // that exists only in this process's memory: reconnect storms stay cheap, and nothing on disk is
+  // weaker than scrypt. Entries are dropped when the account changes.
+  const cacheKey = randomBytes(32);
+  const verified = new Map<string, { hash: string; mac: Buffer }>();
+  const mac = (secret: Buffer | string) => createHmac('sha256', cacheKey).update(secret).digest();
+
+  function row(username: string): Row | undefined {
+    return selectOne.get(username) as Row | undefined;
+  }
+
+  function put(
+    username: string,
+    role: Role,
+    site: string | null,
+    gateway: string | null,
+    secret: string,
+    replace: boolean,
+  ) {
+    const existing = row(username);
+    if (existing && existing.revoked_at === null && !replace) {
+      throw new BrokerError(
+        'SG_ERR_REGISTRY_EXISTS',
+        `account ${username} exists (revoke it or pass replace)`,
+      );
+    }
+    upsert.run(username, role, site, gateway, hashSecret(secret), Date.now());
+    verified.delete(username);
+    return secret;
+  }
+
+  return {
+    path,
+    addDevice(site, gateway, options = {}) {
+      if (!isId(site) || !isId(gateway)) {
+        throw new BrokerError('SG_ERR_REGISTRY_INPUT', `invalid site or gateway id: ${site}/${gateway}`);
+      }
+      return put(
+        gatewayUsername(site, gateway),
+        'gateway',
+        site,
+        gateway,
+        generateSecret(),
+        options.replace ?? false,
+      );
+    },
+    addAccount(username, options) {
+      // Service account names use the id alphabet (no '.'), so they never look like a gateway's.
+      if (!isId(username)) throw new BrokerError('SG_ERR_REGISTRY_INPUT', `invalid account name ${username}`);
+      if (!(ROLES as readonly string[]).includes(options.role) || (options.role as string) === 'gateway') {
+        throw new BrokerError('SG_ERR_REGISTRY_INPUT', `invalid role ${options.role} (gateways: addDevice)`);
+      }
+      if (options.password !== undefined && options.password.length < 12) {
+        throw new BrokerError('SG_ERR_REGISTRY_INPUT', 'a password must have at least 12 characters');
+      }
+      return put(
+        username,
+        options.role,
+        null,
+        null,
+        options.password ?? generateSecret(),
+        options.replace ?? false,
+      );
+    },
+    get(username) {
+      const r = row(username);
+      return r ? toAccount(r) : undefined;
+    },
+    list(filter = {}) {
+      return (selectAll.all() as unknown as Row[])
+        .map(toAccount)
+        .filter(
+          (a) =>
+            (filter.includeRevoked || a.revokedAt === undefined) &&
+            (filter.role === undefined || a.role === filter.role) &&
+            (filter.site === undefined || a.site === filter.site),
+        );
+    },
+    revoke(username) {
+      const changed = revokeStmt.run(Date.now(), username).changes > 0;
+      verified.delete(username);
+      if (changed) for (const l of listeners) l(username);
+      return changed;
+    },
+    async verify(username, secret) {
+      const r = row(username);
+      if (!r || r.revoked_at !== null) {
+        await verifySecret(secret, undefined); // same cost as a real check
+        return { ok: false, reason: r ? 'revoked' : 'unknown_account' };
+      }
+      const cached = verified.get(username);
+      if (cached && cached.hash === r.secret_hash && timingSafeEqual(cached.mac, mac(secret))) {
+        return { ok: true, account: toAccount(r) };
+      }
+      if (!(await verifySecret(secret, r.secret_hash))) return { ok: false, reason: 'bad_secret' };
+      // Re-read: the account may have been revoked or replaced while scrypt ran.
+      const now = row(username);
+      if (!now || now.revoked_at !== null) return { ok: false, reason: 'revoked' };
+      if (now.secret_hash !== r.secret_hash) return { ok: false, reason: 'bad_secret' };
+      verified.set(username, { hash: now.secret_hash, mac: mac(secret) });
+      return { ok: true, account: toAccount(now) };
+    },
+    onRevoke(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    changedElsewhere() {
+      const v = (dataVersion.get() as { data_version: number }).data_version;
+      if (v === lastVersion) return false;
+      lastVersion = v;
+      // Another process changed accounts: cached verifications may be stale.
+      verified.clear();
+      return true;
+    },
+    close() {
+      listeners.clear();
+      db.close();
+    },
+  };
+}

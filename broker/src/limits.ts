@@ -1,0 +1,127 @@
+import type { Client } from 'aedes';
+
+export interface Limits {
+  /** Largest MQTT packet accepted (remaining length), bytes. A larger one closes the connection. */
+  maxPacketBytes: number;
+  /** Deepest topic accepted; the contract's deepest is 6 (`slopeguard/v1/s/g/cmd/ack`). */
+  maxTopicLevels: number;
+  /** CONNECTs per account: sustained rate per minute and burst. */
+  connectsPerMinute: number;
+  connectBurst: number;
+  /** PUBLISHes per account: sustained rate per second and burst. */
+  messagesPerSecond: number;
+  messageBurst: number;
+  /**
+   * A publisher over its rate is slowed down (its PUBLISH is held, so TCP back-pressure applies);
+   * if it would have to wait longer than this, the connection is closed instead.
+   */
+  maxThrottleMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  // 1,000 readings of ~150 bytes is the largest valid telemetry message; 256 KiB leaves room.
+  maxPacketBytes: 256 * 1024,
+  maxTopicLevels: 8,
+  connectsPerMinute: 30,
+  connectBurst: 10,
+  messagesPerSecond: 200,
+  messageBurst: 2000,
+  maxThrottleMs: 10_000,
+};
+
+/**
+ * A token bucket in "reservation" form: `reserve()` takes one token and returns how long the caller
+ * must wait for it (0 if one was available). Time comes from `now` so tests can drive it.
+ */
+export class TokenBucket {
+  #ratePerMs: number;
+  #burst: number;
+  #now: () => number;
+  #tokens: number;
+  #at: number;
+
+  constructor(ratePerSecond: number, burst: number, now: () => number = Date.now) {
+    this.#ratePerMs = ratePerSecond / 1000;
+    this.#burst = Math.max(1, burst);
+    this.#now = now;
+    this.#tokens = this.#burst;
+    this.#at = now();
+  }
+
+  reserve(): number {
+    const t = this.#now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (t - this.#at) * this.#ratePerMs);
+    this.#at = t;
+    this.#tokens -= 1;
+    return this.#tokens >= 0 ? 0 : -this.#tokens / this.#ratePerMs;
+  }
+
+  /** Takes a token only if one is available now. */
+  tryTake(): boolean {
+    const t = this.#now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (t - this.#at) * this.#ratePerMs);
+    this.#at = t;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
+
+/** Buckets keyed by account, dropped when idle long enough to be full again (bounded memory). */
+export class BucketMap {
+  #buckets = new Map<string, { bucket: TokenBucket; used: number }>();
+  #make: () => TokenBucket;
+  #idleMs: number;
+  #now: () => number;
+
+  constructor(make: () => TokenBucket, idleMs: number, now: () => number = Date.now) {
+    this.#make = make;
+    this.#idleMs = idleMs;
+    this.#now = now;
+  }
+
+  get(key: string): TokenBucket {
+    const t = this.#now();
+    let e = this.#buckets.get(key);
+    if (!e) {
+      if (this.#buckets.size > 10_000) {
+        for (const [k, v] of this.#buckets) if (t - v.used > this.#idleMs) this.#buckets.delete(k);
+      }
+      e = { bucket: this.#make(), used: t };
+      this.#buckets.set(key, e);
+    }
+    e.used = t;
+    return e.bucket;
+  }
+}
+
+interface ParserInternals {
+  _parser: {
+    packet: { length: number };
+    _parseLength(): boolean;
+    _emitError(err: Error): boolean;
+  };
+}
+
+/**
+ * Aedes has no packet size limit and mqtt-packet buffers a whole packet before parsing it, so a
+ * client announcing a 256 MB remaining length would make the broker hold that much. This hooks the
+ * connection's parser (an mqtt-packet internal, pinned by the test in limits.test.ts) so that the
+ * remaining length is checked as soon as it is decoded [MQTT-2.2.3], before the body is read.
+ */
+export function guardPacketSize(
+  client: Client,
+  maxBytes: number,
+  onTooLarge: (length: number) => void,
+): void {
+  const parser = (client as unknown as ParserInternals)._parser;
+  const parseLength = parser._parseLength;
+  parser._parseLength = function guardedParseLength(this: ParserInternals['_parser']) {
+    const done = parseLength.call(this);
+    if (done && this.packet.length > maxBytes) {
+      onTooLarge(this.packet.length);
+      return this._emitError(new Error(`packet of ${this.packet.length} bytes exceeds ${maxBytes}`));
+    }
+    return done;
+  };
+}

@@ -1,0 +1,138 @@
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import { BrokerError } from './errors.ts';
+
+export interface TcpListenerOptions {
+  host: string;
+  /** 0 = a free port. */
+  port: number;
+}
+
+export interface TlsListenerOptions extends TcpListenerOptions {
+  /** PEM files (see `slopeguard certs`). */
+  certFile: string;
+  keyFile: string;
+  /** CA bundle to verify client certificates against. */
+  caFile?: string;
+  /** Require a client certificate signed by `caFile` in addition to username and password. */
+  requireClientCert?: boolean;
+}
+
+export interface WsListenerOptions extends TcpListenerOptions {
+  /** URL path of the endpoint; default `/mqtt`. */
+  path?: string;
+}
+
+export type Handle = (stream: Duplex, req?: IncomingMessage) => void;
+
+export interface Listener {
+  kind: 'mqtt' | 'mqtts' | 'ws';
+  port: number;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server, host: string, port: number, kind: string): Promise<number> {
+  server.listen(port, host);
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') {
+    throw new BrokerError('SG_ERR_BROKER_CONFIG', `${kind} listener has no TCP address`);
+  }
+  return address.port;
+}
+
+/** Closes a server and destroys its open connections (Aedes closes its clients separately). */
+function closer(server: Server, sockets: Set<Socket>): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+}
+
+function track(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  return sockets;
+}
+
+export async function listenTcp(o: TcpListenerOptions, handle: Handle): Promise<Listener> {
+  const server = createNetServer((socket) => handle(socket));
+  const sockets = track(server);
+  const port = await listen(server, o.host, o.port, 'MQTT');
+  return { kind: 'mqtt', port, close: closer(server, sockets) };
+}
+
+export async function listenTls(o: TlsListenerOptions, handle: Handle): Promise<Listener> {
+  let key: Buffer;
+  let cert: Buffer;
+  let ca: Buffer | undefined;
+  try {
+    key = readFileSync(o.keyFile);
+    cert = readFileSync(o.certFile);
+    ca = o.caFile ? readFileSync(o.caFile) : undefined;
+  } catch (err) {
+    throw new BrokerError('SG_ERR_BROKER_CONFIG', `TLS files unreadable: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const server = createTlsServer(
+    {
+      key,
+      cert,
+      ca,
+      minVersion: 'TLSv1.2',
+      requestCert: o.requireClientCert ?? false,
+      rejectUnauthorized: o.requireClientCert ?? false,
+    },
+    (socket) => handle(socket),
+  );
+  // A failed handshake is the peer's problem; it must not reach the process as an unhandled error.
+  server.on('tlsClientError', () => {});
+  const sockets = new Set<Socket>();
+  server.on('secureConnection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  const port = await listen(server, o.host, o.port, 'MQTT/TLS');
+  return { kind: 'mqtts', port, close: closer(server, sockets) };
+}
+
+/** MQTT over WebSocket: each connection becomes a duplex byte stream handed to Aedes. */
+export async function listenWs(o: WsListenerOptions, handle: Handle): Promise<Listener> {
+  const http = createHttpServer((_req, res) => {
+    res.writeHead(404).end();
+  });
+  const sockets = track(http);
+  // The MQTT over WebSocket binding requires the `mqtt` subprotocol (MQTT 3.1.1 section 6).
+  const wss = new WebSocketServer({
+    server: http,
+    path: o.path ?? '/mqtt',
+    handleProtocols: (protocols) =>
+      protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false,
+  });
+  wss.on('connection', (ws, req) => {
+    const stream = createWebSocketStream(ws);
+    stream.on('error', () => stream.destroy());
+    handle(stream, req);
+  });
+  const port = await listen(http, o.host, o.port, 'MQTT/WebSocket');
+  return {
+    kind: 'ws',
+    port,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await closer(http, sockets)();
+    },
+  };
+}
