@@ -1,5 +1,6 @@
 import { KIND_FIELDS, type Quality, type Reading, type SensorKind } from '@slopeguard/core';
 import type { Calibration } from './config.ts';
+import { round9 } from './round.ts';
 
 /**
  * The last stage before a Reading leaves the bridge: range check on the device's own values,
@@ -23,11 +24,6 @@ export type Converted =
 
 /** Values that never belong in a Reading: they go to health. */
 const HEALTH_FIELDS = new Set(['supply_v']);
-
-/** Round away binary floating-point dust (0.2 * 3 = 0.6000000000000001) without losing resolution. */
-function round9(v: number): number {
-  return Math.round(v * 1e9) / 1e9;
-}
 
 export class SensorConverter {
   private readonly o: ConverterOptions;

@@ -14,12 +14,14 @@ export interface DriverFactoryContext {
   binding?: BindingInterface;
   /** Timestamps of readings (epoch ms). Default Date.now. */
   clock?: Clock;
+  /** Same as `clock` as a plain function; `clock` wins when both are given. */
+  now?: () => number;
 }
 
 /** Builds the driver a config names. Never opens anything before start(). */
 export function createDriver(config: DriverConfig, ctx: DriverFactoryContext = {}): Driver {
   const logger = (ctx.logger ?? pino({ level: 'silent' })).child({ component: 'firmware-bridge' });
-  const dctx = { logger, binding: ctx.binding ?? defaultBinding, now: nowFn(ctx.clock) };
+  const dctx = { logger, binding: ctx.binding ?? defaultBinding, now: nowFn(ctx.clock ?? ctx.now) };
   switch (config.driver) {
     case 'modbus-rtu':
       return new ModbusDriver(config, dctx);

@@ -5,6 +5,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { SensorKindSchema, validator } from '@slopeguard/core';
 import { parse as parseYaml } from 'yaml';
 import { BridgeError } from '../errors.ts';
+import { round9 } from '../round.ts';
 import { MAX_READ_REGISTERS, type ReadFunction } from './frame.ts';
 
 /**
@@ -115,7 +116,7 @@ export function decodeFields(
     const at = f.address - block.address;
     const raw = rawValue(f, words[at], words[at + 1]);
     if (raw === undefined) continue;
-    out[f.name] = raw * (f.scale ?? 1) + (f.offset ?? 0);
+    out[f.name] = round9(raw * (f.scale ?? 1) + (f.offset ?? 0));
   }
   return out;
 }

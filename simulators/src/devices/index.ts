@@ -1,0 +1,5 @@
+export * from './device.ts';
+export * from './line-node.ts';
+export * from './modbus-slave.ts';
+export * from './sdi12-sensor.ts';
+export * from './signal.ts';
