@@ -1,10 +1,12 @@
 import type { CliCommand } from './command.ts';
 import { UsageError } from './command.ts';
+import { certsCommand } from './commands/certs.ts';
 import { demoCommand } from './commands/demo.ts';
+import { deviceCommand } from './commands/device.ts';
 import { edgeCommand } from './commands/edge.ts';
 
 /** The registry of subcommands. Later commands (edge, server, backtest, device, user, sim) add a line here. */
-const COMMANDS: readonly CliCommand[] = [demoCommand, edgeCommand];
+const COMMANDS: readonly CliCommand[] = [demoCommand, edgeCommand, deviceCommand, certsCommand];
 
 function overview(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);

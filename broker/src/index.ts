@@ -16,6 +16,7 @@ export {
   type VerifyResult,
 } from './auth/registry.ts';
 export { type BrokerOptions, type BrokerService, REJECTED_TOPIC_PREFIX, startBroker } from './broker.ts';
+export { type CertFiles, createCa, createDeviceCert, createServerCert } from './certs.ts';
 export { BrokerError, type BrokerErrorCode } from './errors.ts';
 export { DEFAULT_LIMITS, type Limits } from './limits.ts';
 export type { TcpListenerOptions, TlsListenerOptions, WsListenerOptions } from './listeners.ts';
