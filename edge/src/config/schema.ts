@@ -48,10 +48,10 @@ export const Queue = Type.Object(
 /** A value profile for the synthetic driver: base + slope * hours + amplitude * sin(2 pi t / period). */
 const SyntheticValue = Type.Object(
   {
-    base: Type.Number({ default: 0 }),
-    slopePerHour: Type.Number({ default: 0 }),
-    amplitude: Type.Number({ default: 0 }),
-    periodS: Type.Number({ exclusiveMinimum: 0, default: 3600 }),
+    base: Type.Optional(Type.Number({ description: 'default 0' })),
+    slopePerHour: Type.Optional(Type.Number({ description: 'default 0' })),
+    amplitude: Type.Optional(Type.Number({ description: 'default 0' })),
+    periodS: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'default 3600' })),
   },
   strict,
 );

@@ -1,0 +1,162 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import {
+  type BrokerService,
+  openSqliteStore,
+  type Store,
+  type StoredReading,
+  startBroker,
+} from '@slopeguard/broker';
+import { parseTopic } from '@slopeguard/core';
+import pino from 'pino';
+import { stringify } from 'yaml';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const NODE = join(ROOT, 'node_modules/.bin/node');
+export const CLI = join(ROOT, 'bin/slopeguard.mjs');
+
+export function tempDir(prefix: string): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `sg-edge-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Polls `probe` until it returns a truthy value; fails after `timeoutMs` with `what`. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  timeoutMs = 15_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface Telemetered {
+  seq: number;
+  gateway: string;
+  count: number;
+}
+
+/**
+ * The project's broker (@slopeguard/broker: Aedes + recorder, PUBACK only after the store has the
+ * readings) on 127.0.0.1, with a store wrapper that also keeps every reading offered to it, so a test
+ * can count redeliveries; the SQLite store itself is idempotent on (site, sensor, ts).
+ * `stop()`/`start()` take the broker down and bring it back on the same port, as an outage.
+ */
+export async function testBroker(dir: string) {
+  const inner = openSqliteStore(join(dir, 'broker-store.db'), { synchronous: 'normal' });
+  const offered: StoredReading[] = [];
+  const telemetry: Telemetered[] = [];
+  const store: Store = {
+    write: (batch) => {
+      offered.push(...batch);
+      return inner.write(batch);
+    },
+    latest: (f) => inner.latest(f),
+    range: (q) => inner.range(q),
+    count: (f) => inner.count(f),
+    close: () => inner.close(),
+  };
+  const logger = pino({ level: 'silent' });
+  let service: BrokerService | undefined;
+  let port = 0;
+  const start = async () => {
+    service = await startBroker({ mqtt: { host: '127.0.0.1', port }, store, allowAnonymous: true, logger });
+    port = service.port;
+    service.aedes.on('publish', (packet) => {
+      const t = parseTopic(packet.topic);
+      if (t?.scope !== 'gateway' || t.channel !== 'telemetry') return;
+      const body = JSON.parse(packet.payload.toString()) as { seq: number; readings: unknown[] };
+      telemetry.push({ seq: body.seq, gateway: t.gateway, count: body.readings.length });
+    });
+  };
+  await start();
+  return {
+    get port() {
+      return port;
+    },
+    get url() {
+      return `mqtt://127.0.0.1:${port}`;
+    },
+    offered,
+    telemetry,
+    store: inner,
+    start,
+    async stop() {
+      await service?.close();
+      service = undefined;
+    },
+    async close() {
+      await service?.close();
+      await inner.close();
+    },
+  };
+}
+export type TestBroker = Awaited<ReturnType<typeof testBroker>>;
+
+export function writeConfig(dir: string, name: string, config: object): string {
+  const file = join(dir, name);
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+/** The gateway as a real child process: `node bin/slopeguard.mjs edge --config ...`. */
+export function spawnEdge(config: string, extra: string[], logFile: string): ChildProcess {
+  const out = openSync(logFile, 'a');
+  return spawn(NODE, [CLI, 'edge', '--config', config, ...extra], {
+    cwd: ROOT,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, SLOPEGUARD_MQTT_PASSWORD: '' },
+  });
+}
+
+/** Throws with the gateway's log when the child has exited, so a waitFor fails with the reason. */
+export function assertRunning(child: ChildProcess | undefined, logFile: string): void {
+  if (child && child.exitCode === null && child.signalCode === null) return;
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8').slice(-3000);
+  } catch {}
+  throw new Error(`gateway exited (${child?.exitCode ?? child?.signalCode}):\n${text}`);
+}
+
+export async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  const [code] = (await exited) as [number | null];
+  return code;
+}
+
+/** Reads the readings a gateway has committed to its queue file (a reader in WAL mode sees every commit). */
+export function queuedReadings(dbFile: string): { sensor: string; ts: number; body: string }[] {
+  const db = new DatabaseSync(dbFile);
+  try {
+    return db.prepare('SELECT sensor, ts, body FROM readings ORDER BY id').all() as {
+      sensor: string;
+      ts: number;
+      body: string;
+    }[];
+  } finally {
+    db.close();
+  }
+}
+
+export function queueMeta(dbFile: string, key: string): string | undefined {
+  const db = new DatabaseSync(dbFile);
+  try {
+    const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value;
+  } finally {
+    db.close();
+  }
+}
