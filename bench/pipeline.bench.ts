@@ -59,7 +59,9 @@ export async function run(): Promise<BenchResult[]> {
     const seq = new Array<number>(GATEWAYS).fill(0);
     const publish = (g: number, ts: number) => {
       const client = clients[g] as MqttClient;
-      const payload = JSON.stringify({ seq: seq[g]++, readings: readings(ts, g, READINGS_PER_MESSAGE) });
+      const n = seq[g] ?? 0;
+      seq[g] = n + 1;
+      const payload = JSON.stringify({ seq: n, readings: readings(ts, g, READINGS_PER_MESSAGE) });
       return client.publishAsync(gatewayTopic('bench-site', `gw-${g}`, 'telemetry'), payload, { qos: 1 });
     };
 
