@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -12,6 +12,10 @@ import {
   startBroker,
 } from '@slopeguard/broker';
 import { parseTopic } from '@slopeguard/core';
+import { EdgeAgent } from '@slopeguard/edge/agent.ts';
+import { scaledClock } from '@slopeguard/edge/clock.ts';
+import { parseConfig } from '@slopeguard/edge/config/load.ts';
+import { connectAsync } from 'mqtt';
 import pino from 'pino';
 import { stringify } from 'yaml';
 
@@ -56,6 +60,8 @@ export async function testBroker(dir: string) {
   const inner = openSqliteStore(join(dir, 'broker-store.db'), { synchronous: 'normal' });
   const offered: StoredReading[] = [];
   const telemetry: Telemetered[] = [];
+  /** Every non-telemetry message the broker routed (status, event, cmd/ack, level), in order. */
+  const messages: { topic: string; body: Record<string, unknown> }[] = [];
   const store: Store = {
     write: (batch) => {
       offered.push(...batch);
@@ -74,7 +80,14 @@ export async function testBroker(dir: string) {
     port = service.port;
     service.aedes.on('publish', (packet) => {
       const t = parseTopic(packet.topic);
-      if (t?.scope !== 'gateway' || t.channel !== 'telemetry') return;
+      if (!t) return;
+      if (t.scope !== 'gateway' || t.channel !== 'telemetry') {
+        messages.push({
+          topic: packet.topic,
+          body: JSON.parse(packet.payload.toString()) as Record<string, unknown>,
+        });
+        return;
+      }
       const body = JSON.parse(packet.payload.toString()) as { seq: number; readings: unknown[] };
       telemetry.push({ seq: body.seq, gateway: t.gateway, count: body.readings.length });
     });
@@ -89,6 +102,8 @@ export async function testBroker(dir: string) {
     },
     offered,
     telemetry,
+    messages,
+    on: (topic: string) => messages.filter((m) => m.topic === topic).map((m) => m.body),
     store: inner,
     start,
     async stop() {
@@ -137,6 +152,15 @@ export async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise
   return code;
 }
 
+/** The JSON lines a simulated output wrote, one per switch. */
+export function outputLog(file: string): { id: string; on: boolean; ts: number; reason: string }[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as { id: string; on: boolean; ts: number; reason: string });
+}
+
 /** Reads the readings a gateway has committed to its queue file (a reader in WAL mode sees every commit). */
 export function queuedReadings(dbFile: string): { sensor: string; ts: number; body: string }[] {
   const db = new DatabaseSync(dbFile);
@@ -159,4 +183,44 @@ export function queueMeta(dbFile: string, key: string): string | undefined {
   } finally {
     db.close();
   }
+}
+
+/** An in-process gateway on a scaled clock, from a config object run through the real loader. */
+export async function startAgent(config: object, scale: number, file?: string): Promise<EdgeAgent> {
+  const r = parseConfig(stringify(config));
+  if (!r.ok) throw new Error(`test config invalid: ${r.errors.join('; ')}`);
+  const now = Date.now();
+  const agent = new EdgeAgent({
+    config: r.config,
+    ...(file ? { configPath: file } : {}),
+    clock: scaledClock(scale, now, now),
+    logger: pino({ level: 'silent' }),
+    version: 'test',
+  });
+  await agent.start();
+  return agent;
+}
+
+/** A control-center-like MQTT client on the test broker, collecting what arrives per topic. */
+export async function observer(url: string, topics: string[]) {
+  const client = await connectAsync(url, {
+    clientId: `observer-${process.pid}-${Date.now()}`,
+    reconnectPeriod: 100,
+  });
+  const received: { topic: string; body: Record<string, unknown>; retain: boolean }[] = [];
+  client.on('message', (topic, payload, packet) => {
+    received.push({
+      topic,
+      body: JSON.parse(payload.toString()) as Record<string, unknown>,
+      retain: packet.retain,
+    });
+  });
+  client.on('connect', () => void client.subscribeAsync(topics, { qos: 1 }));
+  await client.subscribeAsync(topics, { qos: 1 });
+  return {
+    client,
+    received,
+    on: (topic: string) => received.filter((m) => m.topic === topic).map((m) => m.body),
+    close: () => client.endAsync(true),
+  };
 }
