@@ -59,11 +59,11 @@ export class HealthTracker {
   }
 
   /** A counter that is not an error of the device (retries, sequence gaps). */
-  count(reason: string, sensorId?: string): void {
-    this.h.errors[reason] = (this.h.errors[reason] ?? 0) + 1;
+  count(reason: string, sensorId?: string, n = 1): void {
+    this.h.errors[reason] = (this.h.errors[reason] ?? 0) + n;
     if (sensorId !== undefined) {
       const s = this.sensor(sensorId);
-      s.errors[reason] = (s.errors[reason] ?? 0) + 1;
+      s.errors[reason] = (s.errors[reason] ?? 0) + n;
     }
   }
 

@@ -135,8 +135,9 @@ export class LineDriver implements Driver {
     this.lastSeq.set(s.node, s.seq);
     if (prev === undefined) return;
     const gap = (s.seq - prev - 1 + 65536) % 65536;
-    // A node that restarted begins again at 0: not a loss.
-    if (gap > 0 && s.seq !== 0) for (let i = 0; i < Math.min(gap, 1000); i++) this.tracker.count('seq_gap');
+    // A node that restarted begins again at 0, and a jump of more than 1000 is a restart or a
+    // reordering rather than 1000 lost lines: neither is counted as a loss.
+    if (gap > 0 && gap <= 1000 && s.seq !== 0) this.tracker.count('seq_gap', undefined, gap);
   }
 
   private checkStale(): void {

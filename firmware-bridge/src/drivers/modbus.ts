@@ -119,8 +119,8 @@ export class ModbusDriver implements Driver {
     let latency = 0;
     try {
       for (const b of blocks) {
-        const r = await this.master.read({ unit: sensor.unit, fc: b.fc, address: b.address, count: b.count });
-        if (r.attempts > 1) for (let i = 1; i < r.attempts; i++) this.tracker.count('retry', sensor.id);
+        const req = { unit: sensor.unit, fc: b.fc, address: b.address, count: b.count };
+        const r = await this.master.read(req, () => this.tracker.count('retry', sensor.id));
         regs.push(r.registers);
         latency += r.latencyMs;
       }

@@ -72,8 +72,9 @@ export class Sdi12Driver implements Driver {
     if (!this.link.isOpen) return;
     let values: number[];
     try {
-      const r = await this.master.measure(sensor.address, sensor.crc ?? false);
-      for (let i = 0; i < r.retries; i++) this.tracker.count('retry', sensor.id);
+      const r = await this.master.measure(sensor.address, sensor.crc ?? false, () =>
+        this.tracker.count('retry', sensor.id),
+      );
       this.tracker.ok(sensor.id, r.latencyMs);
       values = r.values;
     } catch (err) {

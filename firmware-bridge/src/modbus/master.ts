@@ -63,16 +63,18 @@ export class ModbusMaster {
     this.waiter?.();
   }
 
-  read(req: ReadRequest): Promise<ReadResult> {
-    const run = this.queue.then(() => this.transact(req));
+  /** `onRetry` is called before each repeated attempt (health counts retries, failed or not). */
+  read(req: ReadRequest, onRetry: () => void = () => {}): Promise<ReadResult> {
+    const run = this.queue.then(() => this.transact(req, onRetry));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async transact(req: ReadRequest): Promise<ReadResult> {
+  private async transact(req: ReadRequest, onRetry: () => void): Promise<ReadResult> {
     const frame = encodeReadRequest(req);
     let last: BridgeError | undefined;
     for (let attempt = 1; attempt <= this.o.retries + 1; attempt++) {
+      if (attempt > 1) onRetry();
       await this.waitSilence();
       this.rx = new Uint8Array(0);
       const t0 = this.o.monotonic();

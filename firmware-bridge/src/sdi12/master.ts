@@ -18,7 +18,6 @@ export interface Sdi12MasterOptions {
 export interface MeasureResult {
   values: number[];
   latencyMs: number;
-  retries: number;
 }
 
 /**
@@ -45,23 +44,22 @@ export class Sdi12Master {
 
   /** The address of the single sensor on the bus (§4.4.4 `?!`). */
   queryAddress(): Promise<string> {
-    return this.serial(async () => (await this.ask(commands.addressQuery(), parseAddress)).value);
+    return this.serial(() => this.ask(commands.addressQuery(), parseAddress, () => {}));
   }
 
   /** aM! (or aMC!), wait, then aD0!, aD1!, ... until `expected` values (or the sensor's count). */
-  measure(address: string, crc: boolean): Promise<MeasureResult> {
+  /** `onRetry` is called before each repeated command (health counts retries, failed or not). */
+  measure(address: string, crc: boolean, onRetry: () => void = () => {}): Promise<MeasureResult> {
     return this.serial(async () => {
       const t0 = this.o.monotonic();
-      const m = await this.ask(commands.measure(address, crc), (l) => parseMeasure(l, address));
-      let retries = m.retries;
-      const { seconds, count } = m.value;
+      const m = await this.ask(commands.measure(address, crc), (l) => parseMeasure(l, address), onRetry);
+      const { seconds, count } = m;
       if (seconds > 0) await this.awaitService(address, seconds * 1000 + this.o.timeoutMs);
       const values: number[] = [];
       for (let page = 0; values.length < count && page <= 9; page++) {
-        const d = await this.ask(commands.data(address, page), (l) => parseData(l, address, crc));
-        retries += d.retries;
-        if (d.value.length === 0) break;
-        values.push(...d.value);
+        const d = await this.ask(commands.data(address, page), (l) => parseData(l, address, crc), onRetry);
+        if (d.length === 0) break;
+        values.push(...d);
       }
       if (values.length !== count) {
         throw new BridgeError(
@@ -69,7 +67,7 @@ export class Sdi12Master {
           `sensor ${address} announced ${count} values, sent ${values.length}`,
         );
       }
-      return { values, latencyMs: Math.round(this.o.monotonic() - t0), retries };
+      return { values, latencyMs: Math.round(this.o.monotonic() - t0) };
     });
   }
 
@@ -79,12 +77,10 @@ export class Sdi12Master {
     return run;
   }
 
-  private async ask<T>(
-    cmd: string,
-    parse: (line: string) => Parsed<T>,
-  ): Promise<{ value: T; retries: number }> {
+  private async ask<T>(cmd: string, parse: (line: string) => Parsed<T>, onRetry: () => void): Promise<T> {
     let last: BridgeError | undefined;
     for (let attempt = 0; attempt <= this.o.retries; attempt++) {
+      if (attempt > 0) onRetry();
       this.framer.reset();
       this.lines = [];
       await this.o.transport.write(Buffer.from(cmd, 'latin1'));
@@ -96,7 +92,7 @@ export class Sdi12Master {
         continue;
       }
       const p = parse(line);
-      if (p.ok) return { value: p.value, retries: attempt };
+      if (p.ok) return p.value;
       last = new BridgeError(
         p.reason === 'crc' ? 'SG_BRIDGE_CRC' : 'SG_BRIDGE_BAD_RESPONSE',
         `${cmd}: ${p.message}`,

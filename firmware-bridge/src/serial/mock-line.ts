@@ -79,6 +79,9 @@ export function createMockLine(path = `/dev/sg-mock-${process.pid}-${++lines}`):
       if (unplugged || options.path !== path)
         throw Object.assign(new Error(`ENOENT: no such device ${options.path}`), { code: 'ENOENT' });
       const inner = await MockBinding.open(options);
+      // Our own open flag: after unplug() the stream must still see the port as open when the
+      // failed read comes back, or it would skip its disconnect handling.
+      let open = true;
       let fail: (err: Error) => void = () => {};
       const gone = new Promise<never>((_, reject) => {
         fail = reject;
@@ -87,7 +90,7 @@ export function createMockLine(path = `/dev/sg-mock-${process.pid}-${++lines}`):
       current = { inner, fail };
       const port = {
         get isOpen() {
-          return inner.isOpen;
+          return open;
         },
         openOptions: inner.openOptions,
         read: (buffer: Buffer, offset: number, length: number) =>
@@ -97,6 +100,7 @@ export function createMockLine(path = `/dev/sg-mock-${process.pid}-${++lines}`):
           line.onWrite(new Uint8Array(buffer));
         },
         close: async () => {
+          open = false;
           if (current?.inner === inner) current = undefined;
           if (inner.isOpen) await inner.close();
         },
