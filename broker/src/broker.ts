@@ -111,6 +111,13 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     metrics.connections.inc();
     metrics.connectionsTotal.inc();
   });
+  aedes.on('clientError', (client: Client, err: Error) => {
+    // Aedes closes these connections itself, before any hook runs; count them here.
+    if (/too many levels/.test(err.message)) {
+      metrics.rejected.inc({ reason: 'depth' });
+      log.warn({ clientId: client.id }, 'topic deeper than the limit; connection closed');
+    }
+  });
   aedes.on('clientDisconnect', (client: Client) => {
     metrics.connections.dec();
     hookSet.forget(client);

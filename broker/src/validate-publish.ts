@@ -1,6 +1,6 @@
 import { type Channel, decodePayload, parseTopic, type Telemetry } from '@slopeguard/core';
 
-export type RejectReason = 'topic' | 'not_json' | 'schema' | 'acl' | 'rate' | 'size';
+export type RejectReason = 'topic' | 'not_json' | 'schema' | 'acl' | 'rate' | 'size' | 'depth';
 
 export type PublishVerdict =
   | { ok: true; channel: Channel; site: string; gateway?: string; telemetry?: Telemetry }
