@@ -36,6 +36,7 @@ export class LocalSite {
   #rejected = 0;
   #lastReject = '';
   #accepted = 0;
+  #savedState = '';
 
   constructor(config: GatewayConfig, queue: ReadingQueue, alarm: Alarm, clock: Clock, log: Logger) {
     this.#config = config;
@@ -94,7 +95,15 @@ export class LocalSite {
       this.#log.error({ err: (err as Error).message }, 'rule engine tick failed');
     }
     this.#onChanges(changes);
-    this.#queue.saveState(RULES_STATE, this.#rules.state());
+    this.#saveState();
+  }
+
+  /** Saves the engine state when it changed (each save is an fsync; the SD card wears). */
+  #saveState(): void {
+    const json = JSON.stringify(this.#rules.state());
+    if (json === this.#savedState) return;
+    this.#queue.saveState(RULES_STATE, JSON.parse(json));
+    this.#savedState = json;
   }
 
   release(operator: string): LevelChange[] {
@@ -147,7 +156,7 @@ export class LocalSite {
       });
     }
     this.#alarm.setLocal(this.#rules.level);
-    this.#queue.saveState(RULES_STATE, this.#rules.state());
+    this.#saveState();
     this.#applySampling();
   }
 

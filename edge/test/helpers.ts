@@ -100,6 +100,13 @@ export async function testBroker(dir: string) {
     get url() {
       return `mqtt://127.0.0.1:${port}`;
     },
+    /** Drops one client's TCP connection without a DISCONNECT, as a dead 4G link does. */
+    dropClient(clientId: string) {
+      const clients = (
+        service?.aedes as unknown as { clients: Record<string, { conn: { destroy(): void } }> }
+      ).clients;
+      clients[clientId]?.conn.destroy();
+    },
     offered,
     telemetry,
     messages,

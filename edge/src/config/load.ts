@@ -48,10 +48,8 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = {}): ConfigRe
   // Defaults first, so that a missing optional section is filled in and its fields checked as well.
   Value.Default(GatewayConfig, value);
   const errors = explain(GatewayConfig, value, DISCRIMINATORS);
-  if (errors.length === 0) {
-    errors.push(...crossChecks(value as GatewayConfig));
-    errors.push(...checkRules((value as GatewayConfig).rules).map((e) => `/rules${e}`));
-  }
+  if (errors.length === 0) errors.push(...crossChecks(value as GatewayConfig));
+  errors.push(...checkRules(value.rules).map((e) => `/rules${e}`));
   if (errors.length > 0) return { ok: false, errors };
   const config = value as GatewayConfig;
   config.uplink.clientId ??= `${config.site}-${config.gateway}`;

@@ -21,7 +21,9 @@ export const ThresholdRules = Type.Object(
       ),
       { minItems: 1 },
     ),
-    holdMs: Type.Integer({ minimum: 0, default: 3_600_000 }),
+    holdMs: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'hold-down after the last trigger, default 1 h' }),
+    ),
   },
   { additionalProperties: false },
 );

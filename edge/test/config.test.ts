@@ -1,0 +1,135 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '@slopeguard/edge/config/load.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, NODE, ROOT, tempDir } from './helpers.ts';
+
+const minimal = `
+site: s-1
+gateway: gw-1
+uplink: { url: "mqtt://127.0.0.1:1883" }
+drivers:
+  - { driver: synthetic, id: syn, sensors: [{ id: t-1, kind: tilt }] }
+`;
+
+describe('gateway config', () => {
+  const tmp = tempDir('config');
+  afterAll(() => tmp.cleanup());
+
+  it('fills the documented defaults', () => {
+    const r = parseConfig(minimal);
+    if (!r.ok) throw new Error(r.errors.join('\n'));
+    expect(r.config.uplink).toMatchObject({
+      clientId: 's-1-gw-1',
+      keepaliveS: 60,
+      batchMaxReadings: 500,
+      backlogRatePerS: 1000,
+    });
+    expect(r.config.queue).toMatchObject({
+      path: '/var/lib/slopeguard/queue.db',
+      synchronous: 'FULL',
+      policy: 'drop-oldest',
+    });
+    expect(r.config.sampling).toEqual({ fastAtLevel: 2, fastIntervalMs: 10_000 });
+    expect(r.config.outputs).toEqual([]);
+  });
+
+  it('takes secrets from the environment over the file', () => {
+    const r = parseConfig(`${minimal}\n`, {
+      SLOPEGUARD_MQTT_PASSWORD: 's3cret',
+      SLOPEGUARD_MQTT_USERNAME: 'gw',
+    });
+    expect(r.ok && r.config.uplink).toMatchObject({ password: 's3cret', username: 'gw' });
+  });
+
+  it('reads the password from passwordFile', () => {
+    const file = join(tmp.dir, 'pw');
+    writeFileSync(file, 'from-file\n');
+    const r = parseConfig(
+      minimal.replace('mqtt://127.0.0.1:1883" }', `mqtt://127.0.0.1:1883", passwordFile: "${file}" }`),
+    );
+    expect(r.ok && r.config.uplink.password).toBe('from-file');
+  });
+
+  it('embeds the firmware-bridge driver schemas and checks inside them', () => {
+    const r = parseConfig(`${minimal}
+  - driver: sdi12
+    port: /dev/ttyUSB0
+    sensors: [{ id: vwc-1, kind: soil_moisture, address: "0", fields: [vwc], adress: "1" }]
+`);
+    expect(r.ok ? [] : r.errors).toEqual(['/drivers/1/sensors/0/adress: Unexpected property']);
+  });
+
+  it('reports duplicate ids, which the schema cannot', () => {
+    const r = parseConfig(`${minimal}
+  - { driver: synthetic, id: syn, sensors: [{ id: t-1, kind: tilt }] }
+`);
+    expect(r.ok ? [] : r.errors).toEqual([
+      '/drivers/1/id: duplicate driver id "syn" (also /drivers/0)',
+      '/drivers/1/sensors/0/id: duplicate sensor id "t-1" (also /drivers/0/sensors/0)',
+    ]);
+  });
+
+  it('refuses YAML syntax errors and a non-mapping document', () => {
+    expect(parseConfig('site: [unclosed').ok).toBe(false);
+    expect(parseConfig('- a\n- b\n')).toEqual({
+      ok: false,
+      errors: ['/: the config must be a YAML mapping'],
+    });
+  });
+
+  // Acceptance 5: the CLI refuses an invalid file, lists every error with its path, exits non-zero.
+  it('slopeguard edge refuses an invalid config with every error listed and exit code 78', () => {
+    const file = join(tmp.dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      `site: Bad Site
+gateway: gw-01
+uplink:
+  url: http://broker
+  batchMaxReadings: 5000
+  passwrd: hunter2
+queue: { policy: keep-everything }
+drivers:
+  - driver: synthetic
+    id: syn
+    sensors: [{ id: s1, kind: tilt, intervalMs: 5 }]
+  - driver: modbus-rtu
+    port: /dev/ttyUSB0
+    sensors: [{ id: t1, kind: tilt, unit: 300, model: x, intervalMS: 10 }]
+  - { driver: lora, id: x }
+outputs:
+  - { kind: gpio, id: siren, atLevel: 5 }
+rules: { thresholds: [] }
+`,
+    );
+    const r = spawnSync(NODE, [CLI, 'edge', '--config', file], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(78);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('  /'));
+    expect(lines.map((l) => l.trim())).toEqual([
+      "/site: Expected string to match '^[a-z0-9][a-z0-9-]{0,62}$'",
+      '/uplink/passwrd: Unexpected property',
+      "/uplink/url: Expected string to match '^mqtts?://[^\\s]+$'",
+      '/uplink/batchMaxReadings: Expected integer to be less or equal to 1000',
+      '/queue/policy: must be one of "drop-oldest", "refuse-new"',
+      '/drivers/0/sensors/0/intervalMs: Expected integer to be greater or equal to 10',
+      '/drivers/1/sensors/0/intervalMS: Unexpected property',
+      '/drivers/1/sensors/0/unit: Expected integer to be less or equal to 247',
+      '/drivers/2/driver: must be one of "synthetic", "modbus-rtu", "sdi12", "line"',
+      '/outputs/0/line: Expected required property',
+      '/outputs/0/atLevel: Expected integer to be less or equal to 4',
+      '/rules/thresholds: Expected array length to be greater or equal to 1',
+    ]);
+    expect(r.stderr).toContain('(12 errors)');
+    expect(r.stderr).not.toContain('hunter2');
+  });
+
+  it('--check accepts the shipped example config', () => {
+    const example = join(ROOT, 'deploy/gateway.example.yaml');
+    const r = spawnSync(NODE, [CLI, 'edge', '--config', example, '--check'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(example, 'utf8')).toContain('site:');
+  });
+});
