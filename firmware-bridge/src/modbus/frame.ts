@@ -46,14 +46,19 @@ export type ResponseScan =
   | { kind: 'incomplete'; why: 'empty' | 'truncated' | 'crc' | 'noise' };
 
 /**
- * Looks for the response to `req` anywhere in `buf`: a slave-side glitch or line noise before the
- * answer must not hide it, so every offset that starts with the right unit address is tried and
- * only a frame whose CRC matches is accepted. A good frame is found wherever it sits in the buffer.
+ * Looks for the response to `req` anywhere in `buf`: noise before the answer must not hide it, so
+ * every offset that starts with the right unit address is tried and only a frame whose CRC matches
+ * is accepted. When several match, the one that ends last wins: the tail of a truncated frame plus
+ * the head of the real answer can pass a CRC by chance (1 in 256 for a frame cut by one byte; the
+ * fuzz test found it), and the real answer is the last thing the device sent. The master calls
+ * this once the line has been silent for 3.5 characters, when the whole answer is in.
  */
 export function scanResponse(buf: Uint8Array, req: ReadRequest): ResponseScan {
   if (buf.length === 0) return { kind: 'incomplete', why: 'empty' };
   const dataLen = req.count * 2;
   let why: 'truncated' | 'crc' | 'noise' = 'noise';
+  let best: ResponseScan | undefined;
+  let bestStart = 0;
   for (let i = 0; i < buf.length; i++) {
     if (buf[i] !== req.unit) continue;
     const fc = buf[i + 1];
@@ -61,6 +66,7 @@ export function scanResponse(buf: Uint8Array, req: ReadRequest): ResponseScan {
       why = 'truncated';
       continue;
     }
+    let end: number;
     if (fc === req.fc) {
       const n = buf[i + 2];
       if (n === undefined) {
@@ -68,35 +74,37 @@ export function scanResponse(buf: Uint8Array, req: ReadRequest): ResponseScan {
         continue;
       }
       if (n !== dataLen) continue;
-      const end = i + 3 + n + 2;
-      if (end > buf.length) {
-        why = 'truncated';
-        continue;
-      }
-      if (!crcOk(buf, i, end)) {
-        why = 'crc';
-        continue;
-      }
-      const registers: number[] = [];
-      for (let k = 0; k < req.count; k++) {
-        registers.push(((buf[i + 3 + k * 2] as number) << 8) | (buf[i + 4 + k * 2] as number));
-      }
-      return { kind: 'ok', registers, end };
+      end = i + 3 + n + 2;
+    } else if (fc === (req.fc | 0x80)) {
+      end = i + 5;
+    } else {
+      continue;
     }
-    if (fc === (req.fc | 0x80)) {
-      const end = i + 5;
-      if (end > buf.length) {
-        why = 'truncated';
-        continue;
-      }
-      if (!crcOk(buf, i, end)) {
-        why = 'crc';
-        continue;
-      }
-      return { kind: 'exception', code: buf[i + 2] as number, end };
+    if (end > buf.length) {
+      why = 'truncated';
+      continue;
+    }
+    if (!crcOk(buf, i, end)) {
+      why = 'crc';
+      continue;
+    }
+    if (best === undefined || end > (best as { end: number }).end) {
+      best =
+        fc === req.fc
+          ? { kind: 'ok', registers: [], end }
+          : { kind: 'exception', code: buf[i + 2] as number, end };
+      bestStart = i;
     }
   }
-  return { kind: 'incomplete', why };
+  if (best === undefined) return { kind: 'incomplete', why };
+  if (best.kind === 'ok') {
+    for (let k = 0; k < req.count; k++) {
+      best.registers.push(
+        ((buf[bestStart + 3 + k * 2] as number) << 8) | (buf[bestStart + 4 + k * 2] as number),
+      );
+    }
+  }
+  return best;
 }
 
 /** A request as the slave sees it: any function code (it must answer unknown ones with an exception). */

@@ -1,6 +1,6 @@
 import { BridgeError } from '../errors.ts';
 import { exceptionName } from './exceptions.ts';
-import { encodeReadRequest, type ReadRequest, scanResponse } from './frame.ts';
+import { encodeReadRequest, type ReadRequest, type ResponseScan, scanResponse } from './frame.ts';
 
 export interface ModbusTransport {
   write(bytes: Uint8Array): Promise<void>;
@@ -106,18 +106,26 @@ export class ModbusMaster {
     }
   }
 
-  private collect(req: ReadRequest): Promise<ReturnType<typeof scanResponse>> {
+  /**
+   * Collects the answer. A frame ends with 3.5 characters of silence (Modbus over Serial Line v1.02
+   * §2.5.1.1), so a valid frame is only taken once the line has been quiet that long: by then the
+   * whole answer is in and scanResponse can pick the last valid frame, not a chance match in noise.
+   */
+  private collect(req: ReadRequest): Promise<ResponseScan> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        resolve(scanResponse(this.rx, req));
-      }, this.o.timeoutMs);
-      this.waiter = () => {
-        const r = scanResponse(this.rx, req);
-        if (r.kind === 'incomplete') return;
+      let settle: NodeJS.Timeout | undefined;
+      const done = (r: ResponseScan) => {
         clearTimeout(timer);
+        clearTimeout(settle);
         this.waiter = undefined;
         resolve(r);
+      };
+      const timer = setTimeout(() => done(scanResponse(this.rx, req)), this.o.timeoutMs);
+      const settleMs = Math.max(1, Math.ceil(this.silenceMs));
+      this.waiter = () => {
+        clearTimeout(settle);
+        if (scanResponse(this.rx, req).kind === 'incomplete') return;
+        settle = setTimeout(() => done(scanResponse(this.rx, req)), settleMs);
       };
     });
   }
