@@ -102,9 +102,11 @@ export async function testBroker(dir: string) {
     },
     /** Drops one client's TCP connection without a DISCONNECT, as a dead 4G link does. */
     dropClient(clientId: string) {
-      const clients = (
-        service?.aedes as unknown as { clients: Record<string, { conn: { destroy(): void } }> }
-      ).clients;
+      if (!service) throw new Error('broker is down');
+      // `clients` is an Aedes field missing from its type declarations.
+      const { clients } = service.aedes as unknown as {
+        clients: Record<string, { conn: { destroy(): void } }>;
+      };
       clients[clientId]?.conn.destroy();
     },
     offered,
