@@ -13,7 +13,11 @@ export type PersistenceOptions = { kind: 'memory' } | { kind: 'sqlite'; path: st
  * order, which is the loss the issue measured; the FIFO here makes the order explicit.
  */
 export function createSqlitePersistence(path: string): AsyncLevelPersistence {
-  const persistence = new AsyncLevelPersistence(openSqliteLevel(path));
+  return serialiseEnqueue(new AsyncLevelPersistence(openSqliteLevel(path)));
+}
+
+/** Makes `outgoingEnqueueCombi` complete in call order (a FIFO of promises). */
+export function serialiseEnqueue(persistence: AsyncLevelPersistence): AsyncLevelPersistence {
   const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
   let tail: Promise<unknown> = Promise.resolve();
   persistence.outgoingEnqueueCombi = (subs: unknown[], packet: unknown) => {
