@@ -211,6 +211,46 @@ describe('virtual devices on socat ptys, read through the real binding', () => {
   });
 });
 
+describe('unplug and replug on a real pty (socat killed and restarted)', () => {
+  it('the driver sees the port vanish, reopens with backoff when it is back, and reads again', async () => {
+    pair = await startPtyPair();
+    const p = pair;
+    const slave = new ModbusSlave([
+      {
+        unit: 1,
+        map: await loadRegisterMap('inclinometer-generic'),
+        source: sequence([{ x: 1, y: 2, temp_c: 20, supply_v: 12 }]),
+      },
+    ]);
+    device = await attachToPath(slave, { path: p.b, baudRate: 19200, parity: 'even', reopenMs: 20 });
+    driver = createDriver(
+      {
+        driver: 'modbus-rtu',
+        port: p.a,
+        baudRate: 19200,
+        timeoutMs: 100,
+        reopenInitialMs: 20,
+        reopenMaxMs: 80,
+        sensors: [{ id: 'tilt-1', kind: 'tilt', unit: 1, model: 'inclinometer-generic', intervalMs: 50 }],
+      },
+      { clock },
+    );
+    const d = driver;
+    const got = collect(d);
+    await waitFor(() => got.length >= 2, 5000, 'readings before unplug');
+    await p.unplug();
+    await waitFor(() => d.health().state === 'down', 5000, 'port down after socat was killed');
+    await waitFor(() => (d.health().errors.open_failed ?? 0) >= 2, 5000, 'failed reopen attempts');
+    const before = got.length;
+    await p.replug();
+    await waitFor(() => got.length >= before + 2, 5000, 'readings after replug');
+    const h = d.health();
+    expect(h.reopens).toBe(1);
+    expect(h.errors.disconnected).toBe(1);
+    expect(got.every((r) => r.values.x === 1 && r.values.y === 2)).toBe(true);
+  });
+});
+
 /** Several SDI-12 sensors on one bus: every command reaches all, only the addressed one answers. */
 class BusOf {
   private readonly devices: Sdi12Sensor[];
