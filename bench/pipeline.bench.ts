@@ -52,8 +52,15 @@ export async function run(): Promise<BenchResult[]> {
   const clients: MqttClient[] = [];
   try {
     for (let g = 0; g < GATEWAYS; g++) {
+      const username = `bench-site.gw-${g}`;
+      const password = stack.registry.addDevice('bench-site', `gw-${g}`, { replace: true });
       clients.push(
-        await mqtt.connectAsync(stack.mqttUrl, { clientId: `bench-site.gw-${g}`, reconnectPeriod: 0 }),
+        await mqtt.connectAsync(stack.mqttUrl, {
+          clientId: username,
+          username,
+          password,
+          reconnectPeriod: 0,
+        }),
       );
     }
     const seq = new Array<number>(GATEWAYS).fill(0);

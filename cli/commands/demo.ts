@@ -6,7 +6,9 @@ const usage = `Usage: slopeguard demo [options]
 
 Runs the whole chain in one process: an MQTT broker (Aedes) with the recorder writing readings to
 SQLite, the control center (dashboard and REST API) and simulated sites whose gateways publish tilt
-and rain readings every second. Ctrl-C stops everything cleanly.
+and rain readings every second. The demo provisions its accounts in <data-dir>/registry.sqlite
+(fresh secrets every run) and prints a read-only observer account for MQTT clients such as
+mosquitto_sub. Ctrl-C stops everything cleanly.
 
 Options:
   --host ADDR         address to bind (default 127.0.0.1)
@@ -61,7 +63,8 @@ export const demoCommand: CliCommand = {
         `  Readings store        ${stack.dbPath}`,
         `  Sites                 ${stack.gateways.map((g) => g.site).join(', ')}`,
         '',
-        `  Watch the traffic:    mosquitto_sub -h ${new URL(stack.mqttUrl).hostname} -p ${stack.broker.port} -t 'slopeguard/v1/#' -v`,
+        `  Observer account      user ${stack.observer.username}, password ${stack.observer.password} (read-only, new every run)`,
+        `  Watch the traffic:    mosquitto_sub -h ${new URL(stack.mqttUrl).hostname} -p ${stack.broker.port} -u ${stack.observer.username} -P ${stack.observer.password} -i ${stack.observer.username} -t 'slopeguard/v1/#' -v`,
         '',
         'Press Ctrl-C to stop. 종료하려면 Ctrl-C를 누르세요.',
       ].join('\n'),

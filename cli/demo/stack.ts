@@ -1,6 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type BrokerService, openSqliteStore, type Store, startBroker } from '@slopeguard/broker';
+import {
+  type BrokerService,
+  type DeviceRegistry,
+  openDeviceRegistry,
+  openSqliteStore,
+  type Store,
+  startBroker,
+} from '@slopeguard/broker';
 import { type ControlCenter, startControlCenter } from '@slopeguard/control-center';
 import { type SimGateway, startSimGateway } from '@slopeguard/simulators';
 import type { Logger } from 'pino';
@@ -22,8 +29,20 @@ export interface DemoOptions {
   logger: Logger;
 }
 
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
 export interface DemoStack {
   readonly mqttUrl: string;
+  /** Read-only account printed for `mosquitto_sub`; a fresh password every run. */
+  readonly observer: Credentials;
+  /** The simulated gateways' accounts, by site (tests use them; the demo does not print them). */
+  readonly gatewayAccounts: ReadonlyMap<string, Credentials>;
+  readonly registryPath: string;
+  /** The device registry the broker authenticates against (benchmarks provision load generators here). */
+  readonly registry: DeviceRegistry;
   readonly dashboardUrl: string;
   readonly dbPath: string;
   readonly store: Store;
@@ -41,8 +60,10 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
   mkdirSync(dataDir, { recursive: true });
   const dbPath = join(dataDir, 'readings.sqlite');
   const metrics = new Registry();
+  const registryPath = join(dataDir, 'registry.sqlite');
   const store = openSqliteStore(dbPath);
-  const closers: Array<() => Promise<void>> = [async () => store.close()];
+  const registry = openDeviceRegistry(registryPath);
+  const closers: Array<() => Promise<void>> = [async () => store.close(), async () => registry.close()];
   const closeAll = async () => {
     // Reverse order of start: producers first, the store last, so that every acknowledged reading
     // has been written before the file is closed.
@@ -50,39 +71,65 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       await c().catch((err) => o.logger.error({ err }, 'shutdown step failed'));
   };
   try {
+    // The demo provisions its own accounts, as an installer would with `slopeguard device add`;
+    // `replace` issues fresh secrets on every run, so nothing secret survives in ./data.
+    const observer = {
+      username: 'observer',
+      password: registry.addAccount('observer', { role: 'observer', replace: true }),
+    };
+    const center = {
+      username: 'control-center',
+      password: registry.addAccount('control-center', { role: 'control-center', replace: true }),
+    };
+    const gatewayAccounts = new Map<string, Credentials>();
+    for (const site of DEMO_SITES.slice(0, o.sites)) {
+      gatewayAccounts.set(site, {
+        username: `${site}.gw-1`,
+        password: registry.addDevice(site, 'gw-1', { replace: true }),
+      });
+    }
     const broker = await startBroker({
       mqtt: { host: o.host, port: o.mqttPort },
       store,
       logger: o.logger,
       metrics,
-      // TODO(issue 5): provision the simulated gateways and the control center in the device
-      // registry instead of anonymous access, once the registry lands.
-      allowAnonymous: true,
+      auth: { registry },
     });
     closers.push(() => broker.close());
     const mqttHost = o.host.includes(':') ? `[${o.host}]` : o.host;
     const mqttUrl = `mqtt://${mqttHost}:${broker.port}`;
-    const center = await startControlCenter({
+    const controlCenter = await startControlCenter({
       http: { host: o.host, port: o.httpPort },
-      mqtt: { url: mqttUrl },
+      mqtt: { url: mqttUrl, ...center },
       logger: o.logger,
       metrics,
       store,
     });
-    closers.push(() => center.close());
+    closers.push(() => controlCenter.close());
     const gateways: SimGateway[] = [];
     for (const site of DEMO_SITES.slice(0, o.sites)) {
-      const gw = await startSimGateway({ url: mqttUrl, site, gateway: 'gw-1', intervalMs: o.intervalMs });
+      const account = gatewayAccounts.get(site);
+      const gw = await startSimGateway({
+        url: mqttUrl,
+        site,
+        gateway: 'gw-1',
+        intervalMs: o.intervalMs,
+        ...account,
+      });
       gateways.push(gw);
       closers.push(() => gw.stop());
     }
     return {
       mqttUrl,
-      dashboardUrl: center.url,
+      observer,
+      gatewayAccounts,
+      registryPath,
+      registry,
+      dashboardUrl: controlCenter.url,
       dbPath,
       store,
       broker,
-      center,
+      center: controlCenter,
       gateways,
       metrics,
       close: closeAll,

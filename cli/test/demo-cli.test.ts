@@ -19,6 +19,7 @@ describe('slopeguard demo (CLI, child process)', () => {
   let out = '';
   let dashboard: URL;
   let mqttPort: string;
+  let observerPassword: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sg-cli-'));
@@ -40,7 +41,8 @@ describe('slopeguard demo (CLI, child process)', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     dashboard = new URL(/Dashboard\s+\S+\s+(http:\/\/\S+)/.exec(out)?.[1] ?? '');
-    mqttPort = /-p (\d+) -t/.exec(out)?.[1] ?? '';
+    mqttPort = /-p (\d+) -u/.exec(out)?.[1] ?? '';
+    observerPassword = /-P (\S+) -i observer/.exec(out)?.[1] ?? '';
   });
 
   afterAll(() => {
@@ -64,17 +66,8 @@ describe('slopeguard demo (CLI, child process)', () => {
 
   it('publishes contract telemetry that mosquitto_sub can watch', async () => {
     const { stdout } = await run('mosquitto_sub', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      mqttPort,
-      '-t',
-      'slopeguard/v1/+/+/telemetry',
-      '-v',
-      '-C',
-      '3',
-      '-W',
-      '10',
+      ...['-h', '127.0.0.1', '-p', mqttPort, '-u', 'observer', '-P', observerPassword, '-i', 'observer'],
+      ...['-t', 'slopeguard/v1/+/+/telemetry', '-v', '-C', '3', '-W', '10'],
     ]);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
@@ -94,18 +87,19 @@ describe('slopeguard demo (CLI, child process)', () => {
         .find((l) => l.startsWith('slopeguard_broker_rejected_total{reason="not_json"}'));
       return line ? Number(line.split(' ').pop()) : 0;
     };
+    // Provision a gateway with the real CLI, into the registry file the running broker reads.
+    const registry = join(dir, 'registry.sqlite');
+    const add = await run(
+      process.execPath,
+      ['bin/slopeguard.mjs', 'device', 'add', '--site', 'demo-a', '--gateway', 'gw-test', '--db', registry],
+      { cwd: ROOT },
+    );
+    const secret = /secret\s+(\S+)/.exec(add.stdout)?.[1] ?? '';
+    expect(secret).not.toBe('');
     const before = await rejected();
     await run('mosquitto_pub', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      mqttPort,
-      '-q',
-      '1',
-      '-t',
-      'slopeguard/v1/demo-a/gw-1/telemetry',
-      '-m',
-      'not json at all',
+      ...['-h', '127.0.0.1', '-p', mqttPort, '-u', 'demo-a.gw-test', '-P', secret, '-i', 'demo-a.gw-test'],
+      ...['-q', '1', '-t', 'slopeguard/v1/demo-a/gw-test/telemetry', '-m', 'not json at all'],
     ]);
     expect(await rejected()).toBe(before + 1);
     const res = await fetch(new URL('/api/v1/sites', dashboard));

@@ -85,8 +85,11 @@ describe('demo stack end to end', () => {
         .find((l) => l.startsWith('slopeguard_broker_rejected_total') && l.includes(`reason="${reason}"`));
       return line ? Number(line.split(' ').pop()) : 0;
     };
+    // The demo-a gateway's own account on a second connection: authenticated and authorised, but
+    // sending garbage, as a gateway with broken firmware would.
     const rogue = await mqtt.connectAsync(stack.mqttUrl, {
-      clientId: 'demo-a.rogue-test',
+      ...stack.gatewayAccounts.get('demo-a'),
+      clientId: 'demo-a.gw-1-rogue',
       reconnectPeriod: 0,
     });
     const topic = gatewayTopic('demo-a', 'gw-1', 'telemetry');

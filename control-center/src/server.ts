@@ -58,7 +58,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const realtime = startRealtime(app.server, view, logger);
   const feed = await startMqttFeed({
     ...options.mqtt,
-    clientId: `control-center-${port}`,
+    clientId: `${options.mqtt.username ?? 'control-center'}-${port}`,
     view,
     logger: logger.child({ component: 'mqtt-feed' }),
     metrics: options.metrics,
