@@ -80,7 +80,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const countAll = db.prepare('SELECT count(*) AS n FROM readings');
   const countSite = db.prepare('SELECT count(*) AS n FROM readings WHERE site = ?');
   const rangeStmt = db.prepare(
-    `SELECT (r.ts - ?) / ? AS b, j.key AS field, min(j.value) AS mn, max(j.value) AS mx,
+    `SELECT (r.ts - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS b, j.key AS field, min(j.value) AS mn, max(j.value) AS mx,
             avg(j.value) AS av, count(*) AS n
      FROM readings r, json_each(r.vals) j
      WHERE r.site = ? AND r.sensor = ? AND r.ts BETWEEN ? AND ?

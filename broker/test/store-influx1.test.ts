@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { openInflux1Store } from '../src/store/influx1.ts';
+import { tempDir } from './helpers.ts';
+import { HAS_INFLUXD, type Influxd, startInfluxd } from './influxd.ts';
+import { storeContract } from './store-contract.ts';
+
+if (!HAS_INFLUXD) {
+  describe('Store contract: InfluxDB 1.x', () => {
+    it.skip('SKIPPED: /usr/bin/influxd is absent (Debian package `influxdb`, installed by .ci/run)', () => {});
+  });
+} else {
+  const tmp = tempDir('sg-influxd-');
+  let influxd: Influxd;
+  let n = 0;
+  beforeAll(async () => {
+    influxd = await startInfluxd(tmp.dir);
+  }, 60_000);
+  afterAll(async () => {
+    await influxd?.stop();
+    tmp.cleanup();
+  });
+  storeContract('InfluxDB 1.x (real influxd, `influx` package)', async () => {
+    // A fresh database per test on the one server.
+    const database = `contract_${process.pid}_${n++}`;
+    const store = await openInflux1Store({ url: influxd.url, database });
+    return {
+      store,
+      cleanup: async () => {
+        await fetch(`${influxd.url}/query?q=${encodeURIComponent(`DROP DATABASE "${database}"`)}`, {
+          method: 'POST',
+        });
+      },
+    };
+  });
+}
