@@ -1,5 +1,5 @@
 import { SENSOR_KINDS, type SensorKind } from '@slopeguard/core';
-import { escape, InfluxDB } from 'influx';
+import { InfluxDB, escape as influxEscape } from 'influx';
 import { BrokerError } from '../errors.ts';
 import { countField, fromRow, MEASUREMENT, QUALITY_FIELD, toLine } from './line-protocol.ts';
 import { type Bucket, bucketStep, type Store, type StoredReading } from './types.ts';
@@ -45,8 +45,9 @@ export async function openInflux1Store(options: Influx1StoreOptions): Promise<St
     headers.authorization = `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
   }
   let closed = false;
-  const m = escape.quoted(MEASUREMENT);
-  const siteCond = (site?: string) => (site === undefined ? '' : ` WHERE "site" = ${escape.stringLit(site)}`);
+  const m = influxEscape.quoted(MEASUREMENT);
+  const siteCond = (site?: string) =>
+    site === undefined ? '' : ` WHERE "site" = ${influxEscape.stringLit(site)}`;
 
   function check(): void {
     if (closed) throw new BrokerError('SG_ERR_STORE_CLOSED', 'InfluxDB store is closed');
@@ -117,7 +118,7 @@ export async function openInflux1Store(options: Influx1StoreOptions): Promise<St
       const offset = ((q.from % step) + step) % step;
       // Buckets aligned to `from` (GROUP BY time with an offset); fill(none) omits empty ones.
       const rows = await query<Record<string, unknown> & { time: Date }>(
-        `SELECT min(*), max(*), mean(*), count(*) FROM ${m} WHERE "site" = ${escape.stringLit(q.site)} AND "sensor" = ${escape.stringLit(q.sensor)} AND time >= ${Math.trunc(q.from)}ms AND time <= ${Math.trunc(q.to)}ms GROUP BY time(${step}ms, ${offset}ms) fill(none)`,
+        `SELECT min(*), max(*), mean(*), count(*) FROM ${m} WHERE "site" = ${influxEscape.stringLit(q.site)} AND "sensor" = ${influxEscape.stringLit(q.sensor)} AND time >= ${Math.trunc(q.from)}ms AND time <= ${Math.trunc(q.to)}ms GROUP BY time(${step}ms, ${offset}ms) fill(none)`,
       );
       const buckets: Bucket[] = [];
       for (const row of rows) {
