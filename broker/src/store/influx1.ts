@@ -1,8 +1,8 @@
-import { SENSOR_KINDS, type SensorKind } from '@slopeguard/core';
-import { InfluxDB, escape as influxEscape } from 'influx';
+import { InfluxDB } from 'influx';
 import { BrokerError } from '../errors.ts';
-import { countField, fromRow, MEASUREMENT, QUALITY_FIELD, toLine } from './line-protocol.ts';
-import { type Bucket, bucketStep, type Store, type StoredReading } from './types.ts';
+import { influxQueries, type Row } from './influxql.ts';
+import { toLine } from './line-protocol.ts';
+import type { Store } from './types.ts';
 
 export interface Influx1StoreOptions {
   /** e.g. http://127.0.0.1:8086 */
@@ -24,6 +24,7 @@ export interface Influx1StoreOptions {
  */
 export async function openInflux1Store(options: Influx1StoreOptions): Promise<Store> {
   const url = new URL(options.url);
+  const timeout = options.timeoutMs ?? 10_000;
   const influx = new InfluxDB({
     host: url.hostname,
     port: Number(url.port || 8086),
@@ -31,7 +32,7 @@ export async function openInflux1Store(options: Influx1StoreOptions): Promise<St
     database: options.database,
     username: options.username,
     password: options.password,
-    options: { timeout: options.timeoutMs ?? 10_000 },
+    options: { timeout },
   });
   if (options.createDatabase ?? true) {
     // CREATE DATABASE is idempotent in InfluxDB 1.x.
@@ -45,22 +46,15 @@ export async function openInflux1Store(options: Influx1StoreOptions): Promise<St
     headers.authorization = `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
   }
   let closed = false;
-  const m = influxEscape.quoted(MEASUREMENT);
-  const siteCond = (site?: string) =>
-    site === undefined ? '' : ` WHERE "site" = ${influxEscape.stringLit(site)}`;
+  const queries = influxQueries(async (q) => {
+    const rows = (await influx.query(q, { precision: 'ms' })) as unknown as (Record<string, unknown> & {
+      time: Date;
+    })[];
+    return rows.map((r) => ({ ...r, time: r.time.getTime() }) as Row);
+  });
 
   function check(): void {
     if (closed) throw new BrokerError('SG_ERR_STORE_CLOSED', 'InfluxDB store is closed');
-  }
-
-  async function query<T>(q: string): Promise<T[]> {
-    try {
-      return (await influx.query(q, { precision: 'ms' })) as unknown as T[];
-    } catch (err) {
-      throw new BrokerError('SG_ERR_STORE_QUERY', `InfluxDB query failed: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
   }
 
   return {
@@ -73,7 +67,7 @@ export async function openInflux1Store(options: Influx1StoreOptions): Promise<St
           method: 'POST',
           headers,
           body: batch.map(toLine).join('\n'),
-          signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+          signal: AbortSignal.timeout(timeout),
         });
       } catch (err) {
         throw new BrokerError('SG_ERR_STORE_WRITE', `InfluxDB write failed: ${(err as Error).message}`, {
@@ -88,78 +82,20 @@ export async function openInflux1Store(options: Influx1StoreOptions): Promise<St
         );
       }
     },
-
     async latest(filter) {
       check();
-      // One row per (site, sensor): the newest point of the group, with its tags.
-      const rows = await query<Record<string, unknown> & { time: Date }>(
-        `SELECT * FROM ${m}${siteCond(filter?.site)} GROUP BY "site", "sensor" ORDER BY time DESC LIMIT 1`,
-      );
-      return rows
-        .map((row) => {
-          const { time, site, gateway, sensor, kind, ...fields } = row;
-          return fromRow({
-            site: String(site),
-            gateway: String(gateway),
-            sensor: String(sensor),
-            kind: String(kind),
-            ts: time.getTime(),
-            fields,
-          });
-        })
-        .sort((a, b) =>
-          a.site === b.site ? a.sensor.localeCompare(b.sensor) : a.site.localeCompare(b.site),
-        );
+      return queries.latest(filter);
     },
-
     async range(q) {
       check();
-      const step = bucketStep(q);
-      const offset = ((q.from % step) + step) % step;
-      // Buckets aligned to `from` (GROUP BY time with an offset); fill(none) omits empty ones.
-      const rows = await query<Record<string, unknown> & { time: Date }>(
-        `SELECT min(*), max(*), mean(*), count(*) FROM ${m} WHERE "site" = ${influxEscape.stringLit(q.site)} AND "sensor" = ${influxEscape.stringLit(q.sensor)} AND time >= ${Math.trunc(q.from)}ms AND time <= ${Math.trunc(q.to)}ms GROUP BY time(${step}ms, ${offset}ms) fill(none)`,
-      );
-      const buckets: Bucket[] = [];
-      for (const row of rows) {
-        const b: Bucket = { start: row.time.getTime(), count: 0, values: {} };
-        for (const [col, v] of Object.entries(row)) {
-          const match = /^(min|max|mean|count)_(.+)$/.exec(col);
-          if (!match || typeof v !== 'number') continue;
-          const [, fn, field] = match as unknown as [string, 'min' | 'max' | 'mean' | 'count', string];
-          if (field === QUALITY_FIELD) continue;
-          if (fn === 'count') {
-            b.count = Math.max(b.count, v);
-            continue;
-          }
-          b.values[field] ??= { min: Number.NaN, max: Number.NaN, mean: Number.NaN };
-          const stats = b.values[field];
-          if (stats) stats[fn] = v;
-        }
-        if (b.count > 0) buckets.push(b);
-      }
-      return buckets;
+      return queries.range(q);
     },
-
     async count(filter) {
       check();
-      // Every point carries its kind's first required field: count that per kind.
-      const rows = await query<Record<string, unknown> & { kind: string }>(
-        `SELECT count(*) FROM ${m}${siteCond(filter?.site)} GROUP BY "kind"`,
-      );
-      let n = 0;
-      for (const row of rows) {
-        if (!(SENSOR_KINDS as readonly string[]).includes(row.kind)) continue;
-        const v = row[`count_${countField(row.kind as SensorKind)}`];
-        if (typeof v === 'number') n += v;
-      }
-      return n;
+      return queries.count(filter);
     },
-
     async close() {
       closed = true;
     },
   };
 }
-
-export type { StoredReading };

@@ -1,0 +1,90 @@
+import { InfluxDB } from '@influxdata/influxdb-client';
+import { BrokerError } from '../errors.ts';
+import { influxQueries, rowsFromJson } from './influxql.ts';
+import { toLine } from './line-protocol.ts';
+import type { Store } from './types.ts';
+
+export interface Influx2StoreOptions {
+  /** e.g. http://127.0.0.1:8086 */
+  url: string;
+  token: string;
+  org: string;
+  bucket: string;
+  /** Request timeout, ms (default 10 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * InfluxDB 2.x / 3.x, kept thin: writes go through the official client's v2 write API with the
+ * same line-protocol mapping as the 1.x store; reads use the same InfluxQL as the 1.x store, on the
+ * /query endpoint (`db` = the bucket name; InfluxDB 2.x needs a DBRP mapping for the bucket, 3.x
+ * answers InfluxQL natively). The client's own batching and retries are off: the recorder batches
+ * and retries, and needs each write to fail or succeed as a whole.
+ *
+ * Tested (docs/storage.md): the contract suite through a shim that passes /api/v2/write on to a
+ * real InfluxDB 1.6.7's /write; never against a real 2.x or 3.x server here.
+ */
+export function openInflux2Store(options: Influx2StoreOptions): Store {
+  const timeout = options.timeoutMs ?? 10_000;
+  const client = new InfluxDB({ url: options.url, token: options.token, timeout });
+  const queryUrl = new URL('/query', options.url);
+  let closed = false;
+  const queries = influxQueries(async (q) => {
+    const u = new URL(queryUrl);
+    u.searchParams.set('db', options.bucket);
+    u.searchParams.set('epoch', 'ms');
+    u.searchParams.set('q', q);
+    const res = await fetch(u, {
+      headers: { authorization: `Token ${options.token}` },
+      signal: AbortSignal.timeout(timeout),
+    });
+    if (!res.ok) {
+      throw new BrokerError(
+        'SG_ERR_STORE_QUERY',
+        `InfluxDB query answered ${res.status}: ${(await res.text()).slice(0, 300)}`,
+      );
+    }
+    return rowsFromJson((await res.json()) as Parameters<typeof rowsFromJson>[0]);
+  });
+
+  function check(): void {
+    if (closed) throw new BrokerError('SG_ERR_STORE_CLOSED', 'InfluxDB store is closed');
+  }
+
+  return {
+    async write(batch) {
+      check();
+      if (batch.length === 0) return;
+      // A write API per batch: close() flushes exactly these lines and rejects if they failed.
+      const api = client.getWriteApi(options.org, options.bucket, 'ms', {
+        batchSize: batch.length + 1,
+        flushInterval: 0,
+        maxRetries: 0,
+        maxBufferLines: batch.length + 1,
+      });
+      api.writeRecords(batch.map(toLine));
+      try {
+        await api.close();
+      } catch (err) {
+        throw new BrokerError('SG_ERR_STORE_WRITE', `InfluxDB write failed: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    },
+    async latest(filter) {
+      check();
+      return queries.latest(filter);
+    },
+    async range(q) {
+      check();
+      return queries.range(q);
+    },
+    async count(filter) {
+      check();
+      return queries.count(filter);
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}
