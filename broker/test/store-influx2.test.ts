@@ -44,16 +44,11 @@ function startShim(upstream: string): Promise<{ url: string; server: Server; wri
       if (u.searchParams.get('org') !== ORG || u.searchParams.get('precision') !== 'ms' || bucket === '') {
         return res.writeHead(400).end('{"code":"invalid"}');
       }
-      if (!created.has(bucket)) {
-        await fetch(`${upstream}/query?q=${encodeURIComponent(`CREATE DATABASE "${bucket}"`)}`, {
-          method: 'POST',
-        });
-        created.add(bucket);
-      }
+      await ensureBucket(bucket);
       writes++;
       const r = await fetch(`${upstream}/write?db=${encodeURIComponent(bucket)}&precision=ms`, {
         method: 'POST',
-        body: await body(req),
+        body: new Uint8Array(await body(req)),
       });
       return res.writeHead(r.status).end(await r.text());
     }
