@@ -4,9 +4,10 @@ import { certsCommand } from './commands/certs.ts';
 import { demoCommand } from './commands/demo.ts';
 import { deviceCommand } from './commands/device.ts';
 import { edgeCommand } from './commands/edge.ts';
+import { simCommand } from './commands/sim.ts';
 
 /** The registry of subcommands. Later commands (edge, server, backtest, device, user, sim) add a line here. */
-const COMMANDS: readonly CliCommand[] = [demoCommand, edgeCommand, deviceCommand, certsCommand];
+const COMMANDS: readonly CliCommand[] = [demoCommand, edgeCommand, deviceCommand, certsCommand, simCommand];
 
 function overview(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);

@@ -1,5 +1,6 @@
 export * from './device.ts';
 export * from './line-node.ts';
 export * from './modbus-slave.ts';
+export * from './run.ts';
 export * from './sdi12-sensor.ts';
 export * from './signal.ts';

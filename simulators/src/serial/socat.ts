@@ -92,7 +92,12 @@ export async function startPtyPair(o: PtyPairOptions = {}): Promise<PtyPair> {
     clearTimeout(t);
   }
 
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    if (ownDir) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     a,
     b,
