@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { SensorKindSchema } from '@slopeguard/core';
+import { type Decoded, SensorKindSchema, validator } from '@slopeguard/core';
 
 /**
  * The configuration of one driver (one serial port), as edge embeds it in gateway.yaml. One schema
@@ -196,4 +196,14 @@ export function serialSettings(c: DriverConfig): SerialSettings {
 
 export function driverId(c: DriverConfig): string {
   return c.id ?? `${c.driver}:${c.port}`;
+}
+
+const checkConfig = validator(DriverConfig);
+
+/**
+ * Checks a driver block from a config file and lists every error (path: message). Edge validates
+ * its whole gateway.yaml with the embedded schema; this is for callers that build drivers alone.
+ */
+export function checkDriverConfig(value: unknown): Decoded<DriverConfig> {
+  return checkConfig(value);
 }
