@@ -26,15 +26,6 @@ async function body(req: IncomingMessage): Promise<Buffer> {
 
 function startShim(upstream: string): Promise<{ url: string; server: Server; writes: () => number }> {
   let writes = 0;
-  const created = new Set<string>();
-  // In 2.x the bucket exists before anyone writes; the shim creates the 1.x database on first use.
-  async function ensureBucket(bucket: string) {
-    if (bucket === '' || created.has(bucket)) return;
-    await fetch(`${upstream}/query?q=${encodeURIComponent(`CREATE DATABASE "${bucket}"`)}`, {
-      method: 'POST',
-    });
-    created.add(bucket);
-  }
   const server = createServer(async (req, res) => {
     const u = new URL(req.url ?? '/', 'http://shim');
     if (req.headers.authorization !== `Token ${TOKEN}`)
@@ -44,7 +35,6 @@ function startShim(upstream: string): Promise<{ url: string; server: Server; wri
       if (u.searchParams.get('org') !== ORG || u.searchParams.get('precision') !== 'ms' || bucket === '') {
         return res.writeHead(400).end('{"code":"invalid"}');
       }
-      await ensureBucket(bucket);
       writes++;
       const r = await fetch(`${upstream}/write?db=${encodeURIComponent(bucket)}&precision=ms`, {
         method: 'POST',
@@ -53,7 +43,6 @@ function startShim(upstream: string): Promise<{ url: string; server: Server; wri
       return res.writeHead(r.status).end(await r.text());
     }
     if (u.pathname === '/query') {
-      await ensureBucket(u.searchParams.get('db') ?? '');
       const r = await fetch(`${upstream}/query${u.search}`);
       return res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
     }
@@ -65,6 +54,17 @@ function startShim(upstream: string): Promise<{ url: string; server: Server; wri
     server,
     writes: () => writes,
   }));
+}
+
+/** In 2.x the bucket exists before anyone writes: create the 1.x database and wait until it is listed. */
+async function createBucket(upstream: string, bucket: string): Promise<void> {
+  await fetch(`${upstream}/query?q=${encodeURIComponent(`CREATE DATABASE "${bucket}"`)}`, { method: 'POST' });
+  for (let i = 0; i < 100; i++) {
+    const r = await fetch(`${upstream}/query?q=SHOW%20DATABASES`);
+    if ((await r.text()).includes(`"${bucket}"`)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`database ${bucket} did not appear`);
 }
 
 if (!HAS_INFLUXD) {
@@ -90,6 +90,7 @@ if (!HAS_INFLUXD) {
     'InfluxDB 2.x client (official client, v2 write API, through a shim to influxd 1.6.7)',
     async () => {
       const bucket = `v2contract_${process.pid}_${n++}`;
+      await createBucket(influxd.url, bucket);
       return {
         store: openInflux2Store({ url: shim.url, token: TOKEN, org: ORG, bucket }),
         cleanup: async () => {

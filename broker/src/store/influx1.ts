@@ -37,6 +37,10 @@ export async function openInflux1Store(options: Influx1StoreOptions): Promise<St
   if (options.createDatabase ?? true) {
     // CREATE DATABASE is idempotent in InfluxDB 1.x.
     await influx.createDatabase(options.database);
+    // Seen with 1.6.7: a write right after CREATE DATABASE can still answer "database not found".
+    for (let i = 0; i < 50 && !(await influx.getDatabaseNames()).includes(options.database); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
   const writeUrl = new URL('/write', url);
   writeUrl.searchParams.set('db', options.database);

@@ -1,4 +1,5 @@
-import { InfluxDB } from '@influxdata/influxdb-client';
+import { InfluxDB, setLogger } from '@influxdata/influxdb-client';
+import type { Logger } from 'pino';
 import { BrokerError } from '../errors.ts';
 import { influxQueries, rowsFromJson } from './influxql.ts';
 import { toLine } from './line-protocol.ts';
@@ -12,6 +13,11 @@ export interface Influx2StoreOptions {
   bucket: string;
   /** Request timeout, ms (default 10 s). */
   timeoutMs?: number;
+  /**
+   * Where the official client's own messages go (it logs to the console by default). Note that the
+   * client's logger is process-wide. Failed writes are reported by the recorder in any case.
+   */
+  logger?: Logger;
 }
 
 /**
@@ -26,6 +32,11 @@ export interface Influx2StoreOptions {
  */
 export function openInflux2Store(options: Influx2StoreOptions): Store {
   const timeout = options.timeoutMs ?? 10_000;
+  const log = options.logger?.child({ component: 'influxdb-client' });
+  setLogger({
+    error: (message, err) => log?.debug({ err }, message),
+    warn: (message, err) => log?.debug({ err }, message),
+  });
   const client = new InfluxDB({ url: options.url, token: options.token, timeout });
   const queryUrl = new URL('/query', options.url);
   let closed = false;
