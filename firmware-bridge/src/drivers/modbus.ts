@@ -43,6 +43,7 @@ export class ModbusDriver implements Driver {
   private readonly slots: Slot[];
   private readonly poller: Poller;
   private sink: ReadingSink = () => {};
+  private stopping = false;
 
   constructor(cfg: ModbusDriverConfig, ctx: DriverContext) {
     this.cfg = cfg;
@@ -83,6 +84,8 @@ export class ModbusDriver implements Driver {
 
   async start(sink: ReadingSink): Promise<void> {
     this.sink = sink;
+    this.stopping = false;
+    this.master.reopen();
     const dirs = this.cfg.mapsDir ? [this.cfg.mapsDir, SHIPPED_MAPS_DIR] : [SHIPPED_MAPS_DIR];
     for (const slot of this.slots) {
       try {
@@ -125,7 +128,7 @@ export class ModbusDriver implements Driver {
         latency += r.latencyMs;
       }
     } catch (err) {
-      if (!this.link.isOpen) return; // the port went away mid-poll: counted as 'disconnected' by the link
+      if (this.stopping || !this.link.isOpen) return; // the port went away mid-poll: counted as 'disconnected' by the link
       this.tracker.error(reasonOf(err), (err as Error).message, sensor.id);
       return;
     }
@@ -155,6 +158,8 @@ export class ModbusDriver implements Driver {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.master.close();
     await this.poller.stop();
     await this.link.stop();
   }

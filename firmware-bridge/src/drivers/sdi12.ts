@@ -21,6 +21,7 @@ export class Sdi12Driver implements Driver {
   private readonly poller: Poller;
   private readonly converters = new Map<string, SensorConverter>();
   private sink: ReadingSink = () => {};
+  private stopping = false;
 
   constructor(cfg: Sdi12DriverConfig, ctx: DriverContext) {
     this.ctx = ctx;
@@ -64,6 +65,8 @@ export class Sdi12Driver implements Driver {
 
   async start(sink: ReadingSink): Promise<void> {
     this.sink = sink;
+    this.stopping = false;
+    this.master.reopen();
     await this.link.start();
     this.poller.start();
   }
@@ -78,7 +81,7 @@ export class Sdi12Driver implements Driver {
       this.tracker.ok(sensor.id, r.latencyMs);
       values = r.values;
     } catch (err) {
-      if (!this.link.isOpen) return;
+      if (this.stopping || !this.link.isOpen) return;
       this.tracker.error(reasonOf(err), (err as Error).message, sensor.id);
       return;
     }
@@ -119,6 +122,8 @@ export class Sdi12Driver implements Driver {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.master.close();
     await this.poller.stop();
     await this.link.stop();
   }

@@ -37,6 +37,8 @@ export class ModbusMaster {
   private lastActivity = -Infinity;
   private queue: Promise<unknown> = Promise.resolve();
   private waiter: (() => void) | undefined;
+  private abort: (() => void) | undefined;
+  private closed = false;
 
   constructor(o: ModbusMasterOptions) {
     this.o = { bitsPerChar: 11, monotonic: () => performance.now(), ...o };
@@ -81,6 +83,7 @@ export class ModbusMaster {
       await this.o.transport.write(frame);
       this.lastActivity = this.o.monotonic();
       const outcome = await this.collect(req);
+      if (this.closed) throw new BridgeError('SG_BRIDGE_STOPPED', 'master closed');
       if (outcome.kind === 'ok') {
         return {
           registers: outcome.registers,
@@ -98,12 +101,31 @@ export class ModbusMaster {
     throw last ?? new BridgeError('SG_BRIDGE_TIMEOUT', 'no attempt made');
   }
 
+  /**
+   * Waits for the line to be quiet for 3.5 characters before sending. A line that babbles without
+   * pause would block the bus forever, so after one response timeout the request goes out anyway:
+   * the response scan copes with noise, and a timeout is what health should show then.
+   */
   private async waitSilence(): Promise<void> {
+    const giveUp = this.o.monotonic() + this.o.timeoutMs;
     for (;;) {
-      const wait = this.lastActivity + this.silenceMs - this.o.monotonic();
-      if (wait <= 0) return;
+      if (this.closed) throw new BridgeError('SG_BRIDGE_STOPPED', 'master closed');
+      const now = this.o.monotonic();
+      const wait = this.lastActivity + this.silenceMs - now;
+      if (wait <= 0 || now >= giveUp) return;
       await new Promise((r) => setTimeout(r, Math.ceil(wait)));
     }
+  }
+
+  /** Ends the transaction in progress (its result is 'stopped') and refuses new ones. */
+  close(): void {
+    this.closed = true;
+    this.abort?.();
+  }
+
+  /** Accepts transactions again after close() (a driver started again). */
+  reopen(): void {
+    this.closed = false;
   }
 
   /**
@@ -118,9 +140,11 @@ export class ModbusMaster {
         clearTimeout(timer);
         clearTimeout(settle);
         this.waiter = undefined;
+        this.abort = undefined;
         resolve(r);
       };
       const timer = setTimeout(() => done(scanResponse(this.rx, req)), this.o.timeoutMs);
+      this.abort = () => done({ kind: 'incomplete', why: 'empty' });
       const settleMs = Math.max(1, Math.ceil(this.silenceMs));
       this.waiter = () => {
         clearTimeout(settle);

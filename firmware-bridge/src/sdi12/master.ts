@@ -31,6 +31,8 @@ export class Sdi12Master {
   private lines: string[] = [];
   private waiter: (() => void) | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private abort: (() => void) | undefined;
 
   constructor(o: Sdi12MasterOptions) {
     this.o = { monotonic: () => performance.now(), ...o };
@@ -80,6 +82,7 @@ export class Sdi12Master {
   private async ask<T>(cmd: string, parse: (line: string) => Parsed<T>, onRetry: () => void): Promise<T> {
     let last: BridgeError | undefined;
     for (let attempt = 0; attempt <= this.o.retries; attempt++) {
+      if (this.closed) throw new BridgeError('SG_BRIDGE_STOPPED', 'master closed');
       if (attempt > 0) onRetry();
       this.framer.reset();
       this.lines = [];
@@ -113,20 +116,41 @@ export class Sdi12Master {
   }
 
   private nextLine(timeoutMs: number): Promise<string | undefined> {
+    if (this.closed) return Promise.reject(new BridgeError('SG_BRIDGE_STOPPED', 'master closed'));
     const ready = this.lines.shift();
     if (ready !== undefined) return Promise.resolve(ready);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        resolve(undefined);
-      }, timeoutMs);
-      this.waiter = () => {
-        const l = this.lines.shift();
-        if (l === undefined) return;
+    return new Promise((resolve, reject) => {
+      const finish = (l: string | undefined) => {
         clearTimeout(timer);
         this.waiter = undefined;
+        this.abort = undefined;
         resolve(l);
       };
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      this.waiter = () => {
+        const l = this.lines.shift();
+        if (l !== undefined) finish(l);
+      };
+      this.abort = () => {
+        clearTimeout(timer);
+        this.waiter = undefined;
+        this.abort = undefined;
+        reject(new BridgeError('SG_BRIDGE_STOPPED', 'master closed'));
+      };
     });
+  }
+
+  /**
+   * Ends the command in progress (it fails with 'stopped') and refuses new ones: a measurement may
+   * announce up to 999 s (§4.4.6), and stop() must not wait for that.
+   */
+  close(): void {
+    this.closed = true;
+    this.abort?.();
+  }
+
+  /** Accepts transactions again after close() (a driver started again). */
+  reopen(): void {
+    this.closed = false;
   }
 }

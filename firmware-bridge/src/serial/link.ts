@@ -71,6 +71,7 @@ export class SerialLink {
       binding = typeof b === 'function' ? await b() : b;
     } catch (err) {
       this.o.health.error('open_failed', `binding failed to load: ${(err as Error).message}`);
+      this.schedule();
       return;
     }
     const port = new SerialPortStream({

@@ -77,3 +77,24 @@ describe('Sdi12Master', () => {
     expect(sent).toEqual(['9M!', '9M!']);
   });
 });
+
+describe('Sdi12Master.close', () => {
+  it('ends a long measurement wait at once (ttt may be 999 s) and refuses new commands until reopen', async () => {
+    const sensor = new Sdi12Sensor({
+      address: '1',
+      fields: ['vwc'],
+      seconds: 120,
+      serviceAfterMs: 60_000,
+      source: sequence([{ vwc: 1 }]),
+    });
+    const { master } = wire(sensor);
+    const pending = master.measure('1', false);
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = performance.now();
+    master.close();
+    await expect(pending).rejects.toMatchObject({ code: 'SG_BRIDGE_STOPPED' });
+    expect(performance.now() - t0).toBeLessThan(100);
+    await expect(master.queryAddress()).rejects.toMatchObject({ code: 'SG_BRIDGE_STOPPED' });
+    sensor.detach();
+  });
+});
