@@ -11,18 +11,12 @@ export class DriverError extends Error {
   readonly code = 'SG_ERR_EDGE_DRIVER';
 }
 
-interface BridgeModule {
-  createDriver?: (config: DriverConfig, ctx: { logger: Logger; now: () => number }) => Driver;
-}
-
 /** Builds the driver a config entry names: `synthetic` is edge's own, the serial ones are firmware-bridge's. */
 export async function createDriverFor(entry: DriverEntry, clock: Clock, logger: Logger): Promise<Driver> {
   if (entry.driver === 'synthetic') return createSyntheticDriver(entry, clock);
-  const bridge = (await import('@slopeguard/firmware-bridge')) as unknown as BridgeModule;
-  if (typeof bridge.createDriver !== 'function') {
-    throw new DriverError(`driver ${entry.driver} is not available (firmware-bridge has no createDriver)`);
-  }
-  return bridge.createDriver(entry, { logger, now: () => clock.now() });
+  // Loaded on first use: a gateway with only synthetic drivers does not load the serial stack.
+  const { createDriver } = await import('@slopeguard/firmware-bridge/create-driver.ts');
+  return createDriver(entry as DriverConfig, { logger, clock: { now: () => clock.now() } });
 }
 
 /** The configured sampling interval of a driver entry (shortest of its sensors), for the fast-sampling switch. */
