@@ -41,7 +41,11 @@ export interface Driver {
   readonly id: string;
   start(sink: ReadingSink): Promise<void>;
   stop(): Promise<void>;
-  /** Change the sampling interval of a polling driver (edge speeds sampling up at level >= 2). */
+  /**
+   * Change the sampling interval of a polling driver (edge speeds sampling up at level >= 2). An
+   * interval shorter than the fastest configured sensor applies to every sensor; anything else
+   * returns each sensor to its configured interval. Listening drivers pass it on to the nodes.
+   */
   setIntervalMs(ms: number): void;
   health(): DriverHealth;
 }

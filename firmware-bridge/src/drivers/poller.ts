@@ -12,7 +12,7 @@ export interface PollTask {
 }
 
 export class Poller {
-  private readonly tasks: Array<PollTask & { due: number }>;
+  private readonly tasks: Array<PollTask & { due: number; readonly configuredMs: number }>;
   private readonly now: () => number;
   private running = false;
   private wake: (() => void) | undefined;
@@ -27,7 +27,7 @@ export class Poller {
   ) {
     this.now = now;
     this.onTaskError = onTaskError;
-    this.tasks = tasks.map((t) => ({ ...t, due: 0 }));
+    this.tasks = tasks.map((t) => ({ ...t, due: 0, configuredMs: t.intervalMs }));
   }
 
   start(): void {
@@ -38,12 +38,17 @@ export class Poller {
     this.loop = this.run();
   }
 
-  /** Every task to the new interval; the next poll of each comes at most `ms` from now. */
+  /**
+   * Faster than the fastest configured task: every task polls every `ms`. Otherwise every task goes
+   * back to its own configured interval, so edge restores a bus of 10 s and 60 s sensors by passing
+   * the normal interval it computed (the fastest, 10 s) without flattening both to 10 s.
+   */
   setIntervalMs(ms: number): void {
     const t = this.now();
+    const fastest = Math.min(...this.tasks.map((x) => x.configuredMs));
     for (const task of this.tasks) {
-      task.intervalMs = ms;
-      task.due = Math.min(task.due, t + ms);
+      task.intervalMs = ms < fastest ? ms : task.configuredMs;
+      task.due = Math.min(task.due, t + task.intervalMs);
     }
     this.kick();
   }
