@@ -1,0 +1,165 @@
+import { medianInPlace } from './stats.ts';
+
+/**
+ * Outlier cleaning of one scalar movement series (displacement mm, or tilt change magnitude deg),
+ * before any rate is taken. A causal Hampel filter with a trend: each new value is compared with the
+ * robust extrapolation of the previous `window` accepted values (median level carried forward at the
+ * median slope); it is an outlier when further away than `sigmas` robust standard deviations (1.4826
+ * MAD of the residuals), never less than `floor`.
+ *
+ * An outlier is held as pending and judged by what follows:
+ * - the series comes back to the prediction: the pending values were a spike, dropped and counted;
+ * - `confirm` readings stay at a shifted level that follows the old slope (their spread is within
+ *   3 sigma or a quarter of the jump): a step (a knocked or re-mounted sensor). The offset is subtracted from this reading on, so rates never see it, and
+ *   the sensor is quarantined (the engine marks it "stepped");
+ * - anything else (the series bends away, as a slope accelerating to failure does): the pending
+ *   values are genuine and are accepted, and the filter restarts from them.
+ */
+export interface CleanState {
+  /** Accepted (corrected) values: ring of times and values. */
+  wt: number[];
+  wv: number[];
+  wn: number;
+  wi: number;
+  pt: number[];
+  pv: number[];
+  /** Step corrections so far, subtracted from every raw value. */
+  offset: number;
+}
+
+export interface CleanParams {
+  window: number;
+  sigmas: number;
+  floor: number;
+  confirm: number;
+}
+
+export type CleanVerdict = 'accepted' | 'pending' | 'spike' | 'step' | 'regime';
+
+export function newClean(window: number): CleanState {
+  return {
+    wt: new Array<number>(window).fill(0),
+    wv: new Array<number>(window).fill(0),
+    wn: 0,
+    wi: 0,
+    pt: [],
+    pv: [],
+    offset: 0,
+  };
+}
+
+/** Restarts the filter (after a data gap, when the old trend says nothing about the new values). */
+export function resetClean(c: CleanState): void {
+  c.wn = 0;
+  c.wi = 0;
+  c.pt.length = 0;
+  c.pv.length = 0;
+}
+
+const scratchA: number[] = [];
+const scratchB: number[] = [];
+const pred = { level: 0, sigma: 0 };
+
+/** Robust prediction at `at` from the window: median extrapolated level and 1.4826 MAD. */
+function predict(c: CleanState, at: number): void {
+  const n = c.wn;
+  const cap = c.wt.length;
+  // Median slope of consecutive accepted values (chronological order from the ring).
+  const start = (c.wi - n + cap) % cap;
+  let k = 0;
+  for (let j = 1; j < n; j++) {
+    const a = (start + j - 1) % cap;
+    const b = (start + j) % cap;
+    const dt = (c.wt[b] as number) - (c.wt[a] as number);
+    if (dt > 0) scratchA[k++] = ((c.wv[b] as number) - (c.wv[a] as number)) / dt;
+  }
+  const slope = k > 0 ? medianInPlace(scratchA, k) : 0;
+  for (let j = 0; j < n; j++) {
+    const s = (start + j) % cap;
+    scratchA[j] = (c.wv[s] as number) + slope * (at - (c.wt[s] as number));
+  }
+  for (let j = 0; j < n; j++) scratchB[j] = scratchA[j] as number;
+  const level = medianInPlace(scratchA, n);
+  for (let j = 0; j < n; j++) scratchB[j] = Math.abs((scratchB[j] as number) - level);
+  pred.level = level;
+  pred.sigma = 1.4826 * medianInPlace(scratchB, n);
+}
+
+function accept(c: CleanState, ts: number, v: number): void {
+  const cap = c.wt.length;
+  c.wt[c.wi] = ts;
+  c.wv[c.wi] = v;
+  c.wi = (c.wi + 1) % cap;
+  if (c.wn < cap) c.wn++;
+}
+
+/**
+ * Feeds one raw value. Accepted values (with the step offset removed) are passed to `emit` in time
+ * order; the verdict says what happened to this reading and the pending ones.
+ */
+export function cleanValue(
+  c: CleanState,
+  p: CleanParams,
+  ts: number,
+  raw: number,
+  emit: (ts: number, v: number) => void,
+): CleanVerdict {
+  const x = raw - c.offset;
+  if (c.wn < 4) {
+    accept(c, ts, x);
+    emit(ts, x);
+    return 'accepted';
+  }
+  predict(c, ts);
+  const limit = Math.max(p.sigmas * pred.sigma, p.floor);
+  const dev = x - pred.level;
+  if (Math.abs(dev) <= limit) {
+    const hadPending = c.pt.length > 0;
+    c.pt.length = 0;
+    c.pv.length = 0;
+    accept(c, ts, x);
+    emit(ts, x);
+    return hadPending ? 'spike' : 'accepted';
+  }
+  c.pt.push(ts);
+  c.pv.push(x);
+  if (c.pt.length < p.confirm) return 'pending';
+
+  // Judge the pending run against the prediction at each of its times.
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+  const m = c.pt.length;
+  for (let j = 0; j < m; j++) {
+    predict(c, c.pt[j] as number);
+    const d = (c.pv[j] as number) - pred.level;
+    if (d < lo) lo = d;
+    if (d > hi) hi = d;
+    sum += d;
+  }
+  const sameSide = lo > 0 || hi < 0;
+  // Flat: the run stays put relative to the jump itself (a slope starting to move drifts away from
+  // the old prediction by more than a quarter of the jump within `confirm` readings).
+  const flat = hi - lo <= Math.max(3 * pred.sigma, 0.25 * Math.abs(sum / m));
+  if (sameSide && flat) {
+    const shift = sum / m;
+    c.offset += shift;
+    for (let j = 0; j < m; j++) {
+      const v = (c.pv[j] as number) - shift;
+      accept(c, c.pt[j] as number, v);
+      emit(c.pt[j] as number, v);
+    }
+    c.pt.length = 0;
+    c.pv.length = 0;
+    return 'step';
+  }
+  // Genuine change of behaviour: restart the filter from the pending values.
+  const t0 = c.pt.slice();
+  const v0 = c.pv.slice();
+  resetClean(c);
+  for (let j = 0; j < m; j++) {
+    accept(c, t0[j] as number, v0[j] as number);
+    emit(t0[j] as number, v0[j] as number);
+  }
+  return 'regime';
+}

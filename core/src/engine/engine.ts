@@ -1,0 +1,365 @@
+import type { Level } from '../levels.ts';
+import type { Reading } from '../schemas/reading.ts';
+import type { SiteConfig } from './config.ts';
+import { EngineError } from './errors.ts';
+import { rainParams, rainSwi } from './rain.ts';
+import type { Reason } from './reason.ts';
+import { compileMovementRules, formatDuration, type MovementRules } from './rules.ts';
+import {
+  applyReading,
+  type HealthStatus,
+  newSensorRec,
+  type SensorRec,
+  type SensorSetup,
+  type SiteSetup,
+  sensorSetup,
+  staleAt,
+  statusOf,
+} from './sensor.ts';
+import { siteTrigger, triggerReasons } from './site.ts';
+
+/**
+ * The alert engine of one site: pure, streaming, deterministic. Time comes only from the readings
+ * (and `tick`); the same readings in the same order give the same level changes on the gateway and
+ * in the control center, and `state()` resumes exactly.
+ *
+ * Ordering: readings of one sensor must come in time order; a reading not newer than that sensor's
+ * last accepted reading is rejected and counted (`outOfOrder`). Across sensors, readings may come
+ * slightly out of order: each is applied to its own sensor, and the site's clock is the newest time
+ * seen, so level changes are stamped in non-decreasing order.
+ */
+export interface LevelChange {
+  ts: number;
+  level: Level;
+  previous: Level;
+  reasons: Reason[];
+}
+
+export interface SensorHealth {
+  status: HealthStatus;
+  /** True when the sensor's readings drive levels. */
+  healthy: boolean;
+  since: number | null;
+  lastTs: number | null;
+  /** Sampling interval in use (configured or estimated). */
+  intervalMs: number;
+  readings: number;
+  spikes: number;
+  steps: number;
+  outOfOrder: number;
+  outOfRange: number;
+  /** The sensor's own trigger level (whether or not it drives the site). */
+  level: Level;
+}
+
+export interface EngineState {
+  v: 1;
+  site: string;
+  clock: number | null;
+  start: number | null;
+  level: Level;
+  raw: Level;
+  /** Site rain level at the last evaluation, and when rain was last at level 1 or higher. */
+  rain: Level;
+  /** Per level 0-4: when the trigger was last at or above it. */
+  lastTrig: (number | null)[];
+  rainAt: number | null;
+  next: number | null;
+  unknown: number;
+  invalid: number;
+  sensors: SensorRec[];
+}
+
+export interface EngineCounters {
+  readings: number;
+  unknownSensor: number;
+  invalid: number;
+  outOfOrder: number;
+  outOfRange: number;
+}
+
+export interface Engine {
+  push(reading: Reading): LevelChange[];
+  tick(ts: number): LevelChange[];
+  release(ts: number, operator: string): LevelChange[];
+  readonly level: Level;
+  state(): EngineState;
+  health(): Record<string, SensorHealth>;
+  forecasts(): Record<string, { tf: number; r2: number }>;
+  swi(): Record<string, number>;
+  counters(): EngineCounters;
+}
+
+const HOUR = 3_600_000;
+
+export function createEngine(config: SiteConfig, saved?: EngineState): Engine {
+  const site: SiteSetup = {
+    config,
+    rain: rainParams(config),
+    staleK: config.health.staleIntervals,
+    defaultIv: config.health.defaultIntervalMs,
+    quarantineMs: config.health.stepQuarantineMinutes * 60_000,
+    spikingCount: config.health.spikingCount,
+    spikingWindow: config.health.spikingWindowReadings,
+  };
+  const moveRules: Partial<Record<'tilt' | 'displacement', MovementRules>> = {
+    tilt: compileMovementRules(config, 'tilt'),
+    displacement: compileMovementRules(config, 'displacement'),
+  };
+  const setups: SensorSetup[] = config.sensors.map((s) =>
+    sensorSetup(
+      config,
+      s,
+      s.kind === 'tilt' || s.kind === 'displacement' ? (moveRules[s.kind] ?? null) : null,
+    ),
+  );
+  const holdMs = config.rules.holdDown.hours * HOUR;
+  const corroborate = config.rules.corroboration.enabled;
+  const rainWindowMs = config.rules.corroboration.rainWindowHours * HOUR;
+  const s: EngineState = saved ? resume(saved, config, setups, site) : fresh(config, setups, site);
+  const index = new Map<string, number>(s.sensors.map((r, i) => [r.id, i]));
+  let changes: LevelChange[] = [];
+
+  const lower = (t: number) => {
+    if (s.next === null || t < s.next) s.next = t;
+  };
+
+  const emit = (ts: number, level: Level, extra: Reason[] = []) => {
+    const trig = siteTrigger(s.sensors, corroborate, isRainRecent(ts));
+    const reasons = [...extra, ...triggerReasons(s.sensors, setups, site, trig, ts)];
+    changes.push({ ts, level, previous: s.level, reasons });
+    s.level = level;
+  };
+
+  const isRainRecent = (now: number) => s.rainAt !== null && now - s.rainAt < rainWindowMs;
+
+  /** Recomputes the trigger at `now`, refreshes the hold-down clocks and raises at once if needed. */
+  const evaluate = (now: number) => {
+    // Rain (and every trigger level) held from the previous evaluation until now.
+    if (s.rain >= 1) s.rainAt = now;
+    const trig = siteTrigger(s.sensors, corroborate, isRainRecent(now));
+    if (trig.rain >= 1) s.rainAt = now;
+    s.rain = trig.rain;
+    const top = Math.max(s.raw, trig.level);
+    for (let k = 1; k <= top; k++) s.lastTrig[k] = now;
+    s.raw = trig.level;
+    if (trig.level > s.level) emit(now, trig.level);
+    if (s.level > 0 && s.level < 4 && s.raw < s.level) lower((s.lastTrig[s.level] ?? now) + holdMs);
+    if (s.rainAt !== null && s.rain < 1) lower(s.rainAt + rainWindowMs);
+  };
+
+  /** The earliest pending time-driven event (stale, quarantine end, hold-down, rain window), or null. */
+  const nextDeadline = (): number | null => {
+    let d: number | null = null;
+    const min = (t: number) => {
+      if (d === null || t < d) d = t;
+    };
+    const start = s.start ?? 0;
+    for (const r of s.sensors) {
+      if (r.status !== 'stale') min(staleAt(r, site, start));
+      if (r.quarantineUntil !== null) min(r.quarantineUntil);
+    }
+    if (s.level > 0 && s.level < 4 && s.raw < s.level) min((s.lastTrig[s.level] ?? 0) + holdMs);
+    if (s.rainAt !== null && s.rain < 1) min(s.rainAt + rainWindowMs);
+    return d;
+  };
+
+  /** Processes every time-driven event up to `t`, each at its own time, in order. */
+  const advance = (t: number) => {
+    if (s.clock === null) {
+      s.clock = t;
+      s.start = t;
+      s.next = nextDeadline();
+    }
+    if (t > s.clock) s.clock = t;
+    while (s.next !== null && s.next <= t) {
+      const d = s.next;
+      const start = s.start ?? d;
+      let dirty = false;
+      s.sensors.forEach((r, i) => {
+        if (r.quarantineUntil !== null && r.quarantineUntil <= d) r.quarantineUntil = null;
+        const st = statusOf(r, setups[i] as SensorSetup, site, d, start);
+        if (st !== r.status) {
+          r.status = st;
+          r.since = d;
+          dirty = true;
+        }
+      });
+      if (s.rainAt !== null && s.rain < 1 && s.rainAt + rainWindowMs <= d) {
+        s.rainAt = null;
+        dirty = true;
+      }
+      if (dirty) evaluate(d);
+      if (s.level > 0 && s.level < 4 && s.raw < s.level) {
+        const due = (s.lastTrig[s.level] ?? d) + holdMs;
+        if (due <= d) {
+          const from = s.level;
+          const to = (from - 1) as Level;
+          // Entering the lower level counts as its trigger: each step is held in turn.
+          s.lastTrig[to] = Math.max(s.lastTrig[to] ?? d, d);
+          emit(d, to, [
+            {
+              rule: 'hold_down',
+              level: to,
+              window: formatDuration(holdMs),
+              text: `no trigger at level ${from} for ${formatDuration(holdMs)}: one level down`,
+            },
+          ]);
+        }
+      }
+      s.next = nextDeadline();
+      if (s.next !== null && s.next <= d) s.next = d + 1; // never loop on one instant
+    }
+  };
+
+  const api: Engine = {
+    push(reading) {
+      changes = [];
+      const i = index.get(reading.sensor);
+      if (i === undefined) {
+        s.unknown++;
+        return changes;
+      }
+      const r = s.sensors[i] as SensorRec;
+      const setup = setups[i] as SensorSetup;
+      const ts = reading.ts;
+      if (reading.kind !== r.kind || typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) {
+        s.invalid++;
+        return changes;
+      }
+      if (r.lastTs !== null && ts <= r.lastTs) {
+        r.outOfOrder++;
+        return changes;
+      }
+      advance(ts);
+      const now = s.clock ?? ts;
+      const level = r.level;
+      const status = r.status;
+      applyReading(r, setup, site, reading);
+      const st = statusOf(r, setup, site, now, s.start ?? ts);
+      if (st !== status) {
+        r.status = st;
+        r.since = now;
+      }
+      if (r.quarantineUntil !== null) lower(r.quarantineUntil);
+      lower(staleAt(r, site, s.start ?? ts));
+      if (r.level !== level || r.status !== status) evaluate(now);
+      return changes;
+    },
+    tick(ts) {
+      changes = [];
+      if (Number.isFinite(ts) && (s.clock === null || ts >= s.clock)) advance(ts);
+      return changes;
+    },
+    release(ts, operator) {
+      changes = [];
+      if (!Number.isFinite(ts)) return changes;
+      advance(Math.max(ts, s.clock ?? ts));
+      const now = s.clock ?? ts;
+      // An operator can release level 4 only once nothing triggers it any more.
+      if (s.level !== 4 || s.raw >= 4) return changes;
+      s.lastTrig[3] = now;
+      emit(now, 3, [
+        { rule: 'operator_release', level: 3, operator, text: `level 4 released by ${operator}` },
+      ]);
+      if (s.raw < 3) lower(now + holdMs);
+      return changes;
+    },
+    get level() {
+      return s.level;
+    },
+    state: () => structuredClone(s),
+    health() {
+      const out: Record<string, SensorHealth> = {};
+      for (const r of s.sensors)
+        out[r.id] = {
+          status: r.status,
+          healthy: r.status === 'ok',
+          since: r.since,
+          lastTs: r.lastTs,
+          intervalMs: r.iv,
+          readings: r.readings,
+          spikes: r.spikes,
+          steps: r.steps,
+          outOfOrder: r.outOfOrder,
+          outOfRange: r.outOfRange,
+          level: r.level,
+        };
+      return out;
+    },
+    forecasts() {
+      const out: Record<string, { tf: number; r2: number }> = {};
+      for (const r of s.sensors) {
+        const f = r.move?.forecast.fit;
+        if (f) out[r.id] = { tf: Math.round(f.tf), r2: f.r2 };
+      }
+      return out;
+    },
+    swi() {
+      const out: Record<string, number> = {};
+      for (const r of s.sensors) if (r.rain) out[r.id] = rainSwi(r.rain);
+      return out;
+    },
+    counters() {
+      let readings = 0;
+      let outOfOrder = 0;
+      let outOfRange = 0;
+      for (const r of s.sensors) {
+        readings += r.readings;
+        outOfOrder += r.outOfOrder;
+        outOfRange += r.outOfRange;
+      }
+      return { readings, unknownSensor: s.unknown, invalid: s.invalid, outOfOrder, outOfRange };
+    },
+  };
+  return api;
+}
+
+function fresh(config: SiteConfig, setups: SensorSetup[], site: SiteSetup): EngineState {
+  return {
+    v: 1,
+    site: config.id,
+    clock: null,
+    start: null,
+    level: 0,
+    raw: 0,
+    rain: 0,
+    lastTrig: [null, null, null, null, null],
+    rainAt: null,
+    next: null,
+    unknown: 0,
+    invalid: 0,
+    sensors: setups.map((u) => newSensorRec(u, site)),
+  };
+}
+
+/**
+ * Resumes a saved state. Sensors are matched by id and kind; a sensor new in the configuration
+ * starts fresh, and one whose rule layout changed (thresholds with other windows) restarts its
+ * rule state but keeps its health.
+ */
+function resume(saved: EngineState, config: SiteConfig, setups: SensorSetup[], site: SiteSetup): EngineState {
+  if (typeof saved !== 'object' || saved === null || saved.v !== 1 || !Array.isArray(saved.sensors))
+    throw new EngineError('SG_ENGINE_STATE', 'unsupported engine state (expected version 1)');
+  if (saved.site !== config.id)
+    throw new EngineError('SG_ENGINE_STATE', `state is for site ${saved.site}, not ${config.id}`);
+  const s = structuredClone(saved);
+  const byId = new Map(s.sensors.map((r) => [r.id, r]));
+  s.sensors = setups.map((u) => {
+    const old = byId.get(u.cfg.id);
+    if (!old || old.kind !== u.cfg.kind) return newSensorRec(u, site);
+    const blank = newSensorRec(u, site);
+    const sameTracks =
+      old.move !== null &&
+      blank.move !== null &&
+      old.move.tracks.length === blank.move.tracks.length &&
+      old.move.tracks.every(
+        (t, k) => t.binMs === blank.move?.tracks[k]?.binMs && t.cap === blank.move?.tracks[k]?.cap,
+      );
+    if (blank.move && !sameTracks) old.move = blank.move;
+    if (blank.rain && old.rain?.bins.length !== blank.rain.bins.length) old.rain = blank.rain;
+    if (blank.clean && old.clean?.wt.length !== blank.clean.wt.length) old.clean = blank.clean;
+    return old;
+  });
+  return s;
+}

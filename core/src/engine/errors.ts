@@ -1,0 +1,18 @@
+/**
+ * Coded errors of the alert engine. A code is never reused for another meaning.
+ * - SG_ENGINE_CONFIG: a site configuration given in code (not parsed from a file) is invalid.
+ * - SG_ENGINE_STATE: a saved engine state cannot be resumed (wrong version or shape).
+ */
+export type EngineErrorCode = 'SG_ENGINE_CONFIG' | 'SG_ENGINE_STATE';
+
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+  readonly details: readonly string[];
+
+  constructor(code: EngineErrorCode, message: string, details: readonly string[] = []) {
+    super(details.length > 0 ? `${message}: ${details.join('; ')}` : message);
+    this.name = 'EngineError';
+    this.code = code;
+    this.details = details;
+  }
+}

@@ -1,0 +1,188 @@
+import type { Level } from '../levels.ts';
+import type { SiteConfig } from './config.ts';
+import type { Reason } from './reason.ts';
+import { sig4 } from './stats.ts';
+import { newTanks, stepTanks, swiOf, type Tanks } from './swi.ts';
+
+/**
+ * One rain gauge: rolling 3-h, 12-h and event-separation sums, the current rain event for the
+ * intensity-duration threshold, and the soil water index. Rain readings are mm fallen since the
+ * gauge's previous reading; a reading's rain is attributed to its timestamp.
+ *
+ * The rolling sums are kept in 5-minute bins aligned to the epoch (bounded memory at 1-s sampling):
+ * the 3-h sum covers the current bin and the 35 before it, so it may miss up to 5 minutes of the
+ * oldest rain, never counts rain older than 3 h.
+ */
+export const RAIN_BIN_MS = 300_000;
+const BINS_3H = 36;
+const BINS_12H = 144;
+
+export interface RainState {
+  bins: number[];
+  head: number;
+  sum3: number;
+  sum12: number;
+  sumDry: number;
+  tanks: Tanks;
+  eventStart: number | null;
+  eventLastWet: number;
+  eventMm: number;
+  level: Level;
+}
+
+export interface RainParams {
+  l1mm3h: number;
+  l1mm12h: number;
+  l2mm3h: number;
+  l2mm12h: number;
+  idEnabled: boolean;
+  idA: number;
+  idB: number;
+  idMinH: number;
+  idMaxH: number;
+  dryBins: number;
+  dryMs: number;
+  dryMm: number;
+  swiCritical: number | null;
+  swiLevel: Level;
+}
+
+export function rainParams(c: SiteConfig): RainParams {
+  const r = c.rules.rain;
+  return {
+    l1mm3h: r.level1.mm3h,
+    l1mm12h: r.level1.mm12h,
+    l2mm3h: r.level2.mm3h,
+    l2mm12h: r.level2.mm12h,
+    idEnabled: r.intensityDuration.enabled,
+    idA: r.intensityDuration.a,
+    idB: r.intensityDuration.b,
+    idMinH: r.intensityDuration.minHours,
+    idMaxH: r.intensityDuration.maxHours,
+    dryBins: Math.max(1, Math.round((r.event.dryHours * 3_600_000) / RAIN_BIN_MS)),
+    dryMs: r.event.dryHours * 3_600_000,
+    dryMm: r.event.dryMm,
+    swiCritical: r.swi.criticalMm ?? null,
+    swiLevel: Math.min(4, r.swi.level) as Level,
+  };
+}
+
+export function newRain(p: RainParams): RainState {
+  return {
+    bins: new Array<number>(Math.max(BINS_12H, p.dryBins)).fill(0),
+    head: -1,
+    sum3: 0,
+    sum12: 0,
+    sumDry: 0,
+    tanks: newTanks(),
+    eventStart: null,
+    eventLastWet: 0,
+    eventMm: 0,
+    level: 0,
+  };
+}
+
+function recomputeSums(s: RainState, p: RainParams): void {
+  const cap = s.bins.length;
+  let s3 = 0;
+  let s12 = 0;
+  let sd = 0;
+  const longest = Math.max(BINS_12H, p.dryBins);
+  for (let k = 0; k < longest; k++) {
+    const v = s.bins[(((s.head - k) % cap) + cap) % cap] as number;
+    if (v === 0) continue;
+    if (k < BINS_3H) s3 += v;
+    if (k < BINS_12H) s12 += v;
+    if (k < p.dryBins) sd += v;
+  }
+  s.sum3 = s3;
+  s.sum12 = s12;
+  s.sumDry = sd;
+}
+
+/**
+ * Adds a reading of `mm` covering (from, ts]. `from` equals ts for a gauge's first reading.
+ * Returns the gauge's new level.
+ */
+export function pushRain(s: RainState, p: RainParams, from: number, ts: number, mm: number): Level {
+  const idx = Math.floor(ts / RAIN_BIN_MS);
+  const cap = s.bins.length;
+  if (idx > s.head) {
+    const start = s.head < 0 ? idx : Math.max(s.head + 1, idx - cap + 1);
+    for (let i = start; i <= idx; i++) s.bins[i % cap] = 0;
+    s.head = idx;
+    s.bins[idx % cap] = mm;
+    recomputeSums(s, p);
+  } else {
+    s.bins[s.head % cap] = (s.bins[s.head % cap] as number) + mm;
+    s.sum3 += mm;
+    s.sum12 += mm;
+    s.sumDry += mm;
+  }
+  stepTanks(s.tanks, (ts - from) / 3_600_000, mm);
+
+  if (mm > 0) {
+    if (s.eventStart === null) {
+      s.eventStart = from;
+      s.eventMm = 0;
+    }
+    s.eventMm += mm;
+    s.eventLastWet = ts;
+  }
+  if (s.eventStart !== null && ts - s.eventStart >= p.dryMs && s.sumDry < p.dryMm) s.eventStart = null;
+
+  s.level = rainLevel(s, p);
+  return s.level;
+}
+
+function idThreshold(p: RainParams, hours: number): number {
+  return p.idA * hours ** p.idB;
+}
+
+/** Duration (h) and mean intensity (mm/h) of the current event, or null outside the fit's range. */
+function eventID(s: RainState, p: RainParams): { hours: number; intensity: number } | null {
+  if (!p.idEnabled || s.eventStart === null) return null;
+  const hours = (s.eventLastWet - s.eventStart) / 3_600_000;
+  if (hours < p.idMinH || hours > p.idMaxH) return null;
+  return { hours, intensity: s.eventMm / hours };
+}
+
+function rainLevel(s: RainState, p: RainParams): Level {
+  let level: Level = 0;
+  if (s.sum3 >= p.l2mm3h || s.sum12 >= p.l2mm12h) level = 2;
+  else if (s.sum3 >= p.l1mm3h || s.sum12 >= p.l1mm12h) level = 1;
+  else {
+    const e = eventID(s, p);
+    if (e && e.intensity >= idThreshold(p, e.hours)) level = 1;
+  }
+  if (p.swiCritical !== null && swiOf(s.tanks) >= p.swiCritical && p.swiLevel > level) level = p.swiLevel;
+  return level;
+}
+
+/** The reasons for the gauge's current level (built only when a level change is reported). */
+export function rainReasons(s: RainState, p: RainParams, sensor: string): Reason[] {
+  const out: Reason[] = [];
+  const lvl = s.level;
+  if (lvl === 0) return out;
+  const add = (rule: string, value: number, threshold: number, window: string, unit: string) =>
+    out.push({ rule, level: lvl, sensor, value: sig4(value), threshold, window, unit });
+  const swi = swiOf(s.tanks);
+  if (p.swiCritical !== null && swi >= p.swiCritical && lvl === p.swiLevel)
+    add('rain_swi', swi, p.swiCritical, 'soil water index', 'mm');
+  const t3 = lvl >= 2 ? p.l2mm3h : p.l1mm3h;
+  const t12 = lvl >= 2 ? p.l2mm12h : p.l1mm12h;
+  if (s.sum3 >= t3) add('rain_3h', s.sum3, t3, '3 h', 'mm');
+  if (s.sum12 >= t12) add('rain_12h', s.sum12, t12, '12 h', 'mm');
+  const e = eventID(s, p);
+  if (lvl === 1 && e) {
+    const threshold = idThreshold(p, e.hours);
+    if (e.intensity >= threshold)
+      add('rain_intensity_duration', e.intensity, sig4(threshold), `${sig4(e.hours)} h event`, 'mm/h');
+  }
+  return out;
+}
+
+/** Soil water index of the gauge in mm. */
+export function rainSwi(s: RainState): number {
+  return swiOf(s.tanks);
+}

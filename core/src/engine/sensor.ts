@@ -1,0 +1,230 @@
+import type { Level } from '../levels.ts';
+import type { Reading, SensorKind } from '../schemas/reading.ts';
+import { type CleanParams, type CleanState, cleanValue, newClean, resetClean } from './clean.ts';
+import type { SensorConfig, SiteConfig } from './config.ts';
+import { addMovementValue, type MovementState, newMovement } from './movement.ts';
+import { newRain, pushRain, type RainParams, type RainState } from './rain.ts';
+import type { MovementRules } from './rules.ts';
+import { medianInPlace } from './stats.ts';
+
+/**
+ * One sensor's state in the engine: health (its own state, see health status below) and, by kind,
+ * the rain gauge or movement rule state. Plain data so that the engine state serialises to JSON.
+ *
+ * Health status, in order of precedence:
+ * - waiting: no reading yet (not yet stale);
+ * - stale: no reading for `staleIntervals` sampling intervals (configured, else the median of the
+ *   last five intervals, else `defaultIntervalMs`);
+ * - out_of_range: the last reading had a value outside the valid range or not a finite number;
+ * - stuck: `stuckReadings` identical readings in a row (tilt and displacement, whose noise makes
+ *   exact repeats implausible; set 0 per sensor for quantised instruments);
+ * - stepped: a step was detected and removed less than `stepQuarantineMinutes` ago;
+ * - spiking: `spikingCount` spikes within the last `spikingWindowReadings` readings;
+ * - ok.
+ * Only an ok sensor drives levels.
+ */
+export type HealthStatus = 'waiting' | 'ok' | 'stale' | 'out_of_range' | 'stuck' | 'stepped' | 'spiking';
+
+export interface SensorRec {
+  id: string;
+  kind: SensorKind;
+  lastTs: number | null;
+  ivals: number[];
+  iv: number;
+  readings: number;
+  status: HealthStatus;
+  since: number | null;
+  oor: boolean;
+  same: number;
+  last: number[];
+  spikeAt: number[];
+  spikes: number;
+  steps: number;
+  quarantineUntil: number | null;
+  outOfOrder: number;
+  outOfRange: number;
+  level: Level;
+  base: number[] | null;
+  clean: CleanState | null;
+  move: MovementState | null;
+  rain: RainState | null;
+}
+
+/** Per-sensor constants derived from the configuration once. */
+export interface SensorSetup {
+  cfg: SensorConfig;
+  fields: readonly string[];
+  min: number;
+  max: number;
+  stuckN: number;
+  clean: CleanParams | null;
+  move: MovementRules | null;
+}
+
+export interface SiteSetup {
+  config: SiteConfig;
+  rain: RainParams;
+  staleK: number;
+  defaultIv: number;
+  quarantineMs: number;
+  spikingCount: number;
+  spikingWindow: number;
+}
+
+const FIELDS: Record<SensorKind, readonly string[]> = {
+  tilt: ['x', 'y'],
+  rain: ['mm'],
+  displacement: ['mm'],
+  pore_pressure: ['kpa'],
+  soil_moisture: ['vwc'],
+};
+
+export function sensorSetup(c: SiteConfig, s: SensorConfig, move: MovementRules | null): SensorSetup {
+  const range = s.range ?? c.health.ranges[s.kind];
+  const movement = s.kind === 'tilt' || s.kind === 'displacement';
+  return {
+    cfg: s,
+    fields: FIELDS[s.kind],
+    min: range.min,
+    max: range.max,
+    stuckN: s.stuckReadings ?? (movement ? c.health.stuckReadings : 0),
+    clean: movement
+      ? {
+          window: c.health.hampelWindow,
+          sigmas: c.health.hampelSigmas,
+          floor: c.health.spikeFloor[s.kind === 'tilt' ? 'tilt' : 'displacement'],
+          confirm: c.health.stepConfirmReadings,
+        }
+      : null,
+    move,
+  };
+}
+
+export function newSensorRec(setup: SensorSetup, site: SiteSetup): SensorRec {
+  const { cfg } = setup;
+  return {
+    id: cfg.id,
+    kind: cfg.kind,
+    lastTs: null,
+    ivals: [],
+    iv: cfg.intervalMs ?? site.defaultIv,
+    readings: 0,
+    status: 'waiting',
+    since: null,
+    oor: false,
+    same: 0,
+    last: [],
+    spikeAt: [],
+    spikes: 0,
+    steps: 0,
+    quarantineUntil: null,
+    outOfOrder: 0,
+    outOfRange: 0,
+    level: 0,
+    base: cfg.baseline ? [cfg.baseline.x, cfg.baseline.y] : null,
+    clean: setup.clean ? newClean(setup.clean.window) : null,
+    move: setup.move ? newMovement(setup.move) : null,
+    rain: cfg.kind === 'rain' ? newRain(site.rain) : null,
+  };
+}
+
+/**
+ * When the sensor turns stale if nothing arrives: once MORE than `staleIntervals` intervals have
+ * passed (a reading due exactly then is on time). `start` stands in for a first reading.
+ */
+export function staleAt(r: SensorRec, site: SiteSetup, start: number): number {
+  return (r.lastTs ?? start) + site.staleK * r.iv + 1;
+}
+
+export function statusOf(
+  r: SensorRec,
+  setup: SensorSetup,
+  site: SiteSetup,
+  now: number,
+  start: number,
+): HealthStatus {
+  if (now >= staleAt(r, site, start)) return 'stale';
+  if (r.lastTs === null) return 'waiting';
+  if (r.oor) return 'out_of_range';
+  if (setup.stuckN > 0 && r.same >= setup.stuckN - 1) return 'stuck';
+  if (r.quarantineUntil !== null && now < r.quarantineUntil) return 'stepped';
+  const first = r.spikeAt[0];
+  if (r.spikeAt.length >= site.spikingCount && first !== undefined && r.readings - first < site.spikingWindow)
+    return 'spiking';
+  return 'ok';
+}
+
+const ivScratch: number[] = [];
+const raw: number[] = [0, 0];
+
+/**
+ * Applies an accepted-in-order reading to the sensor (ts is newer than its last reading). Updates
+ * health inputs and the rule state; the caller recomputes the status and the site.
+ */
+export function applyReading(r: SensorRec, setup: SensorSetup, site: SiteSetup, reading: Reading): void {
+  const ts = reading.ts;
+  const prevTs = r.lastTs;
+  const wasStale = r.status === 'stale';
+  if (prevTs !== null) {
+    r.ivals.push(ts - prevTs);
+    if (r.ivals.length > 5) r.ivals.shift();
+    if (setup.cfg.intervalMs === undefined) {
+      for (let i = 0; i < r.ivals.length; i++) ivScratch[i] = r.ivals[i] as number;
+      r.iv = Math.max(1, medianInPlace(ivScratch, r.ivals.length));
+    }
+  }
+  r.lastTs = ts;
+  r.readings++;
+
+  const fields = setup.fields;
+  let oor = false;
+  let same = r.last.length === fields.length;
+  for (let i = 0; i < fields.length; i++) {
+    const v = reading.values[fields[i] as string];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < setup.min || v > setup.max) oor = true;
+    const x = typeof v === 'number' ? v : Number.NaN;
+    if (r.last[i] !== x) same = false;
+    raw[i] = x;
+  }
+  r.oor = oor;
+  if (oor) {
+    r.outOfRange++;
+    r.same = 0;
+    r.last.length = 0;
+    return;
+  }
+  r.same = same ? r.same + 1 : 0;
+  for (let i = 0; i < fields.length; i++) r.last[i] = raw[i] as number;
+
+  if (r.rain) {
+    r.level = pushRain(r.rain, site.rain, prevTs ?? ts, ts, raw[0] as number);
+    return;
+  }
+  const move = setup.move;
+  const clean = setup.clean;
+  if (!move || !clean || !r.move || !r.clean) return;
+  let scalar: number;
+  if (r.kind === 'tilt') {
+    if (r.base === null) r.base = [raw[0] as number, raw[1] as number];
+    scalar = Math.hypot(
+      (raw[0] as number) - (r.base[0] as number),
+      (raw[1] as number) - (r.base[1] as number),
+    );
+  } else scalar = raw[0] as number;
+  // After a gap the old trend says nothing about the new values: restart the outlier filter.
+  if (wasStale) resetClean(r.clean);
+  const m = r.move;
+  const iv = r.iv;
+  const verdict = cleanValue(r.clean, clean, ts, scalar, (t, v) => {
+    addMovementValue(m, move, t, v, iv);
+  });
+  if (verdict === 'spike') {
+    r.spikes++;
+    r.spikeAt.push(r.readings);
+    if (r.spikeAt.length > site.spikingCount) r.spikeAt.shift();
+  } else if (verdict === 'step') {
+    r.steps++;
+    r.quarantineUntil = ts + site.quarantineMs;
+  }
+  r.level = m.level;
+}
