@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeLine, parseLine, xorChecksum } from '../src/line/codec.ts';
+import { encodeLine, LINE_MAX, parseLine, xorChecksum } from '../src/line/codec.ts';
 import { LineFramer } from '../src/serial/line-framer.ts';
 
 const example = '$SG,R,n1,42,ext-1,displacement,mm=12.5;temp_c=21.3*70';
@@ -80,6 +80,30 @@ describe('LineFramer', () => {
     expect(f.feed(enc('xx\u0000$SG,cut-off$SG,good\r\n'))).toEqual(['$SG,good']);
     expect(f.discarded).toBe(3 + 11);
   });
+  it('takes a line of exactly LINE_MAX bytes with its CR LF, and drops one byte more', () => {
+    const seal = (body: string) =>
+      `$${body}*${xorChecksum(body).toString(16).toUpperCase().padStart(2, '0')}`;
+    // `$` + body + `*HH` = len: fill the body with fields of up to 15 digits.
+    const make = (len: number) => {
+      let left = len - 4 - 'SG,H,n1,1,'.length;
+      const fields: string[] = [];
+      for (let i = 0; left > 0; i++) {
+        const name = `f${i}`;
+        const digits = Math.min(15, left - name.length - 1 - (left > name.length + 17 ? 1 : 0));
+        fields.push(`${name}=${'1'.repeat(digits)}`);
+        left -= name.length + 1 + digits + 1;
+      }
+      return seal(`SG,H,n1,1,${fields.join(';')}`);
+    };
+    const f = new LineFramer({ maxLength: LINE_MAX, start: '$' });
+    const ok = make(LINE_MAX);
+    expect(ok.length).toBe(LINE_MAX);
+    expect(f.feed(enc(`${ok}\r\n`)).map((l) => parseLine(l).ok)).toEqual([true]);
+    const long = make(LINE_MAX + 1);
+    expect(long.length).toBe(LINE_MAX + 1);
+    expect(f.feed(enc(`${long}\r\n`))).toEqual([]);
+  });
+
   it('drops over-long lines whole and recovers at the next line', () => {
     const f = new LineFramer({ maxLength: 10 });
     expect(f.feed(enc(`${'a'.repeat(30)}\r\nshort\r\n`))).toEqual(['short']);

@@ -60,7 +60,8 @@ export class LineFramer {
         continue;
       }
       this.buf += String.fromCharCode(b);
-      if (this.buf.length > this.max) {
+      // maxLength counts the line without its line end: one more byte is room for the CR.
+      if (this.buf.length > this.max + 1) {
         this.overflow = true;
         this.discarded += this.buf.length;
         this.buf = '';
