@@ -211,6 +211,44 @@ describe('virtual devices on socat ptys, read through the real binding', () => {
   });
 });
 
+describe('faults on a real pty', () => {
+  it('noise before every reply and corrupted replies: counted, retried, every reading exact', async () => {
+    pair = await startPtyPair();
+    const slave = new ModbusSlave([
+      {
+        unit: 1,
+        map: await loadRegisterMap('inclinometer-generic'),
+        source: sequence([{ x: -3.25, y: 0.5, temp_c: 9.5, supply_v: 12 }]),
+      },
+    ]);
+    device = await attachToPath(slave, {
+      path: pair.b,
+      baudRate: 19200,
+      parity: 'even',
+      faults: { noise: 1, noiseBytes: 12, corrupt: 0.3 },
+      seed: 9,
+    });
+    driver = createDriver(
+      {
+        driver: 'modbus-rtu',
+        port: pair.a,
+        baudRate: 19200,
+        timeoutMs: 80,
+        retries: 3,
+        sensors: [{ id: 'tilt-1', kind: 'tilt', unit: 1, model: 'inclinometer-generic', intervalMs: 20 }],
+      },
+      { clock },
+    );
+    const d = driver;
+    const got = collect(d);
+    await waitFor(() => got.length >= 8, 8000, 'readings through noise and corruption');
+    expect(got.slice(0, 8)).toEqual(
+      Array(8).fill({ sensor: 'tilt-1', kind: 'tilt', ts: T, values: { x: -3.25, y: 0.5, temp_c: 9.5 } }),
+    );
+    expect(d.health().errors.retry ?? 0).toBeGreaterThan(0);
+  });
+});
+
 describe('unplug and replug on a real pty (socat killed and restarted)', () => {
   it('the driver sees the port vanish, reopens with backoff when it is back, and reads again', async () => {
     pair = await startPtyPair();
