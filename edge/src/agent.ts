@@ -140,6 +140,8 @@ export class EdgeAgent {
       },
       outputs: this.#alarm.states(),
       uplink: { sentReadings: this.#forwarder.sent },
+      sensorHealth: this.#local.health(),
+      readings: this.#local.counters,
     });
   }
 
@@ -227,6 +229,8 @@ export class EdgeAgent {
         batchIntervalMs: config.uplink.batchIntervalMs,
         backlogRatePerS: config.uplink.backlogRatePerS,
         maxInflight: config.uplink.maxInflight,
+        policy: config.queue.policy,
+        now: () => this.#clock.now(),
       },
       this.#log.child({ part: 'forwarder' }),
     );

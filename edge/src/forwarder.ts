@@ -15,6 +15,10 @@ export interface ForwarderOptions {
   batchIntervalMs: number;
   backlogRatePerS: number;
   maxInflight: number;
+  /** Quota policy, named in the drop event. */
+  policy: string;
+  /** Gateway clock, for event timestamps. */
+  now: () => number;
 }
 
 /** Live batches in flight at once; beyond it live rows wait in the queue (durably) for acks. */
@@ -52,6 +56,8 @@ export class Forwarder {
   #commitFailures = 0;
   #lastPump = performance.now();
   #stopped = false;
+  #droppedSinceReport = 0;
+  #lastDropReport = 0;
   /** Readings acknowledged by the broker since start (for the benchmark and status). */
   sent = 0;
   published = 0;
@@ -129,7 +135,7 @@ export class Forwarder {
         }
         return out;
       });
-      if (r.dropped > 0) this.#log.warn({ dropped: r.dropped }, 'queue full: readings dropped');
+      if (r.dropped > 0) this.#reportDrop(r.dropped);
       cut = r.assigned ?? [];
       this.#commitFailures = 0;
     } catch (err) {
@@ -144,6 +150,31 @@ export class Forwarder {
     for (const b of resend) this.#send(b, 'backlog');
     for (const b of cut) this.#send(b, b.firstId > this.#liveFrom ? 'live' : 'backlog');
     this.#sendEvents();
+  }
+
+  /**
+   * Loss is never silent: a warning and a `queue_dropped` event (through the queue, so it reaches the
+   * control center) for the first drop, then at most one of each per minute with the count since.
+   */
+  #reportDrop(n: number): void {
+    this.#droppedSinceReport += n;
+    const now = performance.now();
+    if (now - this.#lastDropReport < 60_000 && this.#lastDropReport !== 0) return;
+    const stats = this.#queue.stats();
+    this.#log.warn(
+      { dropped: this.#droppedSinceReport, total: stats.dropped, policy: this.#opts.policy },
+      'queue full: readings dropped',
+    );
+    this.#queue.appendEvent({
+      type: 'queue_dropped',
+      ts: this.#opts.now(),
+      dropped: this.#droppedSinceReport,
+      total: stats.dropped,
+      policy: this.#opts.policy,
+      depth: stats.depth,
+    });
+    this.#droppedSinceReport = 0;
+    this.#lastDropReport = now;
   }
 
   #refill(now: number): void {

@@ -34,13 +34,17 @@ export interface StatusInput {
   level: { local: number; official: number | null; officialFresh: boolean; effective: number };
   outputs: Record<string, unknown>;
   uplink: { sentReadings: number };
+  /** The rule engine's health per sensor (ok, stale, stuck, spiking, ...). */
+  sensorHealth: Record<string, unknown>;
+  readings: { accepted: number; rejected: number };
 }
 
 /** The retained `status` payload: Status from core plus the free-form health fields. */
 export function buildStatus(i: StatusInput): Record<string, unknown> {
   const mem = process.memoryUsage();
+  // Supply voltage where a driver (or one of its sensors) reports one; the lowest is the one to watch.
   const supplies = Object.values(i.sensors)
-    .map((h) => h.supplyV)
+    .flatMap((h) => [h.supplyV, ...Object.values(h.sensors ?? {}).map((s) => s.supplyV)])
     .filter((v): v is number => typeof v === 'number');
   const temp = cpuTempC();
   return {
@@ -59,6 +63,8 @@ export function buildStatus(i: StatusInput): Record<string, unknown> {
       dbBytes: i.queue.dbBytes,
     },
     sensors: i.sensors,
+    sensorHealth: i.sensorHealth,
+    readings: i.readings,
     outputs: i.outputs,
     uplink: i.uplink,
     disk: disk(i.dataDir) ?? null,

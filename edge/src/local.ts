@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Alarm } from './alarm.ts';
 import type { Clock } from './clock.ts';
 import type { GatewayConfig } from './config/schema.ts';
+import { configuredSensors } from './config/sensors.ts';
 import type { Driver } from './drivers/index.ts';
 import type { ReadingQueue } from './queue/queue.ts';
 import { createRules, type LevelChange, type LocalRules } from './rules/index.ts';
@@ -50,6 +51,15 @@ export class LocalSite {
 
   get level(): Level {
     return this.#rules.level;
+  }
+
+  /** The engine's view of each sensor (stale, stuck, spiking...): part of the status. */
+  health(): Record<string, unknown> {
+    try {
+      return this.#rules.health();
+    } catch {
+      return {};
+    }
   }
 
   get counters(): { accepted: number; rejected: number } {
@@ -121,7 +131,8 @@ export class LocalSite {
   }
 
   reconfigure(config: GatewayConfig): void {
-    const rulesChanged = JSON.stringify(config.rules) !== JSON.stringify(this.#config.rules);
+    const key = (c: GatewayConfig) => JSON.stringify([c.engine, configuredSensors(c.drivers)]);
+    const rulesChanged = key(config) !== key(this.#config);
     this.#config = config;
     if (rulesChanged) {
       this.#rules = this.#makeRules(config, undefined);
@@ -131,13 +142,13 @@ export class LocalSite {
 
   #makeRules(config: GatewayConfig, saved: unknown): LocalRules {
     try {
-      return createRules(config.rules, saved);
+      return createRules(config.site, config.engine, configuredSensors(config.drivers), saved);
     } catch (err) {
       this.#log.error(
         { err: (err as Error).message },
         'saved rule state unusable; starting the engine afresh',
       );
-      return createRules(config.rules, undefined);
+      return createRules(config.site, config.engine, configuredSensors(config.drivers), undefined);
     }
   }
 

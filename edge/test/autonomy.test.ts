@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { gatewayTopic, siteTopic } from '@slopeguard/core';
 import type { EdgeAgent } from '@slopeguard/edge/agent.ts';
+import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   outputLog,
@@ -14,8 +15,9 @@ import {
 
 /**
  * Acceptance 3 and the official level. The gateway runs in-process on a clock 600x faster than real
- * time, against the project's broker. The siren and light are simulated outputs (no GPIO here): each
- * switch is a JSON line in a file, the same code path as GPIO up to the last call.
+ * time, against the project's broker, with the real alert engine (core/engine) as its local rules.
+ * The siren and light are simulated outputs (no GPIO here): each switch is a JSON line in a file, the
+ * same code path as GPIO up to the last call.
  */
 const SCALE = 600;
 const SITE = 'auto-site';
@@ -32,18 +34,21 @@ function gatewayConfig(dir: string, url: string, extra: object = {}) {
       {
         driver: 'synthetic',
         id: 'syn',
-        // An extensometer creeping at 30 mm/h: crosses 20 mm (level 3) 40 simulated minutes in.
-        sensors: [
-          { id: 'ext-1', kind: 'displacement', intervalMs: 10_000, values: { mm: { slopePerHour: 30 } } },
-        ],
+        // Two extensometers creeping at 12 mm/h: the engine's level 4 (>= 10 mm/h over 30 min,
+        // corroborated by the second sensor) comes about 25 simulated minutes in.
+        sensors: ['ext-1', 'ext-2'].map((id) => ({
+          id,
+          kind: 'displacement',
+          intervalMs: 60_000,
+          values: { mm: { base: 5, slopePerHour: 12 } },
+        })),
       },
     ],
-    rules: { thresholds: [{ sensor: 'ext-1', field: 'mm', above: 20, level: 3 }], holdMs: 7_200_000 },
     outputs: [
       { kind: 'simulated', id: 'light', atLevel: 3, file: join(dir, 'outputs.jsonl') },
       { kind: 'simulated', id: 'siren', atLevel: 4, file: join(dir, 'outputs.jsonl') },
     ],
-    sampling: { fastAtLevel: 2, fastIntervalMs: 1000 },
+    sampling: { fastAtLevel: 2, fastIntervalMs: 10_000 },
     official: { holdMs: 60_000 },
     ...extra,
   };
@@ -61,9 +66,9 @@ describe('local autonomy', () => {
     broker = undefined;
   });
 
-  it('with the uplink cut, a creep reaching the tier drives the output; the event arrives when the link returns', async () => {
+  it('with the uplink cut, a creep reaching the tier drives the outputs; events arrive when the link returns', async () => {
     const dir = join(tmp.dir, 'a3');
-    broker = await testBroker(tmp.dir);
+    broker = await testBroker(dir);
     const b = broker;
     agent = await startAgent(gatewayConfig(dir, b.url), SCALE);
     const statusTopic = gatewayTopic(SITE, GW, 'status');
@@ -71,70 +76,62 @@ describe('local autonomy', () => {
 
     await b.stop(); // uplink cut
     const outputs = join(dir, 'outputs.jsonl');
-    await waitFor(
-      'light switched on',
-      () => outputLog(outputs).some((o) => o.id === 'light' && o.on),
-      20_000,
-    );
-    expect(agent.level.local).toBe(3);
-    expect(outputLog(outputs).filter((o) => o.id === 'siren' && o.on)).toEqual([]);
+    const on = (id: string) => outputLog(outputs).some((o) => o.id === id && o.on);
+    await waitFor('siren switched on', () => on('siren'), 20_000);
+    expect(on('light')).toBe(true);
+    expect(agent.level.local).toBe(4);
 
-    // Sampling sped up at level >= 2: the readings after the switch come every simulated second.
+    // Sampling sped up at level >= 2: later readings come every 10 simulated seconds instead of 60.
     await waitFor('fast readings', () => {
-      const ts = queuedReadings(join(dir, 'data', 'queue.db')).map((r) => r.ts);
-      return ts.length > 20 && ts.slice(-10).every((t, i, a) => i === 0 || t - (a[i - 1] as number) === 1000);
+      const ts = queuedReadings(join(dir, 'data', 'queue.db'))
+        .filter((r) => r.sensor === 'ext-1')
+        .map((r) => r.ts);
+      return (
+        ts.length > 20 && ts.slice(-5).every((t, i, a) => i === 0 || t - (a[i - 1] as number) === 10_000)
+      );
     });
 
-    await b.start(); // link returns: the level change made offline is reported
+    await b.start(); // link returns: the level changes made offline are reported
     const eventTopic = gatewayTopic(SITE, GW, 'event');
     const event = await waitFor(
-      'level event',
-      () => b.on(eventTopic).find((e) => e.type === 'level'),
+      'level 4 event',
+      () => b.on(eventTopic).find((e) => e.type === 'level' && e.level === 4),
       20_000,
     );
-    expect(event).toMatchObject({ type: 'level', scope: 'local', level: 3, previous: 0 });
-    expect((event.reasons as { sensor?: string }[])[0]?.sensor).toBe('ext-1');
+    expect(event).toMatchObject({ type: 'level', scope: 'local', level: 4 });
+    expect((event.reasons as { rule?: string }[])[0]?.rule).toBe('displacement_rate');
+    const levels = b.on(eventTopic).filter((e) => e.type === 'level');
+    expect(levels[0]?.previous).toBe(0);
   });
 
   it('follows the official level while it is fresh: outputs show max(local, official)', async () => {
     const dir = join(tmp.dir, 'official');
-    broker = await testBroker(tmp.dir);
+    broker = await testBroker(dir);
     const b = broker;
-    // No creep here: the local level stays 0.
-    const config = gatewayConfig(dir, b.url, { rules: undefined });
-    agent = await startAgent(config, SCALE);
+    // Local rules off: only the official level counts here.
+    agent = await startAgent(gatewayConfig(dir, b.url, { engine: { enabled: false } }), SCALE);
     const a = agent;
     await waitFor('gateway online', () =>
       b.on(gatewayTopic(SITE, GW, 'status')).some((s) => s.state === 'online'),
     );
-    const { connectAsync } = await import('mqtt');
     const cc = await connectAsync(b.url, { clientId: 'control-center-test' });
     const outputs = join(dir, 'outputs.jsonl');
     const sirenOn = () =>
       outputLog(outputs)
         .filter((o) => o.id === 'siren')
         .at(-1)?.on === true;
+    const official = (level: number) =>
+      cc.publishAsync(siteTopic(SITE, 'level'), JSON.stringify({ level, ts: Date.now(), reasons: [] }), {
+        qos: 1,
+        retain: true,
+      });
 
-    await cc.publishAsync(
-      siteTopic(SITE, 'level'),
-      JSON.stringify({ level: 4, ts: Date.now(), reasons: [] }),
-      { qos: 1, retain: true },
-    );
+    await official(4);
     await waitFor('siren on for official level 4', sirenOn);
     expect(a.level).toEqual({ local: 0, effective: 4 });
-
-    await cc.publishAsync(
-      siteTopic(SITE, 'level'),
-      JSON.stringify({ level: 0, ts: Date.now(), reasons: [] }),
-      { qos: 1, retain: true },
-    );
+    await official(0);
     await waitFor('siren off for official level 0', () => !sirenOn());
-
-    await cc.publishAsync(
-      siteTopic(SITE, 'level'),
-      JSON.stringify({ level: 4, ts: Date.now(), reasons: [] }),
-      { qos: 1, retain: true },
-    );
+    await official(4);
     await waitFor('siren on again', sirenOn);
     await cc.endAsync(true);
     // Link lost: the official level holds for official.holdMs (60 simulated s), then only the local one counts.

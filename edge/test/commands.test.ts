@@ -114,7 +114,7 @@ describe('commands and status', () => {
   it('reload-config applies a valid file and refuses an invalid one with its errors', async () => {
     const next = {
       ...config(),
-      rules: { thresholds: [{ sensor: 'rain-1', field: 'mm', above: 100, level: 2 }] },
+      engine: { rules: { holdDown: { hours: 1 } } },
     };
     writeFileSync(configFile, stringify(next));
     const ok = await command('reload-config');

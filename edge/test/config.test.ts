@@ -101,7 +101,7 @@ drivers:
   - { driver: lora, id: x }
 outputs:
   - { kind: gpio, id: siren, atLevel: 5 }
-rules: { thresholds: [] }
+engine: { rules: { holdDown: { hours: -1 } } }
 `,
     );
     const r = spawnSync(NODE, [CLI, 'edge', '--config', file], { cwd: ROOT, encoding: 'utf8' });
@@ -119,7 +119,7 @@ rules: { thresholds: [] }
       '/drivers/2/driver: must be one of "synthetic", "modbus-rtu", "sdi12", "line"',
       '/outputs/0/line: Expected required property',
       '/outputs/0/atLevel: Expected integer to be less or equal to 4',
-      '/rules/thresholds: Expected array length to be greater or equal to 1',
+      '/engine/rules/holdDown/hours: Expected number to be greater than 0',
     ]);
     expect(r.stderr).toContain('(12 errors)');
     expect(r.stderr).not.toContain('hunter2');

@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { checkRules } from '../rules/index.ts';
 import { explain } from './explain.ts';
 import { DISCRIMINATORS, type DriverEntry, GatewayConfig } from './schema.ts';
+import { configuredSensors } from './sensors.ts';
 
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
 
@@ -49,7 +50,8 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = {}): ConfigRe
   Value.Default(GatewayConfig, value);
   const errors = explain(GatewayConfig, value, DISCRIMINATORS);
   if (errors.length === 0) errors.push(...crossChecks(value as GatewayConfig));
-  errors.push(...checkRules(value.rules).map((e) => `/rules${e}`));
+  const site = typeof value.site === 'string' ? value.site : 'site';
+  errors.push(...checkRules(site, value.engine, configuredSensors(value.drivers)).map((e) => `/engine${e}`));
   if (errors.length > 0) return { ok: false, errors };
   const config = value as GatewayConfig;
   config.uplink.clientId ??= `${config.site}-${config.gateway}`;

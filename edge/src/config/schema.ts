@@ -140,7 +140,12 @@ export const GatewayConfig = Type.Object(
     uplink: Uplink,
     queue: Type.Object(Queue.properties, { ...strict, default: {} }),
     drivers: Type.Array(DriverEntry, { minItems: 1, maxItems: 32 }),
-    rules: Type.Optional(Type.Unknown({ description: 'site rule config for the engine (core/engine)' })),
+    engine: Type.Optional(
+      Type.Unknown({
+        description:
+          "the alert engine (core/engine) on this gateway: its site config without id; sensors default to the drivers' sensors; `enabled: false` turns local rules off",
+      }),
+    ),
     outputs: Type.Array(OutputConfig, { default: [], maxItems: 16 }),
     sampling: Type.Object(
       {
