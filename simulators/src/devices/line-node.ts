@@ -65,13 +65,15 @@ export class LineNode implements VirtualDevice {
     const now = (this.o.now ?? Date.now)();
     let text = '';
     for (const s of this.o.sensors) {
+      const values = s.source(now);
+      if (values === null) continue; // a silent sensor: nothing on the line
       text += encodeLine({
         type: 'R',
         node: this.o.node,
         seq: this.next(),
         sensor: s.name,
         kind: s.kind,
-        values: s.source(now),
+        values,
       });
     }
     this.rounds++;

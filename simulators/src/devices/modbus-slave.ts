@@ -70,6 +70,7 @@ export class ModbusSlave implements VirtualDevice {
       return;
     }
     const image = this.image(u, fc);
+    if (image === undefined) return; // the sensor is silent: no reply, the master times out
     if (count < 1 || count > 125 || address + count > image.length) {
       this.send(encodeException(unit, fc, 0x02));
       return;
@@ -78,12 +79,13 @@ export class ModbusSlave implements VirtualDevice {
     this.send(encodeReadResponse(unit, fc as ReadFunction, image.slice(address, address + count)));
   }
 
-  /** The register image of one function code, from a fresh sample. */
-  private image(u: SlaveUnit, fc: 3 | 4): number[] {
+  /** The register image of one function code, from a fresh sample; undefined while the sensor is silent. */
+  private image(u: SlaveUnit, fc: 3 | 4): number[] | undefined {
     const fields = u.map.fields.filter((f) => (f.function ?? u.map.function) === fc);
     const size = Math.max(0, ...fields.map((f) => f.address + fieldWidth(f)));
     const regs = new Array<number>(size).fill(0);
     const values = u.source(this.now());
+    if (values === null) return undefined;
     for (const f of fields) {
       const v = values[f.name];
       if (v === undefined) continue;

@@ -87,9 +87,10 @@ export class Sdi12Sensor implements VirtualDevice {
     return this.crc ? withSdi12Crc(a + page) : a + page;
   }
 
-  private measure(crc: boolean): string {
+  private measure(crc: boolean): string | undefined {
     const a = this.o.address;
     const sample = this.o.source(this.o.now());
+    if (sample === null) return undefined; // a silent sensor does not answer
     this.measurements++;
     this.crc = crc;
     const values = this.o.fields.map((f) => formatValue(sample[f] ?? 0, this.o.decimals));

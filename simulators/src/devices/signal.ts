@@ -6,10 +6,13 @@ import { createRng } from '../rng.ts';
  * kPa, ...), sampled when the master asks. This is the seam where scenario models plug in: any
  * function of time will do. `seededSignal` is the stand-in when no scenario drives the device.
  */
-export type ValueSource = (nowMs: number) => Record<string, number>;
+export type ValueSource = (nowMs: number) => Record<string, number> | null;
 
-/** A quiet, reproducible signal per kind: slow drift plus small noise; rain as a cumulative count. */
-export function seededSignal(kind: SensorKind, seed: number): ValueSource {
+/**
+ * A quiet, reproducible signal per kind: slow drift plus small noise; rain as a cumulative count.
+ * (A null from a ValueSource means the sensor is silent: the device does not answer.)
+ */
+export function seededSignal(kind: SensorKind, seed: number): (nowMs: number) => Record<string, number> {
   const rng = createRng(seed);
   let count = 0;
   let disp = 0;
@@ -39,11 +42,11 @@ export function seededSignal(kind: SensorKind, seed: number): ValueSource {
 }
 
 /** A fixed list of samples, one per call, the last repeated: for tests that check exact readings. */
-export function sequence(samples: readonly Record<string, number>[]): ValueSource {
+export function sequence(samples: readonly (Record<string, number> | null)[]): ValueSource {
   let i = 0;
   return () => {
     const s = samples[Math.min(i, samples.length - 1)];
     i++;
-    return { ...(s ?? {}) };
+    return s === null ? null : { ...(s ?? {}) };
   };
 }
