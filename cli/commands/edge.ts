@@ -1,4 +1,3 @@
-import { runEdge } from '@slopeguard/edge/main.ts';
 import { type CliCommand, parseFlags, UsageError } from '../command.ts';
 
 const usage = `Usage: slopeguard edge --config FILE [options]
@@ -40,6 +39,8 @@ export const edgeCommand: CliCommand = {
       'time-anchor': { type: 'string' },
     });
     if (!values.config) throw new UsageError('--config is required');
+    // Loaded here, not at the top: other subcommands need not load the gateway's code.
+    const { runEdge } = await import('@slopeguard/edge/main.ts');
     return runEdge({
       configPath: values.config,
       check: values.check ?? false,

@@ -55,6 +55,8 @@ export interface QueueStats {
 }
 
 const EVENT_CAP = 10_000;
+/** Readings held in memory while the disk refuses commits (about 20 MB). */
+const MAX_PENDING = 100_000;
 
 export class QueueError extends Error {
   readonly code = 'SG_ERR_EDGE_QUEUE';
@@ -92,8 +94,16 @@ export class ReadingQueue {
     this.#nextSeq = Number(this.#meta('next_seq') ?? 0);
   }
 
-  /** Buffers a reading for the next commit. `keep` marks readings taken while the level was raised. */
+  /**
+   * Buffers a reading for the next commit. `keep` marks readings taken while the level was raised.
+   * While commits fail (disk error) the buffer is capped: the oldest buffered reading is dropped and
+   * counted, so a broken card cannot also exhaust memory and take the siren down with the process.
+   */
   append(reading: Reading, keep = false): void {
+    if (this.#pending.length >= MAX_PENDING) {
+      this.#pending.shift();
+      this.#dropped++;
+    }
     this.#pending.push({ reading, keep });
   }
 
