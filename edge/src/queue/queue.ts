@@ -72,6 +72,7 @@ export class ReadingQueue {
   #ackedEvents: number[] = [];
   #depth: number;
   #dropped: number;
+  #droppedSaved: number;
   #nextSeq: number;
   #lastId: number;
   #open = true;
@@ -91,6 +92,7 @@ export class ReadingQueue {
       (db.prepare('SELECT COALESCE(MAX(id), 0) AS n FROM readings').get() as { n: number }).n,
     );
     this.#dropped = Number(this.#meta('dropped') ?? 0);
+    this.#droppedSaved = this.#dropped;
     this.#nextSeq = Number(this.#meta('next_seq') ?? 0);
   }
 
@@ -169,12 +171,11 @@ export class ReadingQueue {
       this.#depth += inserted;
       for (const body of events) this.#st.insertEvent.run(body);
       if (events.length > 0) this.#capEvents();
-      if (dropped > 0) {
-        this.#dropped += dropped;
-        this.#st.setMeta.run('dropped', String(this.#dropped));
-      }
+      this.#dropped += dropped;
+      if (this.#dropped !== this.#droppedSaved) this.#st.setMeta.run('dropped', String(this.#dropped));
       if (assign) assigned = assign(this.#cutter());
       this.#db.exec('COMMIT');
+      this.#droppedSaved = this.#dropped;
     } catch (err) {
       this.#db.exec('ROLLBACK');
       // Nothing of this commit happened: put the buffers back so the next commit retries them.
