@@ -7,8 +7,12 @@ import { fitLine } from './stats.ts';
  * non-linear fits in a 55-case comparison) is fitted by least squares to the latest points.
  *
  * A forecast is kept while the sensor accelerates: at least `minPoints` consecutive velocities of the
- * same sign, the latest at least `minPerHour`, and 1/v falling (negative slope) with R^2 >= 0.5.
- * Whether it is good enough to raise a level is the caller's criterion (R^2 >= minR2, default 0.9).
+ * same sign, the latest at least `minPerHour`, 1/v falling (negative slope) with R^2 >= 0.5, and the
+ * line agreeing with the latest inverse velocity within 20 %, and the newest third of the points
+ * falling at a similar rate (their own fitted slope within a factor of 2 of the whole fit's). A sudden
+ * jump from one steady velocity to another makes a steep line with a high R^2 that says "failure
+ * now" while the slope moves at a steady 1 mm/h; the last two checks reject it. Whether it is good enough to raise a level is the caller's criterion
+ * (R^2 >= minR2, default 0.9).
  */
 export interface ForecastFit {
   /** Forecast time of failure, epoch ms. */
@@ -32,6 +36,8 @@ export interface ForecastParams {
 
 /** Lowest R^2 at which a fit is shown as a forecast at all. */
 export const MIN_SHOWN_R2 = 0.5;
+/** Largest relative misfit of the line at the latest point. */
+export const MAX_LAST_MISFIT = 0.2;
 
 const HOUR = 3_600_000;
 
@@ -74,6 +80,13 @@ export function fitForecast(f: ForecastState, p: ForecastParams): void {
   if (k < p.minPoints) return;
   const line = fitLine(xs, ys, k);
   if (line === null || line.slope >= 0 || line.r2 < MIN_SHOWN_R2) return;
+  const yLast = 1 / Math.abs(vLast);
+  if (Math.abs(line.intercept - yLast) > MAX_LAST_MISFIT * yLast) return;
+  // Points are newest first: the start of xs/ys is the newest third.
+  const recent = fitLine(xs, ys, Math.max(3, Math.ceil(k / 3)));
+  if (recent === null || recent.slope >= 0) return;
+  const ratio = recent.slope / line.slope;
+  if (ratio < 0.5 || ratio > 2) return;
   f.fit = {
     tf: tLast + (-line.intercept / line.slope) * HOUR,
     r2: line.r2,

@@ -112,7 +112,10 @@ export function windowRate(
   }
   const n = count - 1;
   const median = medianInPlace(rates, n); // sorts rates[0..n)
-  const rate = !sustained ? median : median >= 0 ? (rates[0] as number) : (rates[n - 1] as number);
+  // Sustained: the sub-interval rate nearest zero on the median's side (0 when any went the other way).
+  const lo = rates[0] as number;
+  const hi = rates[n - 1] as number;
+  const rate = !sustained ? median : median >= 0 ? Math.max(lo, 0) : Math.min(hi, 0);
   out.perHour = rate * 3_600_000;
   out.spanMs = (ts[0] as number) - (ts[count - 1] as number);
   out.endMs = ts[0] as number;
