@@ -100,6 +100,8 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
     const mqttUrl = `mqtt://${mqttHost}:${broker.port}`;
     const controlCenter = await startControlCenter({
       http: { host: o.host, port: o.httpPort },
+      // Demo sites have no configuration files: every rule at its default, sensors as reported.
+      sites: { autoConfigure: true, statePath: join(dataDir, 'engine-state.sqlite') },
       mqtt: { url: mqttUrl, ...center },
       logger: o.logger,
       metrics,

@@ -76,6 +76,26 @@ describe('demo stack end to end', () => {
     }
   });
 
+  it("runs the alert engine per site and publishes each site's official level (retained)", async () => {
+    const levels = async () => {
+      const res = await fetch(`${stack.dashboardUrl}api/v1/sites`);
+      return ((await res.json()) as { sites: Array<{ id: string; level: { level: number } | null }> }).sites;
+    };
+    let sites = await levels();
+    const until = Date.now() + 10_000;
+    while (sites.some((s) => s.level === null) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      sites = await levels();
+    }
+    expect(sites.map((s) => s.level?.level)).toEqual([0, 0, 0]);
+    // A client that connects later gets the level at once, as a retained message.
+    const observer = await mqtt.connectAsync(stack.mqttUrl, { ...stack.observer, clientId: 'observer-e2e' });
+    const got = new Promise<string>((resolve) => observer.on('message', (topic) => resolve(topic)));
+    await observer.subscribeAsync('slopeguard/v1/demo-b/level', { qos: 1 });
+    expect(await got).toBe('slopeguard/v1/demo-b/level');
+    await observer.endAsync();
+  });
+
   it('counts a non-JSON and a schema-breaking payload, and keeps the good readings flowing', async () => {
     const before = await stack.store.count();
     const metricValue = async (reason: string) => {

@@ -1,13 +1,17 @@
 import { fileURLToPath } from 'node:url';
+import { CHANNEL_OPTIONS, encodePayload, siteTopic } from '@slopeguard/core';
+import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { type EngineStateStore, memoryEngineStateStore, openEngineStateStore } from './engine-state-store.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { startRealtime } from './realtime.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
+import { SiteLevels } from './site-levels.ts';
 
 /** The part of a Store the control center reads at start-up (structurally the broker's Store). */
 export interface LatestReadings {
@@ -22,12 +26,17 @@ export interface ControlCenterOptions {
   store?: LatestReadings;
   /** Folder of the built dashboard; defaults to control-center/dist/web. */
   webRoot?: string;
+  /** Site rules: configured sites, whether to configure unknown sites from their readings, state file. */
+  sites?: { configs?: ReadonlyMap<string, SiteConfig>; autoConfigure?: boolean; statePath?: string };
+  /** How often the engines' clocks advance without readings (stale sensors, hold-down), ms. */
+  tickMs?: number;
 }
 
 export interface ControlCenter {
   readonly url: string;
   readonly port: number;
   readonly view: LiveView;
+  readonly levels: SiteLevels;
   close(): Promise<void>;
 }
 
@@ -56,22 +65,53 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const port = typeof address === 'object' && address ? address.port : options.http.port;
 
   const realtime = startRealtime(app.server, view, logger);
+  const states: EngineStateStore = options.sites?.statePath
+    ? openEngineStateStore(options.sites.statePath)
+    : memoryEngineStateStore();
+  let publishLevel: (site: string, payload: string) => void = () => undefined;
+  const levels = new SiteLevels({
+    configs: options.sites?.configs ?? new Map(),
+    autoConfigure: options.sites?.autoConfigure ?? false,
+    states,
+    logger: logger.child({ component: 'site-levels' }),
+    publish: (site, level) => publishLevel(site, encodePayload(level)),
+    // Announce a starting site's level so nobody sees "not set" for a watched site; but a fresh
+    // engine (no saved state) never overwrites a level another run already published.
+    started: (site, level, restored) => {
+      if (restored || view.summary(site)?.level == null) publishLevel(site, encodePayload(level));
+    },
+  });
   const feed = await startMqttFeed({
     ...options.mqtt,
     clientId: `${options.mqtt.username ?? 'control-center'}-${port}`,
     view,
     logger: logger.child({ component: 'mqtt-feed' }),
     metrics: options.metrics,
-    onEvent: (e) => realtime.publish(e),
+    onEvent: (e) => {
+      if (e.channel === 'telemetry') levels.onReadings(e.site, e.message.readings);
+      realtime.publish(e);
+    },
   });
+  publishLevel = (site, payload) => {
+    // Retained, so a gateway or browser that connects later learns the official level at once.
+    feed.client.publish(siteTopic(site, 'level'), payload, CHANNEL_OPTIONS.level, (err) => {
+      if (err) logger.error({ site, err: err.message }, 'level publish failed');
+    });
+  };
+  const ticker = setInterval(() => levels.tick(Date.now()), options.tickMs ?? 10_000);
+  ticker.unref();
 
   const host = options.http.host.includes(':') ? `[${options.http.host}]` : options.http.host;
   return {
     url: `http://${host}:${port}/`,
     port,
     view,
+    levels,
     async close() {
+      clearInterval(ticker);
       await feed.close();
+      levels.saveAll(Date.now());
+      states.close();
       await realtime.close();
       await app.close();
     },
