@@ -64,6 +64,15 @@ function renderSite(s: SiteSummary, now: number): HTMLElement {
   const h = el('h2', s.id);
   h.append(el('span', levelText(s.level), 'level'));
   card.append(h);
+  for (const r of s.level?.reasons ?? []) {
+    const parts = [
+      r.rule,
+      r.sensor,
+      r.value === undefined ? undefined : `${r.value} ≥ ${r.threshold}`,
+      r.window,
+    ];
+    card.append(el('div', parts.filter((p) => p !== undefined).join(' · '), 'reason'));
+  }
   const gw = el('div', undefined, 'gw');
   for (const g of s.gateways) {
     const span = el(
