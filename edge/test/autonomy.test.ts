@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { gatewayTopic, siteTopic } from '@slopeguard/core';
 import type { EdgeAgent } from '@slopeguard/edge/agent.ts';
+import { getScenario } from '@slopeguard/simulators/scenarios/index.ts';
 import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -64,6 +65,39 @@ describe('local autonomy', () => {
     await broker?.close();
     agent = undefined;
     broker = undefined;
+  });
+
+  // Acceptance 3: the Umyeonsan 2011 scenario model (simulators) played through the gateway.
+  it('with the uplink cut, the umyeonsan-2011 scenario reaching the tier sounds the siren', async () => {
+    const dir = join(tmp.dir, 'scenario');
+    broker = await testBroker(dir);
+    const b = broker;
+    const run = getScenario('umyeonsan-2011')?.create({ intervalMs: 300_000 });
+    if (!run) throw new Error('scenario umyeonsan-2011 missing');
+    const config = gatewayConfig(dir, b.url, {
+      drivers: [{ driver: 'scenario', id: 'umyeonsan', scenario: 'umyeonsan-2011', intervalMs: 300_000 }],
+      engine: { sensors: run.config.sensors },
+      sampling: { fastAtLevel: 2, fastIntervalMs: 60_000 },
+    });
+    // 45 simulated hours in about 5 s. The scenario starts at the gateway clock's start (t0).
+    const t0 = Date.now();
+    agent = await startAgent(config, 36_000);
+    await waitFor('gateway online', () =>
+      b.on(gatewayTopic(SITE, GW, 'status')).some((s) => s.state === 'online'),
+    );
+    await b.stop(); // uplink cut
+    const outputs = join(dir, 'outputs.jsonl');
+    const siren = await waitFor(
+      'siren on',
+      () => outputLog(outputs).find((o) => o.id === 'siren' && o.on),
+      30_000,
+    );
+    expect(agent.level.local).toBe(4);
+    // Before the failure the model scripts (44.7 h in), as the scenario expects.
+    const failureIn = (run.failureAt ?? 0) - run.start;
+    expect(siren.ts - t0).toBeLessThan(failureIn);
+    const queued = queuedReadings(join(dir, 'data', 'queue.db'));
+    expect(new Set(queued.map((r) => r.sensor))).toEqual(new Set(run.sensors.map((s) => s.id)));
   });
 
   it('with the uplink cut, a creep reaching the tier drives the outputs; events arrive when the link returns', async () => {

@@ -42,7 +42,10 @@ describe('queue quota', () => {
     const events = await waitFor('queue_dropped event', () =>
       a.queue.events(0, 100).filter((e) => JSON.parse(e.payload).type === 'queue_dropped'),
     );
-    expect(JSON.parse(events[0]?.payload ?? '{}')).toMatchObject({ type: 'queue_dropped', policy: 'drop-oldest' });
+    expect(JSON.parse(events[0]?.payload ?? '{}')).toMatchObject({
+      type: 'queue_dropped',
+      policy: 'drop-oldest',
+    });
     // The oldest went: with > 200 dropped from 4 sensors at 1 s, the oldest left is > 50 s in.
     const oldest = a.queue.stats().oldestTs ?? 0;
     expect(oldest - t0).toBeGreaterThan(50_000);

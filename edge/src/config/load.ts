@@ -118,5 +118,5 @@ function crossChecks(c: GatewayConfig): string[] {
 
 /** A driver's id: given, or for a serial driver `{driver}:{port}` as firmware-bridge names it. */
 export function driverKey(d: DriverEntry): string {
-  return d.driver === 'synthetic' ? d.id : driverId(d);
+  return d.driver === 'synthetic' || d.driver === 'scenario' ? d.id : driverId(d);
 }

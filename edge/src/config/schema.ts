@@ -85,7 +85,25 @@ export const SyntheticDriver = Type.Object(
 );
 export type SyntheticDriver = Static<typeof SyntheticDriver>;
 
-export const DriverEntry = Type.Union([SyntheticDriver, ...BridgeDriverConfig]);
+/**
+ * Built into edge: plays a named scenario model from simulators (see docs/gateway.md). Its sensors are
+ * the scenario's; give them to the engine with `engine.sensors` (the config cannot know them).
+ */
+export const ScenarioDriver = Type.Object(
+  {
+    driver: Type.Literal('scenario'),
+    id: Id,
+    scenario: Type.String({ minLength: 1, description: 'e.g. umyeonsan-2011, slow-creep' }),
+    intervalMs: Type.Optional(
+      Type.Integer({ minimum: 1000, maximum: 86_400_000, description: "default: the scenario's" }),
+    ),
+    seed: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  strict,
+);
+export type ScenarioDriver = Static<typeof ScenarioDriver>;
+
+export const DriverEntry = Type.Union([SyntheticDriver, ScenarioDriver, ...BridgeDriverConfig]);
 export type DriverEntry = Static<typeof DriverEntry>;
 
 const OutputBase = {

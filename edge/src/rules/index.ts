@@ -28,8 +28,10 @@ export function siteConfigInput(site: string, engine: unknown, sensors: KnownSen
   return { id: site, ...rest, sensors: rest.sensors ?? sensors.map((s) => ({ ...s })) };
 }
 
-function disabled(engine: unknown): boolean {
-  return (engine as { enabled?: unknown } | undefined)?.enabled === false;
+/** Off when told so, or when there is no sensor to run on (neither drivers' sensors nor engine.sensors). */
+function disabled(engine: unknown, sensors: KnownSensor[]): boolean {
+  const e = engine as { enabled?: unknown; sensors?: unknown } | undefined;
+  return e?.enabled === false || (sensors.length === 0 && !Array.isArray(e?.sensors));
 }
 
 /** Errors in the `engine` block, each with its path below /engine. */
@@ -40,7 +42,7 @@ export function checkRules(site: string, engine: unknown, sensors: KnownSensor[]
   if (engine && 'id' in engine) return ["/id: not allowed here: the site id is the gateway config's `site`"];
   const enabled = (engine as { enabled?: unknown } | undefined)?.enabled;
   if (enabled !== undefined && typeof enabled !== 'boolean') return ['/enabled: Expected boolean'];
-  if (disabled(engine) || sensors.length === 0) return [];
+  if (disabled(engine, sensors)) return [];
   const r = parseSiteConfig(siteConfigInput(site, engine, sensors));
   if (r.ok) return [];
   // The id is the gateway's `site`, and sensors taken from the drivers are checked at /drivers:
@@ -66,7 +68,7 @@ export function createRules(
   sensors: KnownSensor[],
   saved?: unknown,
 ): LocalRules {
-  if (disabled(engine) || sensors.length === 0) return NONE;
+  if (disabled(engine, sensors)) return NONE;
   const r = parseSiteConfig(siteConfigInput(site, engine, sensors));
   if (!r.ok) throw new Error(`invalid rules: ${r.errors.join('; ')}`);
   const config: SiteConfig = r.config;
