@@ -1,13 +1,23 @@
 import type { CliCommand } from './command.ts';
 import { UsageError } from './command.ts';
+import { backtestCommand } from './commands/backtest.ts';
 import { certsCommand } from './commands/certs.ts';
 import { demoCommand } from './commands/demo.ts';
 import { deviceCommand } from './commands/device.ts';
 import { edgeCommand } from './commands/edge.ts';
+import { serverCommand } from './commands/server.ts';
 import { simCommand } from './commands/sim.ts';
 
-/** The registry of subcommands. Later commands (edge, server, backtest, device, user, sim) add a line here. */
-const COMMANDS: readonly CliCommand[] = [demoCommand, edgeCommand, deviceCommand, certsCommand, simCommand];
+/** The registry of subcommands: one file each in cli/commands/, one line each here. */
+const COMMANDS: readonly CliCommand[] = [
+  demoCommand,
+  serverCommand,
+  edgeCommand,
+  deviceCommand,
+  certsCommand,
+  simCommand,
+  backtestCommand,
+];
 
 function overview(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);

@@ -1,0 +1,124 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type BrokerService,
+  type DeviceRegistry,
+  openDeviceRegistry,
+  openSqliteStore,
+  type Store,
+  startBroker,
+} from '@slopeguard/broker';
+import { openInflux1Store } from '@slopeguard/broker/store/influx1.ts';
+import { openInflux2Store } from '@slopeguard/broker/store/influx2.ts';
+import { type ControlCenter, startControlCenter } from '@slopeguard/control-center';
+import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { ServerConfig } from './config.ts';
+
+/**
+ * `slopeguard server`: broker + recorder + store + control center of one installation. The control
+ * center connects to the broker as an MQTT client with its own account, which the server
+ * provisions at every start with a fresh secret (only its hash is stored), so no password for it
+ * lives in a file.
+ */
+export interface ServerHandle {
+  readonly broker: BrokerService;
+  readonly center: ControlCenter;
+  readonly store: Store;
+  readonly registry: DeviceRegistry;
+  close(): Promise<void>;
+}
+
+async function openStore(config: ServerConfig, logger: Logger): Promise<Store> {
+  const s = config.store;
+  switch (s.type) {
+    case 'sqlite':
+      return openSqliteStore(s.path ?? join(config.data_dir, 'readings.sqlite'));
+    case 'influxdb1':
+      return openInflux1Store({
+        url: s.url,
+        database: s.database,
+        username: s.username,
+        password: s.password,
+      });
+    case 'influxdb2':
+      return openInflux2Store({ url: s.url, org: s.org, bucket: s.bucket, token: s.token ?? '', logger });
+  }
+}
+
+export async function startServer(
+  config: ServerConfig,
+  sites: ReadonlyMap<string, SiteConfig>,
+  logger: Logger,
+): Promise<ServerHandle> {
+  mkdirSync(config.data_dir, { recursive: true });
+  const closers: Array<() => Promise<void> | void> = [];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.error({ err }, 'shutdown step failed');
+      }
+    }
+  };
+  try {
+    const metrics = new Registry();
+    const store = await openStore(config, logger);
+    closers.push(() => store.close());
+    const registry = openDeviceRegistry(join(config.data_dir, 'registry.sqlite'));
+    closers.push(() => registry.close());
+    const { tcp, tls, ws } = config.mqtt;
+    const broker = await startBroker({
+      ...(tcp ? { mqtt: tcp } : {}),
+      ...(tls
+        ? {
+            tls: {
+              host: tls.host,
+              port: tls.port,
+              certFile: tls.cert,
+              keyFile: tls.key,
+              caFile: tls.ca,
+              requireClientCert: tls.require_client_cert,
+            },
+          }
+        : {}),
+      ...(ws ? { ws } : {}),
+      store,
+      logger,
+      metrics,
+      auth: { registry },
+      persistence:
+        config.mqtt.persistence === 'sqlite'
+          ? { kind: 'sqlite', path: join(config.data_dir, 'sessions.sqlite') }
+          : { kind: 'memory' },
+      recorder: { spillPath: join(config.data_dir, 'recorder-spill.ndjson') },
+      id: 'slopeguard-server',
+    });
+    closers.push(() => broker.close());
+
+    const password = registry.addAccount('control-center', { role: 'control-center', replace: true });
+    // The control center talks to its own broker over the loopback TCP listener (required by the
+    // config schema); gateways outside use TLS or WebSocket where configured.
+    const host = !tcp || tcp.host === '0.0.0.0' || tcp.host === '::' ? '127.0.0.1' : tcp.host;
+    const url = `mqtt://${host.includes(':') ? `[${host}]` : host}:${broker.port}`;
+    const center = await startControlCenter({
+      http: config.http,
+      mqtt: { url, username: 'control-center', password },
+      logger,
+      metrics,
+      store,
+      sites: {
+        configs: sites,
+        autoConfigure: config.auto_configure_sites,
+        statePath: join(config.data_dir, 'engine-state.sqlite'),
+      },
+    });
+    closers.push(() => center.close());
+    return { broker, center, store, registry, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
