@@ -290,7 +290,8 @@ export function createEngine(config: SiteConfig, saved?: EngineState): Engine {
     forecasts() {
       const out: Record<string, { tf: number; r2: number }> = {};
       for (const r of s.sensors) {
-        const f = r.move?.forecast.fit;
+        // A silent sensor is not accelerating any more (it may have gone with the slope).
+        const f = r.status === 'stale' ? null : r.move?.forecast.fit;
         if (f) out[r.id] = { tf: Math.round(f.tf), r2: f.r2 };
       }
       return out;

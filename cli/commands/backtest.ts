@@ -1,0 +1,206 @@
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { isId, type Reading } from '@slopeguard/core';
+import {
+  createEngine,
+  type LevelChange,
+  parseSiteConfigText,
+  type SiteConfig,
+  siteConfig,
+} from '@slopeguard/core/engine/index.ts';
+import { readItems, SourceError } from '../backtest/source.ts';
+import { type BacktestStats, renderSummary } from '../backtest/summary.ts';
+import { type CliCommand, parseFlags, UsageError } from '../command.ts';
+
+const usage = `Usage: slopeguard backtest [--site SITE.yaml] --readings FILE [--summary]
+
+Replays recorded readings through the alert engine, exactly as the gateway and the control center
+run it, and prints every level change. Use it to tune a site's thresholds on recorded storms: edit
+the rules in SITE.yaml, run again, compare lead times and false alarms.
+
+Options:
+  --site FILE       site configuration (YAML or JSON): sensors and rule overrides. Without it the
+                    sensors are taken from the readings and every rule is at its default.
+  --readings FILE   CSV with the header ts,sensor,kind,field,value (ts as epoch ms or ISO 8601
+                    with an offset; one value per row; the rows of one sensor with the same ts,
+                    such as a tilt sensor's x and y, form one reading), or NDJSON of Readings.
+  --summary         after the run, a table (on stderr) of the highest level, the time at each
+                    level, every level change, the time-of-failure forecasts and sensor health.
+  -h, --help        this text
+
+Output: one JSON object per level change on stdout:
+  {"ts": <epoch ms>, "level": n, "previous": n, "reasons": [...]}
+Bad rows are reported on stderr with their line number and skipped.
+
+Exit codes: 0 all rows used; 1 some rows were skipped (bad, unknown sensor, out of order);
+2 the run could not be made (usage, unreadable file, invalid site file).`;
+
+const MAX_ROW_REPORTS = 100;
+const FORECAST_SAMPLE_MS = 600_000;
+
+export const backtestCommand: CliCommand = {
+  name: 'backtest',
+  summary: 'replay recorded readings through the alert engine and report level changes',
+  usage,
+  async run(argv) {
+    const { values } = parseFlags(argv, {
+      site: { type: 'string' },
+      readings: { type: 'string' },
+      summary: { type: 'boolean', default: false },
+    });
+    const file = values.readings;
+    if (!file) throw new UsageError('--readings FILE is required');
+
+    let config: SiteConfig;
+    let rulesFrom: string;
+    try {
+      if (values.site) {
+        const text = await readFile(values.site, 'utf8');
+        const parsed = parseSiteConfigText(
+          text,
+          extname(values.site).toLowerCase() === '.json' ? 'json' : 'yaml',
+        );
+        if (!parsed.ok) {
+          console.error(`slopeguard backtest: invalid site file ${values.site}:`);
+          for (const e of parsed.errors) console.error(`  ${e}`);
+          return 2;
+        }
+        config = parsed.config;
+        rulesFrom = values.site;
+      } else {
+        config = await configFromReadings(file);
+        rulesFrom = 'defaults';
+      }
+    } catch (err) {
+      console.error(`slopeguard backtest: ${(err as Error).message}`);
+      return 2;
+    }
+
+    const engine = createEngine(config);
+    const kinds = new Map(config.sensors.map((s) => [s.id, s.kind]));
+    const lastTs = new Map<string, number>();
+    const stats: BacktestStats = {
+      site: config.id,
+      sensors: config.sensors.length,
+      rulesFrom,
+      file,
+      first: null,
+      last: null,
+      readings: 0,
+      skipped: 0,
+      changes: [],
+      forecasts: new Map(),
+      health: {},
+      kinds: Object.fromEntries(kinds),
+    };
+    let reported = 0;
+    const skip = (line: number, message: string) => {
+      stats.skipped++;
+      if (reported++ < MAX_ROW_REPORTS) console.error(`${file}:${line}: ${message}; row skipped`);
+    };
+    const out = new Output();
+    let forecastSlot = -1;
+    const sampleForecasts = (ts: number) => {
+      for (const [id, f] of Object.entries(engine.forecasts())) {
+        const seen = stats.forecasts.get(id);
+        stats.forecasts.set(id, { firstAt: seen?.firstAt ?? ts, lastAt: ts, tf: f.tf, r2: f.r2 });
+      }
+    };
+    const emit = (changes: LevelChange[], ts: number) => {
+      for (const c of changes) {
+        stats.changes.push(c);
+        out.write(
+          `${JSON.stringify({ ts: c.ts, level: c.level, previous: c.previous, reasons: c.reasons })}\n`,
+        );
+      }
+      if (changes.length > 0) sampleForecasts(ts);
+    };
+
+    try {
+      for await (const batch of readItems(file)) {
+        for (const item of batch) {
+          if (item.type === 'error') {
+            skip(item.line, item.message);
+            continue;
+          }
+          const r: Reading = item.reading;
+          const kind = kinds.get(r.sensor);
+          if (kind === undefined) {
+            skip(item.line, `sensor ${r.sensor} is not in the site file`);
+            continue;
+          }
+          if (kind !== r.kind) {
+            skip(item.line, `sensor ${r.sensor} is ${kind} in the site file, ${r.kind} here`);
+            continue;
+          }
+          const prev = lastTs.get(r.sensor);
+          if (prev !== undefined && r.ts <= prev) {
+            skip(item.line, `${r.sensor} at ${r.ts} is not newer than its previous reading (${prev})`);
+            continue;
+          }
+          lastTs.set(r.sensor, r.ts);
+          stats.readings++;
+          if (stats.first === null || r.ts < stats.first) stats.first = r.ts;
+          if (stats.last === null || r.ts > stats.last) stats.last = r.ts;
+          emit(engine.push(r), r.ts);
+          const slot = Math.floor(r.ts / FORECAST_SAMPLE_MS);
+          if (slot !== forecastSlot) {
+            forecastSlot = slot;
+            sampleForecasts(r.ts);
+          }
+        }
+        await out.flush();
+      }
+    } catch (err) {
+      await out.flush();
+      if (err instanceof SourceError || (err as NodeJS.ErrnoException).code !== undefined) {
+        console.error(`slopeguard backtest: ${file}: ${(err as Error).message}`);
+        return 2;
+      }
+      throw err;
+    }
+    await out.flush();
+    if (reported > MAX_ROW_REPORTS)
+      console.error(`... and ${reported - MAX_ROW_REPORTS} more bad rows (${stats.skipped} skipped in all)`);
+    if (values.summary) {
+      stats.health = engine.health();
+      console.error(`\n${renderSummary(stats)}`);
+    }
+    return stats.skipped > 0 ? 1 : 0;
+  },
+};
+
+/** Without a site file: every sensor seen in the readings (first kind wins), default rules. */
+async function configFromReadings(file: string): Promise<SiteConfig> {
+  const sensors = new Map<string, string>();
+  for await (const batch of readItems(file))
+    for (const item of batch)
+      if (item.type === 'reading' && !sensors.has(item.reading.sensor))
+        sensors.set(item.reading.sensor, item.reading.kind);
+  if (sensors.size === 0) throw new SourceError(`${file}: no valid readings`);
+  const name = basename(file, extname(file))
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+/, '');
+  return siteConfig({
+    id: isId(name) ? name : 'backtest',
+    sensors: [...sensors].map(([id, kind]) => ({ id, kind })),
+  });
+}
+
+/** Buffered stdout that respects back-pressure (a year of level changes piped into less). */
+class Output {
+  private buf: string[] = [];
+  private size = 0;
+  write(s: string): void {
+    this.buf.push(s);
+    this.size += s.length;
+  }
+  async flush(): Promise<void> {
+    if (this.size === 0) return;
+    const text = this.buf.join('');
+    this.buf = [];
+    this.size = 0;
+    if (!process.stdout.write(text)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
+  }
+}
