@@ -48,6 +48,9 @@ export interface Telemetered {
   seq: number;
   gateway: string;
   count: number;
+  readings: { sensor: string; ts: number }[];
+  /** performance.now() when the broker routed it. */
+  at: number;
 }
 
 /**
@@ -88,8 +91,18 @@ export async function testBroker(dir: string) {
         });
         return;
       }
-      const body = JSON.parse(packet.payload.toString()) as { seq: number; readings: unknown[] };
-      telemetry.push({ seq: body.seq, gateway: t.gateway, count: body.readings.length });
+      const body = JSON.parse(packet.payload.toString()) as {
+        seq: number;
+        readings: { sensor: string; ts: number }[];
+      };
+      const readings = body.readings.map((r) => ({ sensor: r.sensor, ts: r.ts }));
+      telemetry.push({
+        seq: body.seq,
+        gateway: t.gateway,
+        count: readings.length,
+        readings,
+        at: performance.now(),
+      });
     });
   };
   await start();

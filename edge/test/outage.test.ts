@@ -23,6 +23,8 @@ import {
  * hour of outage takes 10 s; the synthetic driver puts readings on a 1 s grid per sensor.
  */
 const SCALE = 360;
+/** Backlog drain bound, readings/s: the 13,000-odd queued readings take about 2.6 s. */
+const RATE = 5000;
 const SENSORS = ['s1', 's2', 's3', 's4'];
 
 describe('outage: broker down for a simulated hour, gateway killed twice', () => {
@@ -51,7 +53,7 @@ describe('outage: broker down for a simulated hour, gateway killed twice', () =>
         reconnectMinMs: 200,
         reconnectMaxMs: 1000,
         batchIntervalMs: 200,
-        backlogRatePerS: 20_000,
+        backlogRatePerS: RATE,
         maxInflight: 8,
       },
       queue: { commitIntervalMs: 100 },
@@ -107,6 +109,8 @@ describe('outage: broker down for a simulated hour, gateway killed twice', () =>
     const queuedAtRecovery = queuedReadings(dbFile).length;
     expect(queuedAtRecovery).toBeGreaterThan(SENSORS.length * 2500);
 
+    const before = broker.telemetry.length;
+    const recoveredAt = simNow();
     await broker.start();
     // Drained: the queue holds only the last live readings not yet acknowledged.
     await waitFor('backlog drained', () => queuedReadings(dbFile).length < 50, 30_000, 200);
@@ -139,6 +143,26 @@ describe('outage: broker down for a simulated hour, gateway killed twice', () =>
     const seqs = [...new Set(broker.telemetry.map((t) => t.seq))].sort((a, b) => a - b);
     expect(seqs.length).toBeGreaterThan(10);
     expect(seqs).toEqual(seqs.map((_, i) => (seqs[0] ?? 0) + i));
+
+    // After recovery: live readings went first (not stuck behind the backlog), the backlog drained in
+    // order per sensor with its original timestamps, no faster than the configured rate.
+    const after = broker.telemetry.slice(before);
+    const isBacklog = (r: { ts: number }) => r.ts < recoveredAt;
+    const lastBacklog = after.findLastIndex((m) => m.readings.some(isBacklog));
+    const firstLive = after.findIndex((m) => m.readings.some((r) => !isBacklog(r)));
+    expect(firstLive).toBeGreaterThanOrEqual(0);
+    expect(firstLive).toBeLessThan(lastBacklog);
+    for (const s of SENSORS) {
+      const ts = after.flatMap((m) =>
+        m.readings.filter((r) => r.sensor === s && isBacklog(r)).map((r) => r.ts),
+      );
+      expect(ts).toEqual([...ts].sort((a, b) => a - b));
+    }
+    const backlogMsgs = after.filter((m) => m.readings.some(isBacklog));
+    const backlogCount = backlogMsgs.reduce((n, m) => n + m.readings.filter(isBacklog).length, 0);
+    const seconds = ((backlogMsgs.at(-1)?.at ?? 0) - (backlogMsgs[0]?.at ?? 0)) / 1000;
+    // The token bucket starts empty and refills at RATE; allow one batch of slack.
+    expect(backlogCount / Math.max(seconds, 0.001)).toBeLessThan(RATE * 1.25);
     const logText = readFileSync(log, 'utf8');
     expect(logText).not.toMatch(/"level":50/); // no error-level log lines
   }, 120_000);
