@@ -12,10 +12,13 @@ Runs one installation's central services: the MQTT broker (authenticated; accoun
 
 Options:
   --config FILE   server configuration (YAML); every error is listed at once
-  --check         validate the configuration and the site files, then exit
+  --check         validate the configuration and the site files, then exit (0 valid, 78 invalid)
   -h, --help      this text
 
 Environment: SLOPEGUARD_INFLUX_PASSWORD, SLOPEGUARD_INFLUX_TOKEN override the file's secrets.`;
+
+/** sysexits.h EX_CONFIG, as `slopeguard edge` uses: systemd and scripts can tell a bad config apart. */
+const EX_CONFIG = 78;
 
 export const serverCommand: CliCommand = {
   name: 'server',
@@ -29,7 +32,7 @@ export const serverCommand: CliCommand = {
       text = readFileSync(values.config, 'utf8');
     } catch (err) {
       console.error(`slopeguard server: cannot read ${values.config}: ${(err as Error).message}`);
-      return 1;
+      return EX_CONFIG;
     }
     const parsed = parseServerConfig(text);
     const sites = parsed.ok && parsed.value.sites_dir ? loadSiteConfigs(parsed.value.sites_dir) : undefined;
@@ -38,7 +41,7 @@ export const serverCommand: CliCommand = {
       console.error(
         `slopeguard server: ${values.config} is not valid:\n${errors.map((e) => `  ${e}`).join('\n')}`,
       );
-      return 1;
+      return EX_CONFIG;
     }
     const siteConfigs = sites?.ok ? sites.value : new Map();
     if (values.check) {
