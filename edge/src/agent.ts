@@ -58,14 +58,7 @@ export class EdgeAgent {
     this.#clock = opts.clock;
     const { site, gateway } = opts.config;
     this.#log = opts.logger.child({ component: 'edge', site, gateway });
-    const q = opts.config.queue;
-    this.#queue = new ReadingQueue({
-      path: q.path ?? `${opts.config.dataDir}/queue.db`,
-      synchronous: q.synchronous,
-      maxReadings: q.maxReadings,
-      minFreeMb: q.minFreeMb,
-      policy: q.policy,
-    });
+    this.#queue = openQueue(opts.config, this.#log);
     this.#alarm = this.#makeAlarm(opts.config);
     this.#local = new LocalSite(
       opts.config,
@@ -383,6 +376,36 @@ export class EdgeAgent {
 
   #topic(channel: 'telemetry' | 'status' | 'event' | 'cmd' | 'cmd/ack'): string {
     return gatewayTopic(this.#config.site, this.#config.gateway, channel);
+  }
+}
+
+/**
+ * The durable queue, or, when its file cannot be opened (card full, read-only, corrupt), a queue in
+ * memory: readings are then lost on restart, but the gateway keeps measuring, forwarding and, above
+ * all, driving its sirens. The status says `queue.durable: false` and the log says why.
+ */
+function openQueue(config: GatewayConfig, log: Logger): ReadingQueue {
+  const q = config.queue;
+  const options = {
+    path: q.path ?? `${config.dataDir}/queue.db`,
+    synchronous: q.synchronous,
+    maxReadings: q.maxReadings,
+    minFreeMb: q.minFreeMb,
+    policy: q.policy,
+  };
+  try {
+    return new ReadingQueue(options);
+  } catch (err) {
+    log.fatal(
+      { path: options.path, err: (err as Error).message },
+      'queue file unusable; running with a queue in memory',
+    );
+    return new ReadingQueue({
+      ...options,
+      path: ':memory:',
+      maxReadings: Math.min(q.maxReadings, 200_000),
+      minFreeMb: 0,
+    });
   }
 }
 

@@ -105,6 +105,9 @@ export class Forwarder {
     if (this.#stopped) return;
     const connected = this.#pub.connected;
     const now = performance.now();
+    // The watchdog asks whether this loop runs, not whether the disk works: a failing card must not
+    // get the process restarted over and over (the siren needs it running).
+    this.#lastPump = now;
     this.#refill(now);
     let cut: Batch[] = [];
     try {
@@ -144,7 +147,6 @@ export class Forwarder {
         this.#log.error({ err: (err as Error).message }, 'queue commit failed');
       return;
     }
-    this.#lastPump = performance.now();
     if (!connected) return;
     const resend = this.#resend.splice(0, this.#resend.length);
     for (const b of resend) this.#send(b, 'backlog');

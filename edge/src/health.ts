@@ -54,6 +54,7 @@ export function buildStatus(i: StatusInput): Record<string, unknown> {
     uptimeS: Math.round((Date.now() - i.startedAt) / 1000),
     level: i.level,
     queue: {
+      durable: i.queue.durable,
       depth: i.queue.depth,
       oldestTs: i.queue.oldestTs,
       dropped: i.queue.dropped,

@@ -45,6 +45,8 @@ export interface CommitResult {
 }
 
 export interface QueueStats {
+  /** False when the queue lives in memory because its file could not be opened. */
+  durable: boolean;
   depth: number;
   oldestTs: number | null;
   dropped: number;
@@ -79,7 +81,7 @@ export class ReadingQueue {
 
   constructor(opts: QueueOptions) {
     this.#opts = opts;
-    mkdirSync(dirname(opts.path), { recursive: true });
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     this.#db = new DatabaseSync(opts.path);
     this.#db.exec('PRAGMA journal_mode = WAL');
     this.#db.exec(`PRAGMA synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
@@ -239,6 +241,7 @@ export class ReadingQueue {
     const pages = this.#db.prepare('PRAGMA page_count').get() as { page_count: number };
     const size = this.#db.prepare('PRAGMA page_size').get() as { page_size: number };
     return {
+      durable: this.#opts.path !== ':memory:',
       depth: this.#depth + this.#pending.length,
       oldestTs: oldest ? Number(oldest.ts) : (this.#pending[0]?.reading.ts ?? null),
       dropped: this.#dropped,
@@ -270,7 +273,7 @@ export class ReadingQueue {
   }
 
   #diskLow(): boolean {
-    if (this.#opts.minFreeMb <= 0) return false;
+    if (this.#opts.minFreeMb <= 0 || this.#opts.path === ':memory:') return false;
     try {
       const s = statfsSync(dirname(this.#opts.path));
       return s.bavail * s.bsize < this.#opts.minFreeMb * 1024 * 1024;
