@@ -44,7 +44,8 @@ export async function runEdge(o: RunOptions): Promise<number> {
       base: { pid: process.pid },
       redact: ['password', '*.password', 'uplink.password'],
     },
-    pino.destination({ fd: 1, sync: false }),
+    // Synchronous: log lines are rare (info and up), and the last one before a crash must not be lost.
+    pino.destination({ fd: 1, sync: true }),
   );
   let clock: Clock = systemClock;
   if (o.timeScale !== undefined && o.timeScale !== 1) {
@@ -59,7 +60,6 @@ export async function runEdge(o: RunOptions): Promise<number> {
       { kind, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) },
       'crash',
     );
-    logger.flush();
     process.exit(70);
   };
   process.on('uncaughtException', crash('uncaughtException'));
