@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { isId, type Reading } from '@slopeguard/core';
+import { isId, SENSOR_KINDS } from '@slopeguard/core';
 import {
   createEngine,
   type LevelChange,
@@ -8,7 +8,7 @@ import {
   type SiteConfig,
   siteConfig,
 } from '@slopeguard/core/engine/index.ts';
-import { readItems, SourceError } from '../backtest/source.ts';
+import { readReadings, SourceError, scanSensors } from '../backtest/source.ts';
 import { type BacktestStats, renderSummary } from '../backtest/summary.ts';
 import { type CliCommand, parseFlags, UsageError } from '../command.ts';
 
@@ -94,7 +94,7 @@ export const backtestCommand: CliCommand = {
       kinds: Object.fromEntries(kinds),
     };
     let reported = 0;
-    const skip = (line: number, message: string) => {
+    const skip = (line: number, message: string): void => {
       stats.skipped++;
       if (reported++ < MAX_ROW_REPORTS) console.error(`${file}:${line}: ${message}; row skipped`);
     };
@@ -117,27 +117,16 @@ export const backtestCommand: CliCommand = {
     };
 
     try {
-      for await (const batch of readItems(file)) {
-        for (const item of batch) {
-          if (item.type === 'error') {
-            skip(item.line, item.message);
-            continue;
-          }
-          const r: Reading = item.reading;
+      await readReadings(file, {
+        error: skip,
+        reading(r, line) {
           const kind = kinds.get(r.sensor);
-          if (kind === undefined) {
-            skip(item.line, `sensor ${r.sensor} is not in the site file`);
-            continue;
-          }
-          if (kind !== r.kind) {
-            skip(item.line, `sensor ${r.sensor} is ${kind} in the site file, ${r.kind} here`);
-            continue;
-          }
+          if (kind === undefined) return skip(line, `sensor ${r.sensor} is not in the site file`);
+          if (kind !== r.kind)
+            return skip(line, `sensor ${r.sensor} is ${kind} in the site file, ${r.kind} here`);
           const prev = lastTs.get(r.sensor);
-          if (prev !== undefined && r.ts <= prev) {
-            skip(item.line, `${r.sensor} at ${r.ts} is not newer than its previous reading (${prev})`);
-            continue;
-          }
+          if (prev !== undefined && r.ts <= prev)
+            return skip(line, `${r.sensor} at ${r.ts} is not newer than its previous reading (${prev})`);
           lastTs.set(r.sensor, r.ts);
           stats.readings++;
           if (stats.first === null || r.ts < stats.first) stats.first = r.ts;
@@ -148,9 +137,9 @@ export const backtestCommand: CliCommand = {
             forecastSlot = slot;
             sampleForecasts(r.ts);
           }
-        }
-        await out.flush();
-      }
+        },
+        chunk: () => out.flush(),
+      });
     } catch (err) {
       await out.flush();
       if (err instanceof SourceError || (err as NodeJS.ErrnoException).code !== undefined) {
@@ -172,19 +161,18 @@ export const backtestCommand: CliCommand = {
 
 /** Without a site file: every sensor seen in the readings (first kind wins), default rules. */
 async function configFromReadings(file: string): Promise<SiteConfig> {
-  const sensors = new Map<string, string>();
-  for await (const batch of readItems(file))
-    for (const item of batch)
-      if (item.type === 'reading' && !sensors.has(item.reading.sensor))
-        sensors.set(item.reading.sensor, item.reading.kind);
-  if (sensors.size === 0) throw new SourceError(`${file}: no valid readings`);
+  const seen = await scanSensors(file);
+  const sensors = [...seen].filter(
+    ([id, kind]) => isId(id) && (SENSOR_KINDS as readonly string[]).includes(kind),
+  );
+  if (sensors.length === 0) throw new SourceError(`${file}: no valid readings`);
   const name = basename(file, extname(file))
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+/, '');
   return siteConfig({
     id: isId(name) ? name : 'backtest',
-    sensors: [...sensors].map(([id, kind]) => ({ id, kind })),
+    sensors: sensors.map(([id, kind]) => ({ id, kind })),
   });
 }
 

@@ -155,6 +155,12 @@ export function statusOf(
 }
 
 const ivScratch: number[] = [];
+
+/** Where cleaned values go; set per reading (no closure allocated per reading on the hot path). */
+const target: { m: MovementState | null; rules: MovementRules | null; iv: number } = { m: null, rules: null, iv: 0 };
+function emitToTarget(t: number, v: number): void {
+  if (target.m && target.rules) addMovementValue(target.m, target.rules, t, v, target.iv);
+}
 const raw: number[] = [0, 0];
 
 /**
@@ -213,11 +219,10 @@ export function applyReading(r: SensorRec, setup: SensorSetup, site: SiteSetup, 
   } else scalar = raw[0] as number;
   // After a gap the old trend says nothing about the new values: restart the outlier filter.
   if (wasStale) resetClean(r.clean);
-  const m = r.move;
-  const iv = r.iv;
-  const verdict = cleanValue(r.clean, clean, ts, scalar, (t, v) => {
-    addMovementValue(m, move, t, v, iv);
-  });
+  target.m = r.move;
+  target.rules = move;
+  target.iv = r.iv;
+  const verdict = cleanValue(r.clean, clean, ts, scalar, emitToTarget);
   if (verdict === 'spike') {
     r.spikes++;
     r.spikeAt.push(r.readings);
@@ -226,5 +231,5 @@ export function applyReading(r: SensorRec, setup: SensorSetup, site: SiteSetup, 
     r.steps++;
     r.quarantineUntil = ts + site.quarantineMs;
   }
-  r.level = m.level;
+  r.level = r.move.level;
 }
