@@ -1,4 +1,5 @@
 import { type DeviceProtocol, runVirtualDevice } from '@slopeguard/simulators/devices/run.ts';
+import { getScenario, SCENARIO_NAMES, type ScenarioRun } from '@slopeguard/simulators/scenarios/index.ts';
 import { stringify } from 'yaml';
 import { type CliCommand, intFlag, parseFlags, UsageError } from '../command.ts';
 
@@ -19,6 +20,11 @@ Options:
   --node ID          line: node id (default n1)
   --interval-ms N    line: send period (default 1000)
   --seed N           seed of the simulated signal (default 1)
+  --scenario NAME    drive the device from a scenario model; its sensors and ids become the
+                     device's (modbus carries the tilt and rain sensors). Known:
+                     ${SCENARIO_NAMES.join(', ')}
+  --speed N          scenario time runs N times faster than real time (default 1); start the
+                     gateway with --time-scale N --time-start <printed start> to match
   --noise P          fault injection: probability of noise bytes before a transmission (0..1)
   --corrupt P        fault injection: probability of a flipped bit in a transmission
   --delay-ms N       fault injection: delay every transmission (a slow device)
@@ -54,7 +60,22 @@ export const simCommand: CliCommand = {
       corrupt: { type: 'string' },
       'delay-ms': { type: 'string' },
       drop: { type: 'string' },
+      scenario: { type: 'string' },
+      speed: { type: 'string' },
     });
+    let scenario: { run: ScenarioRun; speed: number } | undefined;
+    if (values.scenario !== undefined) {
+      const s = getScenario(values.scenario);
+      if (!s)
+        throw new UsageError(
+          `unknown scenario ${JSON.stringify(values.scenario)}; known: ${SCENARIO_NAMES.join(', ')}`,
+        );
+      const speed = values.speed === undefined ? 1 : Number(values.speed);
+      if (!(speed > 0)) throw new UsageError('--speed must be a positive number');
+      scenario = { run: s.create({ seed: intFlag(values.seed, 'seed', 1) }), speed };
+    } else if (values.speed !== undefined) {
+      throw new UsageError('--speed needs --scenario');
+    }
     const units = values.unit?.map((u): [number, string] => {
       const m = /^(\d{1,3})=([a-z0-9][a-z0-9-]{0,62})$/.exec(u);
       const n = Number(m?.[1]);
@@ -79,8 +100,16 @@ export const simCommand: CliCommand = {
       ...(units ? { units } : {}),
       ...(values.node ? { node: values.node } : {}),
       ...(interval ? { intervalMs: interval } : {}),
+      ...(scenario ? { scenario } : {}),
     });
     console.log(`virtual ${protocol} device running; gateway port: ${dev.gatewayPort}`);
+    if (scenario) {
+      const start = new Date(scenario.run.start).toISOString();
+      console.log(
+        `scenario ${scenario.run.name} from ${start} (epoch ms ${scenario.run.start}) at ${scenario.speed}x`,
+      );
+      if (dev.skipped.length > 0) console.log(`not carried by ${protocol}: ${dev.skipped.join(', ')}`);
+    }
     console.log('driver block for gateway.yaml:\n');
     console.log(stringify({ drivers: [dev.driverConfig] }));
     await new Promise<void>((resolve) => {

@@ -3,6 +3,7 @@ import { type PtyPair, startPtyPair } from '../serial/socat.ts';
 import { type AttachedDevice, attachToPath, type Faults, type VirtualDevice } from './device.ts';
 import { LineNode } from './line-node.ts';
 import { ModbusSlave } from './modbus-slave.ts';
+import { type ScenarioDeviceInput, scenarioDevices } from './scenario-devices.ts';
 import { Sdi12Sensor } from './sdi12-sensor.ts';
 import { seededSignal } from './signal.ts';
 
@@ -20,6 +21,11 @@ export interface RunDeviceOptions {
   node?: string;
   intervalMs?: number;
   faults?: Partial<Faults>;
+  /**
+   * Drive the device from a scenario run instead of the seeded signal: its sensors (with their ids)
+   * become the device's, and scenario time runs `speed` times faster than real time from now on.
+   */
+  scenario?: { run: ScenarioDeviceInput; speed?: number };
 }
 
 export interface RunningDevice {
@@ -28,6 +34,8 @@ export interface RunningDevice {
   /** A driver config block for gateway.yaml that reads this device. */
   readonly driverConfig: Record<string, unknown>;
   readonly attached: AttachedDevice;
+  /** Scenario sensors the protocol could not carry (Modbus has shipped maps for tilt and rain only). */
+  readonly skipped: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -38,13 +46,20 @@ const SERIAL: Record<DeviceProtocol, { baudRate: number; dataBits: 7 | 8; parity
 };
 
 /**
- * Runs one virtual device until stop(): the body of `slopeguard sim device`. Values come from the
- * seeded signal; this is where a scenario model would be passed in as the ValueSource.
+ * Runs one virtual device until stop(): the body of `slopeguard sim device`. Values come from a
+ * scenario run when one is given, otherwise from the seeded signal.
  */
 export async function runVirtualDevice(o: RunDeviceOptions): Promise<RunningDevice> {
   const seed = o.seed ?? 1;
   const serial = { ...SERIAL[o.protocol], ...(o.baudRate ? { baudRate: o.baudRate } : {}) };
-  const { device, driverConfig } = await build(o, seed);
+  const { device, driverConfig, skipped } = o.scenario
+    ? await scenarioDevices(o.protocol, o.scenario.run, {
+        anchor: Date.now(),
+        speed: o.scenario.speed ?? 1,
+        ...(o.node ? { node: o.node } : {}),
+        ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}),
+      })
+    : { ...(await build(o, seed)), skipped: [] };
   let pair: PtyPair | undefined;
   let devicePath = o.port;
   if (devicePath === undefined) {
@@ -62,6 +77,7 @@ export async function runVirtualDevice(o: RunDeviceOptions): Promise<RunningDevi
     gatewayPort,
     driverConfig: { ...driverConfig, port: gatewayPort, baudRate: serial.baudRate },
     attached,
+    skipped,
     async stop() {
       await attached.close();
       await pair?.stop();
