@@ -2,6 +2,7 @@ import type { Level } from '../levels.ts';
 import type { Reading } from '../schemas/reading.ts';
 import type { SiteConfig } from './config.ts';
 import { EngineError } from './errors.ts';
+import { parseSiteConfig } from './parse-config.ts';
 import { rainParams, rainSwi } from './rain.ts';
 import type { Reason } from './reason.ts';
 import { compileMovementRules, formatDuration, type MovementRules } from './rules.ts';
@@ -92,7 +93,12 @@ export interface Engine {
 
 const HOUR = 3_600_000;
 
-export function createEngine(config: SiteConfig, saved?: EngineState): Engine {
+export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
+  // Re-validated once (cheap) so that a configuration built in code without its defaults, or
+  // mutated since, fails here with a coded error instead of deep inside a rule.
+  const checked = parseSiteConfig(input);
+  if (!checked.ok) throw new EngineError('SG_ENGINE_CONFIG', 'invalid site configuration', checked.errors);
+  const config = checked.config;
   const site: SiteSetup = {
     config,
     rain: rainParams(config),

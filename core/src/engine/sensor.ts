@@ -157,7 +157,11 @@ export function statusOf(
 const ivScratch: number[] = [];
 
 /** Where cleaned values go; set per reading (no closure allocated per reading on the hot path). */
-const target: { m: MovementState | null; rules: MovementRules | null; iv: number } = { m: null, rules: null, iv: 0 };
+const target: { m: MovementState | null; rules: MovementRules | null; iv: number } = {
+  m: null,
+  rules: null,
+  iv: 0,
+};
 function emitToTarget(t: number, v: number): void {
   if (target.m && target.rules) addMovementValue(target.m, target.rules, t, v, target.iv);
 }

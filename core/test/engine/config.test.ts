@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseSiteConfig, parseSiteConfigText, siteConfig } from '../../src/engine/index.ts';
+import {
+  createEngine,
+  parseSiteConfig,
+  parseSiteConfigText,
+  type SiteConfig,
+  siteConfig,
+} from '../../src/engine/index.ts';
 
 const MINIMAL =
   '{"id": "demo-a", "sensors": [{"id": "rain-1", "kind": "rain"}, {"id": "tilt-1", "kind": "tilt"}]}';
@@ -96,6 +102,13 @@ rules:
     const input = { id: 'a', sensors: [{ id: 'r', kind: 'rain' }] };
     parseSiteConfig(input);
     expect(input).toEqual({ id: 'a', sensors: [{ id: 'r', kind: 'rain' }] });
+  });
+
+  it('createEngine fills the defaults of a configuration built in code, and refuses an invalid one', () => {
+    const partial = { id: 'a', sensors: [{ id: 'r', kind: 'rain' }] } as unknown as SiteConfig;
+    expect(createEngine(partial).level).toBe(0);
+    const bad = { id: 'a', sensors: [{ id: 'r', kind: 'lava' }] } as unknown as SiteConfig;
+    expect(() => createEngine(bad)).toThrow(expect.objectContaining({ code: 'SG_ENGINE_CONFIG' }));
   });
 
   it('siteConfig throws a coded error for configurations written in code', () => {
