@@ -128,7 +128,7 @@ describe('commands and status', () => {
 
   it('the broker publishes the will (offline, retained) when the link dies, and the gateway comes back online', async () => {
     const before = broker.on(statusTopic).length;
-    broker.dropClient(`${SITE}-${GW}`);
+    broker.dropClient(`${SITE}.${GW}`);
     await waitFor('will: offline', () =>
       broker
         .on(statusTopic)

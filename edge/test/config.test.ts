@@ -21,7 +21,7 @@ describe('gateway config', () => {
     const r = parseConfig(minimal);
     if (!r.ok) throw new Error(r.errors.join('\n'));
     expect(r.config.uplink).toMatchObject({
-      clientId: 's-1-gw-1',
+      clientId: 's-1.gw-1',
       keepaliveS: 60,
       batchMaxReadings: 500,
       backlogRatePerS: 1000,

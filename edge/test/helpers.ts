@@ -147,12 +147,17 @@ export function writeConfig(dir: string, name: string, config: object): string {
 }
 
 /** The gateway as a real child process: `node bin/slopeguard.mjs edge --config ...`. */
-export function spawnEdge(config: string, extra: string[], logFile: string): ChildProcess {
+export function spawnEdge(
+  config: string,
+  extra: string[],
+  logFile: string,
+  env: Record<string, string> = {},
+): ChildProcess {
   const out = openSync(logFile, 'a');
   return spawn(NODE, [CLI, 'edge', '--config', config, ...extra], {
     cwd: ROOT,
     stdio: ['ignore', out, out],
-    env: { ...process.env, SLOPEGUARD_MQTT_PASSWORD: '' },
+    env: { ...process.env, SLOPEGUARD_MQTT_PASSWORD: '', ...env },
   });
 }
 

@@ -54,7 +54,9 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = {}): ConfigRe
   errors.push(...checkRules(site, value.engine, configuredSensors(value.drivers)).map((e) => `/engine${e}`));
   if (errors.length > 0) return { ok: false, errors };
   const config = value as GatewayConfig;
-  config.uplink.clientId ??= `${config.site}-${config.gateway}`;
+  // The broker binds client ids to accounts: the id must be the username (or username-suffix), and
+  // a gateway's username is `{site}.{gateway}` (broker/src/auth).
+  config.uplink.clientId ??= config.uplink.username ?? `${config.site}.${config.gateway}`;
   config.queue.path ??= join(config.dataDir, 'queue.db');
   if (config.uplink.passwordFile && !config.uplink.password) {
     try {
