@@ -51,8 +51,11 @@ export class Uplink {
       this.#period = cfg.reconnectMinMs;
       this.#client.options.reconnectPeriod = this.#period;
       log.info({ url: redact(cfg.url) }, 'uplink connected');
-      this.#client.subscribe(subscriptions, { qos: 1 }, (err) => {
+      this.#client.subscribe(subscriptions, { qos: 1 }, (err, granted) => {
         if (err) log.error({ err: err.message }, 'subscribe failed');
+        // 128 = refused by the broker's ACL: commands or the official level would never arrive.
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+        if (refused.length > 0) log.error({ topics: refused }, 'subscriptions refused by the broker');
       });
       events.onConnect();
     });
