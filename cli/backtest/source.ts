@@ -82,24 +82,24 @@ function checkHeader(text: string, lineNo: number): void {
 
 /**
  * The sensors of a file, by a light scan (no validation): what `backtest` without a site file
- * configures. First kind seen wins.
+ * configures. First kind seen wins. Works on the chunks with offsets (no string per line).
  */
 export async function scanSensors(path: string): Promise<Map<string, string>> {
   const sensors = new Map<string, string>();
   const keys = new Set<string>();
   let n = 0;
   let started = false;
-  await readRawLines(path, (line) => {
+  const line = (text: string, start: number, end: number) => {
     n++;
     if (!started) {
-      const text = (n === 1 ? line.replace(/^\uFEFF/, '') : line).trim();
-      if (text === '' || text.startsWith('#')) return;
+      const first = (n === 1 ? text.slice(start, end).replace(/^\uFEFF/, '') : text.slice(start, end)).trim();
+      if (first === '' || first.startsWith('#')) return;
       started = true;
-      if (!text.startsWith('{')) return checkHeader(text, n);
+      if (!first.startsWith('{')) return checkHeader(first, n);
     }
-    if (line.startsWith('{')) {
+    if (text.charCodeAt(start) === 123) {
       try {
-        const r = JSON.parse(line) as { sensor?: unknown; kind?: unknown };
+        const r = JSON.parse(text.slice(start, end)) as { sensor?: unknown; kind?: unknown };
         if (typeof r.sensor === 'string' && typeof r.kind === 'string' && !sensors.has(r.sensor))
           sensors.set(r.sensor, r.kind);
       } catch {
@@ -107,19 +107,16 @@ export async function scanSensors(path: string): Promise<Map<string, string>> {
       }
       return;
     }
-    const a = line.indexOf(',');
-    const c = line.indexOf(',', line.indexOf(',', a + 1) + 1);
-    if (a < 0 || c < 0) return;
-    const key = line.slice(a + 1, c);
+    const a = text.indexOf(',', start);
+    const b = a < 0 || a >= end ? -1 : text.indexOf(',', a + 1);
+    const c = b < 0 || b >= end ? -1 : text.indexOf(',', b + 1);
+    if (c < 0 || c >= end) return;
+    const key = text.slice(a + 1, c);
     if (keys.has(key)) return;
     keys.add(key);
     const [sensor = '', kind = ''] = key.split(',');
-    if (sensor !== 'sensor' && !sensors.has(sensor)) sensors.set(sensor, kind);
-  });
-  return sensors;
-}
-
-async function readRawLines(path: string, onLine: (line: string) => void): Promise<void> {
+    if (!sensors.has(sensor)) sensors.set(sensor, kind);
+  };
   let rest = '';
   for await (const chunk of createReadStream(path, {
     encoding: 'utf8',
@@ -128,12 +125,13 @@ async function readRawLines(path: string, onLine: (line: string) => void): Promi
     const text = rest + chunk;
     let start = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      onLine(text.slice(start, nl));
+      line(text, start, nl);
       start = nl + 1;
     }
     rest = text.slice(start);
   }
-  if (rest !== '') onLine(rest);
+  if (rest !== '') line(rest, 0, rest.length);
+  return sensors;
 }
 
 function ndjsonParser(sink: Sink): LineParser {
@@ -165,12 +163,23 @@ interface Pending {
   fields: number;
 }
 
+/** The sensor, kind and field of a row, validated once per distinct "sensor,kind,field" text. */
+type RowKey = { sensor: string; kind: SensorKind; field: string } | { error: string };
+
+function checkKey(sensor: string, kind: string, field: string): RowKey {
+  if (!isId(sensor)) return { error: `sensor id ${JSON.stringify(sensor)} is not valid` };
+  if (!KINDS.has(kind))
+    return { error: `kind ${JSON.stringify(kind)} is not one of ${SENSOR_KINDS.join(', ')}` };
+  if (!FIELD.test(field)) return { error: `field name ${JSON.stringify(field)} is not valid` };
+  return { sensor, kind: kind as SensorKind, field };
+}
+
 function csvParser(sink: Sink): LineParser {
   let groupTs = -1;
   const pending = new Map<string, Pending>();
-  // Rows repeat the same few sensors, fields and (within a group) times: validate each text once.
-  const goodIds = new Set<string>();
-  const goodFields = new Set<string>();
+  // Rows repeat the same few (sensor, kind, field) triples and, within a group, the same time:
+  // each distinct text is validated once and then found with a single lookup.
+  const keys = new Map<string, RowKey>();
   let lastTsText = '';
   let lastTs = 0;
   let qText = '';
@@ -189,7 +198,8 @@ function csvParser(sink: Sink): LineParser {
     pending.clear();
   };
 
-  const row = (n: number, tsText: string, sensor: string, kind: string, field: string, valueText: string) => {
+  const row = (n: number, tsText: string, key: RowKey, valueText: string) => {
+    if ('error' in key) return sink.error(n, key.error);
     let ts: number;
     if (tsText === lastTsText) ts = lastTs;
     else {
@@ -198,16 +208,6 @@ function csvParser(sink: Sink): LineParser {
       ts = t.ts;
       lastTsText = tsText;
       lastTs = ts;
-    }
-    if (!goodIds.has(sensor)) {
-      if (!isId(sensor)) return sink.error(n, `sensor id ${JSON.stringify(sensor)} is not valid`);
-      goodIds.add(sensor);
-    }
-    if (!KINDS.has(kind))
-      return sink.error(n, `kind ${JSON.stringify(kind)} is not one of ${SENSOR_KINDS.join(', ')}`);
-    if (!goodFields.has(field)) {
-      if (!FIELD.test(field)) return sink.error(n, `field name ${JSON.stringify(field)} is not valid`);
-      goodFields.add(field);
     }
     // Number('') and Number(' ') are 0: an empty value must not read as zero.
     let value = Number(valueText);
@@ -218,13 +218,12 @@ function csvParser(sink: Sink): LineParser {
       flush();
       groupTs = ts;
     }
+    const { sensor, kind, field } = key;
     const p = pending.get(sensor);
     if (!p) {
-      pending.set(sensor, {
-        reading: { sensor, kind: kind as SensorKind, ts, values: { [field]: value } },
-        line: n,
-        fields: 1,
-      });
+      const values: Record<string, number> = {};
+      values[field] = value;
+      pending.set(sensor, { reading: { sensor, kind, ts, values }, line: n, fields: 1 });
       return;
     }
     if (p.reading.kind !== kind)
@@ -233,6 +232,17 @@ function csvParser(sink: Sink): LineParser {
     if (p.fields >= 16) return sink.error(n, `${sensor} at ${ts}: more than 16 fields`);
     p.reading.values[field] = value;
     p.fields++;
+  };
+
+  const keyOf = (text: string): RowKey => {
+    let k = keys.get(text);
+    if (k === undefined) {
+      const [sensor = '', kind = '', field = ''] = text.split(',');
+      k = checkKey(sensor, kind, field);
+      // Bounded: a file of garbage must not grow the cache without end.
+      if (keys.size < 10_000) keys.set(text, k);
+    }
+    return k;
   };
 
   return {
@@ -258,21 +268,14 @@ function csvParser(sink: Sink): LineParser {
             n,
             `expected 5 fields (${CSV_HEADER}), got ${text.slice(start, end).split(',').length}`,
           );
-        return row(
-          n,
-          text.slice(start, a),
-          text.slice(a + 1, b),
-          text.slice(b + 1, c),
-          text.slice(c + 1, d),
-          text.slice(d + 1, end),
-        );
+        return row(n, text.slice(start, a), keyOf(text.slice(a + 1, d)), text.slice(d + 1, end));
       }
       const f = parseCsvLine(text.slice(start, end));
       if (!f.ok) return sink.error(n, f.error);
       if (f.fields.length !== 5)
         return sink.error(n, `expected 5 fields (${CSV_HEADER}), got ${f.fields.length}`);
       const [ts, sensor, kind, field, value] = f.fields as [string, string, string, string, string];
-      row(n, ts, sensor, kind, field, value);
+      row(n, ts, checkKey(sensor, kind, field), value);
     },
     end: flush,
   };
