@@ -1,23 +1,56 @@
 import type { CliCommand } from './command.ts';
 import { UsageError } from './command.ts';
-import { backtestCommand } from './commands/backtest.ts';
-import { certsCommand } from './commands/certs.ts';
-import { demoCommand } from './commands/demo.ts';
-import { deviceCommand } from './commands/device.ts';
-import { edgeCommand } from './commands/edge.ts';
-import { serverCommand } from './commands/server.ts';
-import { simCommand } from './commands/sim.ts';
 
-/** The registry of subcommands: one file each in cli/commands/, one line each here. */
-const COMMANDS: readonly CliCommand[] = [
-  demoCommand,
-  serverCommand,
-  edgeCommand,
-  deviceCommand,
-  certsCommand,
-  simCommand,
-  backtestCommand,
+/**
+ * The registry of subcommands: one file each in cli/commands/, one entry each here. Commands load
+ * only when run, so `slopeguard backtest` does not pay for the broker, Fastify or serial bindings.
+ */
+interface Entry {
+  name: string;
+  summary: string;
+  load: () => Promise<CliCommand>;
+}
+
+const COMMANDS: readonly Entry[] = [
+  {
+    name: 'demo',
+    summary: 'run broker, recorder, control center and simulated sites in one process',
+    load: async () => (await import('./commands/demo.ts')).demoCommand,
+  },
+  {
+    name: 'server',
+    summary: 'run the broker, recorder, store and control center from a config file',
+    load: async () => (await import('./commands/server.ts')).serverCommand,
+  },
+  {
+    name: 'edge',
+    summary: 'run the gateway agent (sensors -> durable queue -> broker, local alarms)',
+    load: async () => (await import('./commands/edge.ts')).edgeCommand,
+  },
+  {
+    name: 'device',
+    summary: 'provision, list and revoke gateways and MQTT service accounts',
+    load: async () => (await import('./commands/device.ts')).deviceCommand,
+  },
+  {
+    name: 'certs',
+    summary: 'make a private CA and TLS certificates for the broker and gateways (openssl)',
+    load: async () => (await import('./commands/certs.ts')).certsCommand,
+  },
+  {
+    name: 'sim',
+    summary: 'virtual hardware: `sim device modbus|sdi12|line` on a pseudo-terminal',
+    load: async () => (await import('./commands/sim.ts')).simCommand,
+  },
+  {
+    name: 'backtest',
+    summary: 'replay recorded readings through the alert engine and report level changes',
+    load: async () => (await import('./commands/backtest.ts')).backtestCommand,
+  },
 ];
+
+/** The names and summaries above must match the command files (checked by cli/test/cli.test.ts). */
+export const COMMAND_ENTRIES = COMMANDS;
 
 function overview(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
@@ -39,11 +72,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(overview());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     console.error(`slopeguard: unknown command ${JSON.stringify(name)}\n\n${overview()}`);
     return 2;
   }
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.usage);
     return 0;
