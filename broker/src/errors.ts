@@ -7,6 +7,7 @@ export type BrokerErrorCode =
   | 'SG_ERR_BROKER_CLOSED'
   | 'SG_ERR_STORE_CLOSED'
   | 'SG_ERR_STORE_WRITE'
+  | 'SG_ERR_STORE_REJECTED'
   | 'SG_ERR_STORE_QUERY'
   | 'SG_ERR_STORE_INPUT'
   | 'SG_ERR_SPILL'

@@ -1,4 +1,6 @@
+import { appendFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { createBurstLog } from './burst-log.ts';
 import type { BrokerMetrics } from './metrics.ts';
 import { openSpillFile, type SpillFile } from './spill.ts';
 import type { Store, StoredReading } from './store/types.ts';
@@ -66,6 +68,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const maxBuffered = options.maxBuffered ?? 200_000;
   const spillAfterMs = options.spillAfterMs ?? 2000;
   const spill: SpillFile | undefined = options.spillPath ? openSpillFile(options.spillPath, log) : undefined;
+  const deadLetterPath = options.spillPath ? `${options.spillPath}.rejected` : undefined;
+  const reportRejected = createBurstLog(log);
 
   let queue: Entry[] = [];
   let queuedReadings = 0;
@@ -82,10 +86,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
     metrics.spilledReadings.set(spill?.count ?? 0);
   }
 
-  function settle(entries: readonly Entry[], readings: number): void {
+  function settle(entries: readonly Entry[], readings: number, stored = true): void {
     const now = performance.now();
     pendingReadings -= readings;
-    metrics.readingsStored.inc(readings);
+    if (stored) metrics.readingsStored.inc(readings);
     for (const e of entries) {
       metrics.publishToDurableSeconds.observe((now - e.receivedAt) / 1000);
       e.resolve();
@@ -179,20 +183,66 @@ export function createRecorder(options: RecorderOptions): Recorder {
     if (spill && spill.count > 0 && !closing) void drain();
   }
 
+  /**
+   * The store refused a batch as invalid (SG_ERR_STORE_REJECTED, e.g. InfluxDB's 400 for a
+   * timestamp after 2262): retrying it would block every message behind it forever. Each message
+   * is written on its own; the ones refused again go to the dead-letter file (or the log) and are
+   * acknowledged, because resending them cannot help. Returns the entries not yet settled when a
+   * transient error interrupts (they go back to the normal retry loop).
+   */
+  async function isolateRejected(entries: Entry[]): Promise<Entry[]> {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as Entry;
+      try {
+        await timedWrite([...e.readings]);
+        settle([e], e.readings.length, true);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SG_ERR_STORE_REJECTED') return entries.slice(i);
+        deadLetter(e, err);
+      }
+    }
+    return [];
+  }
+
+  function deadLetter(e: Entry, err: unknown): void {
+    metrics.rejected.inc({ reason: 'store_rejected' });
+    const first = e.readings[0];
+    reportRejected(
+      `${first?.site}/${first?.gateway}`,
+      { err, site: first?.site, gateway: first?.gateway, readings: e.readings.length },
+      'store refused readings as invalid; acknowledged and set aside',
+    );
+    if (deadLetterPath) {
+      try {
+        appendFileSync(
+          deadLetterPath,
+          `${JSON.stringify({ error: (err as Error).message, readings: e.readings })}\n`,
+        );
+      } catch (appendErr) {
+        log.error({ err: appendErr }, 'dead-letter file write failed');
+      }
+    }
+    settle([e], e.readings.length, false);
+  }
+
   async function flushOne(): Promise<void> {
     if (queue.length === 0 || inFlight >= concurrency) return;
-    const batch = takeBatch();
+    let batch = takeBatch();
     inFlight++;
-    const readings = batch.flatMap((e) => e.readings);
     let delay = retryMinMs;
     let failures = 0;
-    for (;;) {
+    while (batch.length > 0) {
+      const readings = batch.flatMap((e) => e.readings);
       try {
         await timedWrite(readings);
         noteSuccess(failures);
-        settle(batch, readings.length);
+        settle(batch, readings.length, true);
         break;
       } catch (err) {
+        if ((err as { code?: string }).code === 'SG_ERR_STORE_REJECTED') {
+          batch = await isolateRejected(batch);
+          continue;
+        }
         failures++;
         noteFailure(err, failures, delay);
         const waited = performance.now() - (batch[0]?.receivedAt ?? 0);

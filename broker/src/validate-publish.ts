@@ -1,6 +1,14 @@
 import { type Channel, decodePayload, parseTopic, type Telemetry } from '@slopeguard/core';
 
-export type RejectReason = 'topic' | 'not_json' | 'schema' | 'acl' | 'rate' | 'size' | 'depth';
+export type RejectReason =
+  | 'topic'
+  | 'not_json'
+  | 'schema'
+  | 'acl'
+  | 'rate'
+  | 'size'
+  | 'depth'
+  | 'store_rejected';
 
 export type PublishVerdict =
   | { ok: true; channel: Channel; site: string; gateway?: string; telemetry?: Telemetry }

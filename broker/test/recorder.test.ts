@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore, type Store, type StoredReading } from '../src/index.ts';
@@ -133,6 +133,33 @@ describe('recorder', () => {
     expect(await sqlite.count()).toBe(2);
     expect(existsSync(spillPath) || existsSync(`${spillPath}.draining`)).toBe(false);
     await second.close();
+  });
+
+  it('sets aside a message the store refuses as invalid, stores the rest of the batch, and acknowledges both', async () => {
+    const metrics = createBrokerMetrics(new Registry());
+    const picky: Store = {
+      ...sqlite,
+      async write(batch) {
+        if (batch.some((x) => x.ts > 1e12)) {
+          throw Object.assign(new Error('timestamp out of range (test)'), { code: 'SG_ERR_STORE_REJECTED' });
+        }
+        return sqlite.write(batch);
+      },
+    };
+    const spillPath = `${tmp.dir}/spill.jsonl`;
+    const rec = createRecorder({ ...options(), metrics, store: picky, spillPath, maxDelayMs: 5 });
+    await Promise.all([
+      rec.submit([r('a', 1)]),
+      rec.submit([r('b', 2e12), r('b', 3)]),
+      rec.submit([r('c', 4)]),
+    ]);
+    expect(await sqlite.count()).toBe(2); // a and c; the whole refused message is set aside
+    expect(readFileSync(`${spillPath}.rejected`, 'utf8')).toContain('"ts":2000000000000');
+    expect(await metrics.rejected.get()).toMatchObject({
+      values: [{ labels: { reason: 'store_rejected' }, value: 1 }],
+    });
+    expect(rec.pending).toBe(0);
+    await rec.close();
   });
 
   it('groups concurrent submissions into few store writes (group commit)', async () => {

@@ -80,10 +80,9 @@ export async function openInflux1Store(options: Influx1StoreOptions): Promise<St
       }
       if (res.status !== 204) {
         const text = await res.text().catch(() => '');
-        throw new BrokerError(
-          'SG_ERR_STORE_WRITE',
-          `InfluxDB write answered ${res.status}: ${text.slice(0, 300)}`,
-        );
+        // 400 = the points themselves are invalid (e.g. a timestamp after 2262): retrying cannot help.
+        const code = res.status === 400 ? 'SG_ERR_STORE_REJECTED' : 'SG_ERR_STORE_WRITE';
+        throw new BrokerError(code, `InfluxDB write answered ${res.status}: ${text.slice(0, 300)}`);
       }
     },
     async latest(filter) {

@@ -77,9 +77,10 @@ export function openInflux2Store(options: Influx2StoreOptions): Store {
       try {
         await api.close();
       } catch (err) {
-        throw new BrokerError('SG_ERR_STORE_WRITE', `InfluxDB write failed: ${(err as Error).message}`, {
-          cause: err,
-        });
+        // 400 = the points themselves are invalid: retrying cannot help (see the recorder).
+        const status = (err as { statusCode?: number }).statusCode;
+        const code = status === 400 ? 'SG_ERR_STORE_REJECTED' : 'SG_ERR_STORE_WRITE';
+        throw new BrokerError(code, `InfluxDB write failed: ${(err as Error).message}`, { cause: err });
       }
     },
     async latest(filter) {
