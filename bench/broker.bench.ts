@@ -1,0 +1,335 @@
+/**
+ * `npm run bench -- broker`: the broker and recorder under the issue's load (1,000 gateways,
+ * 10 readings per message, QoS 1), on loopback. Four runs of RUN_MS each, after a warm-up:
+ *   1. into SQLite,  2. into InfluxDB 1.x (a real influxd, if installed),
+ *   3. the broker alone (a store that only counts), 4. Mosquitto (Debian) on the same load.
+ * The load generator runs in a worker thread (its own core); each gateway keeps one message in
+ * flight (publish, wait for PUBACK, next), so the rate is what the system sustains. Latency is
+ * PUBLISH to PUBACK at the gateway, which for runs 1-2 is publish-to-durable (the broker sends
+ * PUBACK only after the readings are committed). Gateways connect anonymously (test mode): an
+ * scrypt check per account would make connecting 1,000 accounts take about a minute; it costs
+ * nothing per message.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import pino from 'pino';
+import type { BenchResult } from './run.ts';
+
+const GATEWAYS = 1000;
+const PER_MESSAGE = 10;
+const WARMUP_MS = Number(process.env.SG_BENCH_WARMUP_MS ?? 3000);
+const RUN_MS = Number(process.env.SG_BENCH_RUN_MS ?? 10_000);
+/** Comma-separated subset of sqlite,influx,alone,mosquitto (default: all). */
+const ONLY = new Set((process.env.SG_BENCH_BROKER ?? 'sqlite,influx,alone,mosquitto').split(','));
+const progress = (msg: string) => process.stderr.write(`  [broker bench] ${msg}\n`);
+
+interface LoadConfig {
+  port: number;
+  gateways: number;
+  perMessage: number;
+  warmupMs: number;
+  runMs: number;
+}
+interface LoadResult {
+  messages: number;
+  readings: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  failed: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** Worker side: the gateways. */
+async function loadGenerator(cfg: LoadConfig): Promise<LoadResult> {
+  const { default: mqtt } = await import('mqtt');
+  const clients = [];
+  for (let i = 0; i < cfg.gateways; i += 50) {
+    const batch = Array.from({ length: Math.min(50, cfg.gateways - i) }, (_, k) =>
+      mqtt.connectAsync({
+        host: '127.0.0.1',
+        port: cfg.port,
+        clientId: `bench.g${i + k}`,
+        reconnectPeriod: 0,
+        connectTimeout: 30_000,
+      }),
+    );
+    clients.push(...(await Promise.all(batch)));
+  }
+  progress(`load generator: ${clients.length} gateways connected`);
+  const latencies: number[] = [];
+  let messages = 0;
+  let failed = 0;
+  const t0 = performance.now();
+  const measureFrom = t0 + cfg.warmupMs;
+  const end = measureFrom + cfg.runMs;
+  let measuredAt = 0;
+  await Promise.all(
+    clients.map(async (c, g) => {
+      const topic = `slopeguard/v1/bench/g${g}/telemetry`;
+      let seq = 0;
+      const start = Date.now();
+      // Spread the start so that 1,000 first publishes do not land in the same millisecond.
+      await new Promise((r) => setTimeout(r, (g * 7) % 500));
+      while (performance.now() < end) {
+        const ts = start + seq; // unique per sensor: each gateway has its own sensors
+        const readings = [];
+        for (let k = 0; k < cfg.perMessage; k++) {
+          readings.push(
+            `{"sensor":"g${g}-s${k}","kind":"tilt","ts":${ts},"values":{"x":${(seq % 100) / 100},"y":0.5}}`,
+          );
+        }
+        const payload = `{"seq":${seq++},"readings":[${readings.join(',')}]}`;
+        const sent = performance.now();
+        try {
+          // Bounded: a PUBACK that never comes is a failure to report, not a hang.
+          await Promise.race([
+            c.publishAsync(topic, payload, { qos: 1 }),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('no PUBACK in 30 s')), 30_000)),
+          ]);
+        } catch {
+          failed++;
+          continue;
+        }
+        const now = performance.now();
+        if (sent >= measureFrom && now <= end) {
+          messages++;
+          latencies.push(now - sent);
+          measuredAt = now;
+        }
+      }
+    }),
+  );
+  progress(`load generator: done, ${messages} messages measured, ${failed} failed`);
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+  const sorted = Float64Array.from(latencies).sort();
+  const seconds = Math.max(0.001, (Math.min(measuredAt, end) - measureFrom) / 1000);
+  return {
+    messages,
+    readings: messages * cfg.perMessage,
+    seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    failed,
+  };
+}
+
+if (!isMainThread && parentPort) {
+  const port = parentPort;
+  loadGenerator(workerData as LoadConfig).then(
+    (r) => port.postMessage({ ok: true, result: r }),
+    (err: Error) => port.postMessage({ ok: false, error: err.stack ?? err.message }),
+  );
+}
+
+async function runLoad(port: number): Promise<LoadResult> {
+  const cfg: LoadConfig = {
+    port,
+    gateways: GATEWAYS,
+    perMessage: PER_MESSAGE,
+    warmupMs: WARMUP_MS,
+    runMs: RUN_MS,
+  };
+  const worker = new Worker(new URL(import.meta.url), { workerData: cfg });
+  const [msg] = (await once(worker, 'message')) as [{ ok: boolean; result?: LoadResult; error?: string }];
+  await worker.terminate();
+  if (!msg.ok || !msg.result) throw new Error(`load generator failed: ${msg.error}`);
+  return msg.result;
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function startInfluxd(dir: string): Promise<{ url: string; proc: ChildProcess }> {
+  const http = await freePort();
+  const rpc = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'influxdb.conf');
+  writeFileSync(
+    conf,
+    `reporting-disabled = true\nbind-address = "127.0.0.1:${rpc}"\n[meta]\n  dir = "${dir}/meta"\n[data]\n  dir = "${dir}/data"\n  wal-dir = "${dir}/wal"\n  query-log-enabled = false\n[http]\n  bind-address = "127.0.0.1:${http}"\n  log-enabled = false\n[monitor]\n  store-enabled = false\n[continuous_queries]\n  enabled = false\n`,
+  );
+  const proc = spawn('/usr/bin/influxd', ['-config', conf], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${http}`;
+  for (let i = 0; i < 300; i++) {
+    if (
+      await fetch(`${url}/ping`).then(
+        (r) => r.status === 204,
+        () => false,
+      )
+    )
+      return { url, proc };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill('SIGKILL');
+  throw new Error('influxd did not start');
+}
+
+async function stopProc(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const exited = once(proc, 'exit');
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+function results(label: string, r: LoadResult, target?: { readings: number }): BenchResult[] {
+  const rate = Math.round(r.readings / r.seconds);
+  const out: BenchResult[] = [
+    {
+      name: `${label}: readings/s`,
+      value: rate,
+      unit: 'readings/s',
+      ...(target ? { target: `>= ${target.readings}`, pass: rate >= target.readings } : {}),
+    },
+    { name: `${label}: messages/s`, value: Math.round(r.messages / r.seconds), unit: 'msg/s' },
+    { name: `${label}: p50 publish-to-PUBACK`, value: r.p50, unit: 'ms' },
+    {
+      name: `${label}: p99 publish-to-PUBACK`,
+      value: r.p99,
+      unit: 'ms',
+      ...(target ? { target: '<= 1000', pass: r.p99 <= 1000 } : {}),
+    },
+  ];
+  if (r.failed > 0) out.push({ name: `${label}: failed publishes`, value: r.failed, unit: '' });
+  return out;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const { openSqliteStore, startBroker } = await import('@slopeguard/broker');
+  const { openInflux1Store } = await import('@slopeguard/broker/store/influx1.ts');
+  const logger = pino({ level: process.env.SG_BENCH_LOG ?? 'silent' }, pino.destination(2));
+  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-broker-'));
+  const out: BenchResult[] = [];
+  let aloneRate = 0;
+  try {
+    // 1. SQLite
+    if (ONLY.has('sqlite')) {
+      progress('SQLite run');
+      const store = openSqliteStore(join(dir, 'readings.sqlite'));
+      const broker = await startBroker({
+        mqtt: { host: '127.0.0.1', port: 0 },
+        store,
+        logger,
+        allowAnonymous: true,
+      });
+      const r = await runLoad(broker.port);
+      await broker.close();
+      const stored = await store.count();
+      await store.close();
+      out.push(...results('SQLite', r, { readings: 50_000 }));
+      out.push({ name: 'SQLite: readings in the store', value: stored, unit: '' });
+    }
+    // 2. InfluxDB 1.x
+    if (!ONLY.has('influx')) {
+      // not selected
+    } else if (existsSync('/usr/bin/influxd')) {
+      progress('InfluxDB run');
+      const influx = await startInfluxd(join(dir, 'influx'));
+      try {
+        progress(`influxd up at ${influx.url}`);
+        const store = await openInflux1Store({ url: influx.url, database: 'bench' });
+        progress('store open');
+        const broker = await startBroker({
+          mqtt: { host: '127.0.0.1', port: 0 },
+          store,
+          logger,
+          allowAnonymous: true,
+          recorder: { concurrency: 4, maxBatch: 5000, maxDelayMs: 5 },
+        });
+        const r = await runLoad(broker.port);
+        await broker.close();
+        out.push(...results('InfluxDB 1.6.7', r, { readings: 30_000 }));
+        out.push({ name: 'InfluxDB 1.6.7: readings in the store', value: await store.count(), unit: '' });
+        await store.close();
+      } finally {
+        await stopProc(influx.proc);
+      }
+    } else {
+      out.push({ name: 'InfluxDB: SKIPPED (/usr/bin/influxd absent)', value: 0, unit: '' });
+    }
+    // 3. The broker alone: same validation and PUBACK path, a store that only counts.
+    if (ONLY.has('alone')) {
+      progress('broker-alone run');
+      let n = 0;
+      const store = {
+        async write(b: readonly unknown[]) {
+          n += b.length;
+        },
+        async latest() {
+          return [];
+        },
+        async range() {
+          return [];
+        },
+        async count() {
+          return n;
+        },
+        async close() {},
+      };
+      const broker = await startBroker({
+        mqtt: { host: '127.0.0.1', port: 0 },
+        store,
+        logger,
+        allowAnonymous: true,
+      });
+      const r = await runLoad(broker.port);
+      await broker.close();
+      aloneRate = r.messages / r.seconds;
+      out.push(...results('broker alone (no store)', r));
+    }
+    // 4. Mosquitto on the same load.
+    if (!ONLY.has('mosquitto')) {
+      // not selected
+    } else if (existsSync('/usr/sbin/mosquitto')) {
+      progress('Mosquitto run');
+      const port = await freePort();
+      const conf = join(dir, 'mosquitto.conf');
+      writeFileSync(
+        conf,
+        `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\n`,
+      );
+      const proc = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+      try {
+        const { connectAsync } = await import('mqtt');
+        for (let i = 0; i < 100; i++) {
+          const ok = await connectAsync({ host: '127.0.0.1', port, reconnectPeriod: 0 }).then(
+            (c) => c.endAsync().then(() => true),
+            () => false,
+          );
+          if (ok) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const r = await runLoad(port);
+        out.push(...results('Mosquitto', r));
+        if (aloneRate > 0)
+          out.push({
+            name: 'broker alone / Mosquitto (msg/s ratio)',
+            value: Number((aloneRate / (r.messages / r.seconds)).toFixed(3)),
+            unit: 'x',
+          });
+      } finally {
+        await stopProc(proc);
+      }
+    } else {
+      out.push({ name: 'Mosquitto: SKIPPED (/usr/sbin/mosquitto absent)', value: 0, unit: '' });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
