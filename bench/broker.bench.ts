@@ -226,6 +226,7 @@ export async function run(): Promise<BenchResult[]> {
         store,
         logger,
         allowAnonymous: true,
+        recorder: { maxDelayMs: Number(process.env.SG_BENCH_SQLITE_DELAY_MS ?? 2) },
       });
       const r = await runLoad(broker.port);
       await broker.close();

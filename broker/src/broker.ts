@@ -48,8 +48,6 @@ export interface BrokerOptions {
   persistence?: PersistenceOptions;
   /** Recorder tuning (group commit delay, batch size, concurrency, retry, spill file). */
   recorder?: Omit<RecorderOptions, 'store' | 'metrics' | 'logger'>;
-  /** Aedes broker id; keep it stable across restarts with on-disk persistence. */
-  id?: string;
 }
 
 export interface BrokerService {
@@ -101,7 +99,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     );
   const aedes = await Aedes.createBroker({
     ...hookSet.hooks,
-    id: options.id,
+    // No fixed id: queued messages are keyed by (broker id, counter) and the counter restarts at
+    // 0, so a restarted broker with the same id would overwrite what it queued before the restart.
     persistence,
     maxTopicLevels: limits.maxTopicLevels,
     // Client ids are `{site}.{gateway}` (up to 127 characters), beyond MQTT 3.1's 23 [MQTT-3.1.3-5].

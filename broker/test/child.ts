@@ -17,7 +17,6 @@ export interface ChildBroker {
 
 export function startChildBroker(config: {
   dir: string;
-  id: string;
   port?: number;
   spill?: boolean;
 }): Promise<ChildBroker> {

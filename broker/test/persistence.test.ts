@@ -28,7 +28,7 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
   });
 
   it('keeps queued and unacknowledged QoS 1 messages and every acknowledged reading across kill -9', async () => {
-    broker = await startChildBroker({ dir: tmp.dir, id: 'broker-1' });
+    broker = await startChildBroker({ dir: tmp.dir });
     const port = broker.port;
     const events = (n: number, from = 0) =>
       Array.from({ length: n }, (_, i) => JSON.stringify({ type: 'test', ts: 1000 + from + i, n: from + i }));
@@ -72,16 +72,21 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
     expect(await store.count()).toBe(acked);
     await store.close();
 
-    broker = await startChildBroker({ dir: tmp.dir, id: 'broker-1', port });
+    broker = await startChildBroker({ dir: tmp.dir, port });
+    // Five more while both subscribers are offline: queued next to the old ones, not over them
+    // (queue keys are (broker id, counter); the counter restarts, so the id must not repeat).
+    const gw2 = await connect(port, { username: 's1.g1', password: gwSecret, clientId: 's1.g1' });
+    for (const p of events(5, 20)) await gw2.publishAsync(eventTopic, p, { qos: 1 });
+    await gw2.endAsync();
     const redelivered = async (clientId: string) => {
       const got = new Set<number>();
       const c: MqttClient = await connect(port, { ...ccOptions, clientId });
       c.on('message', (_t, payload) => got.add((JSON.parse(payload.toString()) as { n: number }).n));
-      await until(() => got.size === 20, 10_000);
+      await until(() => got.size === 25, 10_000);
       await c.endAsync();
       return [...got].sort((x, y) => x - y);
     };
-    const all = Array.from({ length: 20 }, (_, i) => i);
+    const all = Array.from({ length: 25 }, (_, i) => i);
     // [MQTT-4.4.0-1]: unacknowledged messages are resent to the session on reconnect.
     expect(await redelivered('control-center-a')).toEqual(all);
     expect(await redelivered('control-center-b')).toEqual(all);
