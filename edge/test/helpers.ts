@@ -59,16 +59,19 @@ export interface Telemetered {
  * can count redeliveries; the SQLite store itself is idempotent on (site, sensor, ts).
  * `stop()`/`start()` take the broker down and bring it back on the same port, as an outage.
  */
-export async function testBroker(dir: string) {
+export async function testBroker(dir: string, options: { ackDelayMs?: number } = {}) {
   const inner = openSqliteStore(join(dir, 'broker-store.db'), { synchronous: 'normal' });
   const offered: StoredReading[] = [];
   const telemetry: Telemetered[] = [];
   /** Every non-telemetry message the broker routed (status, event, cmd/ack, level), in order. */
   const messages: { topic: string; body: Record<string, unknown> }[] = [];
   const store: Store = {
-    write: (batch) => {
+    write: async (batch) => {
       offered.push(...batch);
-      return inner.write(batch);
+      await inner.write(batch);
+      // A slow link or store: the readings are stored, the PUBACK comes later (or never, if the
+      // gateway dies first), which is what makes a gateway resend.
+      if (options.ackDelayMs) await new Promise((r) => setTimeout(r, options.ackDelayMs));
     },
     latest: (f) => inner.latest(f),
     range: (q) => inner.range(q),
