@@ -1,0 +1,73 @@
+import type { Logger } from 'pino';
+import type { GatewayConfig } from './config/schema.ts';
+import type { Driver, DriverHealth } from './drivers/index.ts';
+import { ReadingQueue } from './queue/queue.ts';
+
+/** Small helpers of the agent (agent.ts), kept apart so that file stays about wiring. */
+
+/**
+ * The durable queue, or, when its file cannot be opened (card full, read-only, corrupt), a queue in
+ * memory: readings are then lost on restart, but the gateway keeps measuring, forwarding and, above
+ * all, driving its sirens. The status says `queue.durable: false` and the log says why.
+ */
+export function openQueue(config: GatewayConfig, log: Logger): ReadingQueue {
+  const q = config.queue;
+  const options = {
+    path: q.path ?? `${config.dataDir}/queue.db`,
+    synchronous: q.synchronous,
+    maxReadings: q.maxReadings,
+    minFreeMb: q.minFreeMb,
+    policy: q.policy,
+  };
+  try {
+    return new ReadingQueue(options);
+  } catch (err) {
+    log.fatal(
+      { path: options.path, err: (err as Error).message },
+      'queue file unusable; running with a queue in memory',
+    );
+    return new ReadingQueue({
+      ...options,
+      path: ':memory:',
+      maxReadings: Math.min(q.maxReadings, 200_000),
+      minFreeMb: 0,
+    });
+  }
+}
+
+export function safeHealth(d: Driver): DriverHealth {
+  try {
+    return d.health();
+  } catch (err) {
+    return { state: 'down', errors: { health: 1 }, readings: 0, lastError: (err as Error).message };
+  }
+}
+
+export function changed(a: GatewayConfig, b: GatewayConfig, key: keyof GatewayConfig): boolean {
+  return JSON.stringify(a[key]) !== JSON.stringify(b[key]);
+}
+
+export function commandId(payload: Buffer): string | undefined {
+  try {
+    const v = JSON.parse(payload.toString('utf8')) as { id?: unknown };
+    return typeof v.id === 'string' && v.id.length > 0 && v.id.length <= 64 ? v.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
