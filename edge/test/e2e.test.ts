@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { gatewayTopic } from '@slopeguard/core';
 import { loadRegisterMap } from '@slopeguard/firmware-bridge/modbus/register-map.ts';
 import { type AttachedDevice, attachToPath } from '@slopeguard/simulators/devices/device.ts';
 import { LineNode } from '@slopeguard/simulators/devices/line-node.ts';
@@ -76,6 +77,7 @@ describe('end to end: virtual serial devices -> edge -> broker -> store', () => 
       gateway: 'gw-e2e',
       dataDir,
       uplink: { url: broker.url, batchIntervalMs: 200 },
+      status: { intervalMs: 1000 },
       queue: { commitIntervalMs: 100 },
       drivers: [
         {
@@ -101,10 +103,15 @@ describe('end to end: virtual serial devices -> edge -> broker -> store', () => 
     });
     child = spawnEdge(config, ['--log-level', 'warn'], log);
     const storedOf = (sensor: string) => broker.offered.filter((r) => r.sensor === sensor);
-    // A line node pushes whether anyone listens or not; start it when the gateway is reading.
-    await waitFor('gateway polling', () => {
+    // A line node pushes whether anyone listens or not: start it once the gateway reports the line
+    // driver's port open (the status is published every second here).
+    const statusTopic = gatewayTopic('e2e-site', 'gw-e2e', 'status');
+    await waitFor('line port open', () => {
       assertRunning(child, log);
-      return storedOf('tilt-1').length > 0;
+      return broker.on(statusTopic).some((st) => {
+        const line = (st.sensors as Record<string, { state?: string }> | undefined)?.line;
+        return line?.state !== undefined && line.state !== 'down';
+      });
     });
     const push = setInterval(() => node.emit(), 200);
     await waitFor(
