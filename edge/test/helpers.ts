@@ -15,7 +15,6 @@ import { parseTopic } from '@slopeguard/core';
 import { EdgeAgent } from '@slopeguard/edge/agent.ts';
 import { scaledClock } from '@slopeguard/edge/clock.ts';
 import { parseConfig } from '@slopeguard/edge/config/load.ts';
-import { connectAsync } from 'mqtt';
 import pino from 'pino';
 import { stringify } from 'yaml';
 
@@ -229,28 +228,4 @@ export async function startAgent(config: object, scale: number, file?: string): 
   });
   await agent.start();
   return agent;
-}
-
-/** A control-center-like MQTT client on the test broker, collecting what arrives per topic. */
-export async function observer(url: string, topics: string[]) {
-  const client = await connectAsync(url, {
-    clientId: `observer-${process.pid}-${Date.now()}`,
-    reconnectPeriod: 100,
-  });
-  const received: { topic: string; body: Record<string, unknown>; retain: boolean }[] = [];
-  client.on('message', (topic, payload, packet) => {
-    received.push({
-      topic,
-      body: JSON.parse(payload.toString()) as Record<string, unknown>,
-      retain: packet.retain,
-    });
-  });
-  client.on('connect', () => void client.subscribeAsync(topics, { qos: 1 }));
-  await client.subscribeAsync(topics, { qos: 1 });
-  return {
-    client,
-    received,
-    on: (topic: string) => received.filter((m) => m.topic === topic).map((m) => m.body),
-    close: () => client.endAsync(true),
-  };
 }
