@@ -9,6 +9,7 @@ export type BrokerErrorCode =
   | 'SG_ERR_STORE_WRITE'
   | 'SG_ERR_STORE_REJECTED'
   | 'SG_ERR_STORE_QUERY'
+  | 'SG_ERR_STORE_SCHEMA'
   | 'SG_ERR_STORE_INPUT'
   | 'SG_ERR_SPILL'
   | 'SG_ERR_REGISTRY_EXISTS'

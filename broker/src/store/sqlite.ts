@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
 import type { Quality, SensorKind } from '@slopeguard/core';
 import { BrokerError } from '../errors.ts';
 import { type Bucket, bucketStep, type RangeQuery, type Store, type StoredReading } from './types.ts';
@@ -14,21 +14,26 @@ export interface SqliteStoreOptions {
 }
 
 /**
- * Schema (docs/storage.md). `readings` is keyed by (site, sensor, ts), which makes writes idempotent
- * and range queries an index range scan; `latest` is maintained in the same transaction so that
- * "latest reading per sensor" never scans history.
+ * Schema version 2 (docs/storage.md#sqlite). Sensors get a small integer id, so the readings'
+ * primary key is (sid, ts): integer keys insert about a third faster than (site, sensor, ts) as
+ * text, which matters at 50,000 readings/s. The key makes writes idempotent and a range query an
+ * index range scan; `latest` is maintained in the same transaction so that "latest reading per
+ * sensor" never scans history.
  */
+const SCHEMA_VERSION = 2;
 const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sensors (
+  sid INTEGER PRIMARY KEY, site TEXT NOT NULL, sensor TEXT NOT NULL, UNIQUE (site, sensor)
+);
 CREATE TABLE IF NOT EXISTS readings (
-  site TEXT NOT NULL, sensor TEXT NOT NULL, ts INTEGER NOT NULL,
+  sid INTEGER NOT NULL, ts INTEGER NOT NULL,
   gateway TEXT NOT NULL, kind TEXT NOT NULL, q TEXT, vals TEXT NOT NULL,
-  PRIMARY KEY (site, sensor, ts)
+  PRIMARY KEY (sid, ts)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS latest (
-  site TEXT NOT NULL, sensor TEXT NOT NULL, ts INTEGER NOT NULL,
-  gateway TEXT NOT NULL, kind TEXT NOT NULL, q TEXT, vals TEXT NOT NULL,
-  PRIMARY KEY (site, sensor)
-) WITHOUT ROWID;
+  sid INTEGER PRIMARY KEY, ts INTEGER NOT NULL,
+  gateway TEXT NOT NULL, kind TEXT NOT NULL, q TEXT, vals TEXT NOT NULL
+);
 `;
 
 interface Row {
@@ -54,6 +59,19 @@ function toReading(row: Row): StoredReading {
   return r;
 }
 
+function checkVersion(db: DatabaseSync): void {
+  const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+  const hasReadings = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'")
+    .get();
+  if (hasReadings && version !== SCHEMA_VERSION) {
+    throw new BrokerError(
+      'SG_ERR_STORE_SCHEMA',
+      `SQLite store ${db.location() ?? ''} has schema version ${version}, expected ${SCHEMA_VERSION}: use a new file`,
+    );
+  }
+}
+
 /** The embedded default store: node:sqlite in WAL mode. Creates the file's directory. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -61,49 +79,85 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   db.exec('PRAGMA journal_mode = WAL');
   db.exec(`PRAGMA synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.exec('PRAGMA busy_timeout = 5000');
+  try {
+    checkVersion(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   db.exec(SCHEMA);
+  db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
 
+  const findSid = db.prepare('SELECT sid FROM sensors WHERE site = ? AND sensor = ?');
+  const addSensor = db.prepare('INSERT INTO sensors (site, sensor) VALUES (?, ?) RETURNING sid');
   // Last write wins on a duplicate key, like InfluxDB's (measurement, tags, ts) overwrite.
   const insert = db.prepare(
-    `INSERT INTO readings (site, sensor, ts, gateway, kind, q, vals) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (site, sensor, ts) DO UPDATE SET gateway = excluded.gateway, kind = excluded.kind,
+    `INSERT INTO readings (sid, ts, gateway, kind, q, vals) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (sid, ts) DO UPDATE SET gateway = excluded.gateway, kind = excluded.kind,
        q = excluded.q, vals = excluded.vals`,
   );
   const upsertLatest = db.prepare(
-    `INSERT INTO latest (site, sensor, ts, gateway, kind, q, vals) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (site, sensor) DO UPDATE SET ts = excluded.ts, gateway = excluded.gateway,
+    `INSERT INTO latest (sid, ts, gateway, kind, q, vals) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (sid) DO UPDATE SET ts = excluded.ts, gateway = excluded.gateway,
        kind = excluded.kind, q = excluded.q, vals = excluded.vals
      WHERE excluded.ts >= latest.ts`,
   );
-  const latestAll = db.prepare('SELECT * FROM latest ORDER BY site, sensor');
-  const latestSite = db.prepare('SELECT * FROM latest WHERE site = ? ORDER BY sensor');
+  const latestCols =
+    's.site AS site, s.sensor AS sensor, l.ts AS ts, l.gateway AS gateway, l.kind AS kind, l.q AS q, l.vals AS vals';
+  const latestAll = db.prepare(
+    `SELECT ${latestCols} FROM latest l JOIN sensors s USING (sid) ORDER BY s.site, s.sensor`,
+  );
+  const latestSite = db.prepare(
+    `SELECT ${latestCols} FROM latest l JOIN sensors s USING (sid) WHERE s.site = ? ORDER BY s.sensor`,
+  );
   const countAll = db.prepare('SELECT count(*) AS n FROM readings');
-  const countSite = db.prepare('SELECT count(*) AS n FROM readings WHERE site = ?');
+  const countSite = db.prepare(
+    'SELECT count(*) AS n FROM readings WHERE sid IN (SELECT sid FROM sensors WHERE site = ?)',
+  );
   const rangeStmt = db.prepare(
-    `SELECT (r.ts - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS b, j.key AS field, min(j.value) AS mn, max(j.value) AS mx,
-            avg(j.value) AS av, count(*) AS n
+    `SELECT (r.ts - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS b, j.key AS field, min(j.value) AS mn,
+            max(j.value) AS mx, avg(j.value) AS av, count(*) AS n
      FROM readings r, json_each(r.vals) j
-     WHERE r.site = ? AND r.sensor = ? AND r.ts BETWEEN ? AND ?
+     WHERE r.sid = ? AND r.ts BETWEEN ? AND ?
      GROUP BY b, field ORDER BY b`,
   );
+  // (site, sensor) -> sid; sensors are never deleted, so the cache cannot go stale.
+  const sids = new Map<string, number>();
   let closed = false;
 
   function check(): void {
     if (closed) throw new BrokerError('SG_ERR_STORE_CLOSED', 'SQLite store is closed');
   }
 
+  function sidOf(site: string, sensor: string, create: boolean): number | undefined {
+    const key = `${site}\u0000${sensor}`;
+    let sid = sids.get(key);
+    if (sid !== undefined) return sid;
+    sid = (findSid.get(site, sensor) as { sid: number } | undefined)?.sid;
+    if (sid === undefined && create) sid = (addSensor.get(site, sensor) as { sid: number }).sid;
+    if (sid !== undefined) sids.set(key, sid);
+    return sid;
+  }
+
   function writeSync(batch: readonly StoredReading[]): void {
+    // The newest reading per sensor in this batch is the only candidate for `latest`.
+    const newest = new Map<number, { r: StoredReading; vals: string }>();
     db.exec('BEGIN IMMEDIATE');
     try {
       for (const r of batch) {
+        const sid = sidOf(r.site, r.sensor, true) as number;
         const vals = JSON.stringify(r.values);
-        const q = r.q ?? null;
-        insert.run(r.site, r.sensor, r.ts, r.gateway, r.kind, q, vals);
-        upsertLatest.run(r.site, r.sensor, r.ts, r.gateway, r.kind, q, vals);
+        insert.run(sid, r.ts, r.gateway, r.kind, r.q ?? null, vals);
+        const n = newest.get(sid);
+        if (!n || r.ts >= n.r.ts) newest.set(sid, { r, vals });
       }
+      for (const [sid, { r, vals }] of newest)
+        upsertLatest.run(sid, r.ts, r.gateway, r.kind, r.q ?? null, vals);
       db.exec('COMMIT');
     } catch (err) {
       db.exec('ROLLBACK');
+      // Sensor ids added in the rolled-back transaction are gone again.
+      sids.clear();
       throw new BrokerError('SG_ERR_STORE_WRITE', `SQLite write failed: ${(err as Error).message}`, {
         cause: err,
       });
@@ -117,14 +171,17 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
     async latest(filter) {
       check();
-      const stmt: StatementSync = filter?.site === undefined ? latestAll : latestSite;
-      const rows = (filter?.site === undefined ? stmt.all() : stmt.all(filter.site)) as unknown as Row[];
+      const rows = (filter?.site === undefined
+        ? latestAll.all()
+        : latestSite.all(filter.site)) as unknown as Row[];
       return rows.map(toReading);
     },
     async range(q: RangeQuery) {
       check();
+      const sid = sidOf(q.site, q.sensor, false);
+      if (sid === undefined) return [];
       const step = bucketStep(q);
-      const rows = rangeStmt.all(q.from, step, q.site, q.sensor, q.from, q.to) as unknown as {
+      const rows = rangeStmt.all(q.from, step, sid, q.from, q.to) as unknown as {
         b: number;
         field: string;
         mn: number;
