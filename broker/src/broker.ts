@@ -178,6 +178,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
       closed ??= (async () => {
         if (poll) clearInterval(poll);
         unsubscribeRevoke?.();
+        for (const l of listeners) l.stopAccepting();
         // Readings already accepted are written (and their PUBACKs sent) before clients go.
         await recorder.close();
         await new Promise<void>((resolve) => aedes.close(() => resolve()));

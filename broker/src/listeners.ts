@@ -34,6 +34,9 @@ export type Handle = (stream: Duplex, req?: IncomingMessage) => void;
 export interface Listener {
   kind: 'mqtt' | 'mqtts' | 'ws';
   port: number;
+  /** Stops accepting new connections; open ones stay. */
+  stopAccepting(): void;
+  /** Closes the listener and destroys its open connections. */
   close(): Promise<void>;
 }
 
@@ -51,6 +54,7 @@ async function listen(server: Server, host: string, port: number, kind: string):
 function closer(server: Server, sockets: Set<Socket>): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
+      // The callback also runs (with ERR_SERVER_NOT_RUNNING) if stopAccepting() closed it already.
       server.close(() => resolve());
       for (const s of sockets) s.destroy();
     });
@@ -69,7 +73,7 @@ export async function listenTcp(o: TcpListenerOptions, handle: Handle): Promise<
   const server = createNetServer((socket) => handle(socket));
   const sockets = track(server);
   const port = await listen(server, o.host, o.port, 'MQTT');
-  return { kind: 'mqtt', port, close: closer(server, sockets) };
+  return { kind: 'mqtt', port, stopAccepting: () => server.close(), close: closer(server, sockets) };
 }
 
 export async function listenTls(o: TlsListenerOptions, handle: Handle): Promise<Listener> {
@@ -104,7 +108,7 @@ export async function listenTls(o: TlsListenerOptions, handle: Handle): Promise<
     s.once('close', () => sockets.delete(s));
   });
   const port = await listen(server, o.host, o.port, 'MQTT/TLS');
-  return { kind: 'mqtts', port, close: closer(server, sockets) };
+  return { kind: 'mqtts', port, stopAccepting: () => server.close(), close: closer(server, sockets) };
 }
 
 /** MQTT over WebSocket: each connection becomes a duplex byte stream handed to Aedes. */
@@ -129,6 +133,7 @@ export async function listenWs(o: WsListenerOptions, handle: Handle): Promise<Li
   return {
     kind: 'ws',
     port,
+    stopAccepting: () => http.close(),
     close: async () => {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
