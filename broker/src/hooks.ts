@@ -206,9 +206,11 @@ export function createHooks(ctx: HookContext): HookSet {
         return done(null);
       }
       if (!account) return validateAndRecord(client, account, packet, receivedAt, done);
-      const wait = messageBuckets.get(account.username).reserve();
+      const bucket = messageBuckets.get(account.username);
+      const wait = bucket.reserve();
       if (wait === 0) return validateAndRecord(client, account, packet, receivedAt, done);
       if (wait > limits.maxThrottleMs) {
+        bucket.refund(); // a refused message must not push the account's next ones further back
         reject(client, account, packet.topic, 'rate', [`over ${limits.messagesPerSecond} msg/s`]);
         // Closing (not acknowledging) keeps the message with the client, which resends it later.
         return done(new Error('message rate exceeded'));

@@ -56,6 +56,11 @@ export class TokenBucket {
     return this.#tokens >= 0 ? 0 : -this.#tokens / this.#ratePerMs;
   }
 
+  /** Gives back a token reserved by `reserve()` that was not used (the request was refused). */
+  refund(): void {
+    this.#tokens = Math.min(this.#burst, this.#tokens + 1);
+  }
+
   /** Takes a token only if one is available now. */
   tryTake(): boolean {
     const t = this.#now();
