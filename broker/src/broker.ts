@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Aedes, type Client } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -48,6 +49,12 @@ export interface BrokerOptions {
   persistence?: PersistenceOptions;
   /** Recorder tuning (group commit delay, batch size, concurrency, retry, spill file). */
   recorder?: Omit<RecorderOptions, 'store' | 'metrics' | 'logger'>;
+  /**
+   * Prefix of the Aedes broker id (for $SYS topics and logs). A random suffix is always added:
+   * queued messages are keyed by (broker id, counter) and the counter restarts at 0, so a
+   * restarted broker with the very same id would overwrite what it queued before the restart.
+   */
+  id?: string;
 }
 
 export interface BrokerService {
@@ -99,8 +106,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     );
   const aedes = await Aedes.createBroker({
     ...hookSet.hooks,
-    // No fixed id: queued messages are keyed by (broker id, counter) and the counter restarts at
-    // 0, so a restarted broker with the same id would overwrite what it queued before the restart.
+    // Never a fixed id: see BrokerOptions.id.
+    id: `${options.id ?? 'slopeguard'}-${randomUUID()}`,
     persistence,
     maxTopicLevels: limits.maxTopicLevels,
     // Client ids are `{site}.{gateway}` (up to 127 characters), beyond MQTT 3.1's 23 [MQTT-3.1.3-5].

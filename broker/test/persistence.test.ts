@@ -73,20 +73,20 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
     await store.close();
 
     broker = await startChildBroker({ dir: tmp.dir, port });
-    // Five more while both subscribers are offline: queued next to the old ones, not over them
+    // Thirty more while both subscribers are offline: queued next to the old ones, not over them
     // (queue keys are (broker id, counter); the counter restarts, so the id must not repeat).
     const gw2 = await connect(port, { username: 's1.g1', password: gwSecret, clientId: 's1.g1' });
-    for (const p of events(5, 20)) await gw2.publishAsync(eventTopic, p, { qos: 1 });
+    for (const p of events(30, 20)) await gw2.publishAsync(eventTopic, p, { qos: 1 });
     await gw2.endAsync();
     const redelivered = async (clientId: string) => {
       const got = new Set<number>();
       const c: MqttClient = await connect(port, { ...ccOptions, clientId });
       c.on('message', (_t, payload) => got.add((JSON.parse(payload.toString()) as { n: number }).n));
-      await until(() => got.size === 25, 10_000).catch(() => undefined);
+      await until(() => got.size === 50, 10_000).catch(() => undefined);
       await c.endAsync();
       return [...got].sort((x, y) => x - y);
     };
-    const all = Array.from({ length: 25 }, (_, i) => i);
+    const all = Array.from({ length: 50 }, (_, i) => i);
     // [MQTT-4.4.0-1]: unacknowledged messages are resent to the session on reconnect.
     expect(await redelivered('control-center-a')).toEqual(all);
     expect(await redelivered('control-center-b')).toEqual(all);
