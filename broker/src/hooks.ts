@@ -49,6 +49,15 @@ function authError(message: string, returnCode: number): AuthenticateError {
 
 type WillCarrier = { _will?: { topic: string; payload: Buffer } | null };
 
+/** The peer address of a client: TCP/TLS socket, or the HTTP request of a WebSocket. */
+function remoteAddress(client: Client): string {
+  const c = client as unknown as {
+    conn?: { remoteAddress?: string };
+    req?: { socket?: { remoteAddress?: string } };
+  };
+  return c.conn?.remoteAddress ?? c.req?.socket?.remoteAddress ?? 'unknown';
+}
+
 export function createHooks(ctx: HookContext): HookSet {
   const { log, metrics, recorder, limits, registry } = ctx;
   const now = ctx.now ?? Date.now;
@@ -67,6 +76,11 @@ export function createHooks(ctx: HookContext): HookSet {
     now,
   );
   const lastSeq = new Map<string, number>();
+  const failedAuthBuckets = new BucketMap(
+    () => new TokenBucket(limits.failedAuthPerMinutePerAddress / 60, limits.failedAuthBurst, now),
+    120_000,
+    now,
+  );
 
   function refuse(
     client: Client,
@@ -172,9 +186,16 @@ export function createHooks(ctx: HookContext): HookSet {
       if (!clientIdAllowed(username, client.id, (id) => registry.get(id) !== undefined)) {
         return refuse(client, 'client_id', IDENTIFIER_REJECTED, username, done);
       }
+      const address = remoteAddress(client);
+      if (!failedAuthBuckets.get(address).available()) {
+        return refuse(client, 'address_backoff', SERVER_UNAVAILABLE, username, done);
+      }
       registry.verify(username, password).then(
         (result) => {
-          if (!result.ok) return refuse(client, result.reason, BAD_USERNAME_OR_PASSWORD, username, done);
+          if (!result.ok) {
+            failedAuthBuckets.get(address).tryTake();
+            return refuse(client, result.reason, BAD_USERNAME_OR_PASSWORD, username, done);
+          }
           // A will is published later in the client's name: check it now, against the same ACL.
           const will = (client as unknown as WillCarrier)._will;
           if (will && !mayPublish(result.account, will.topic)) {

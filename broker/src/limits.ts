@@ -12,6 +12,13 @@ export interface Limits {
   messagesPerSecond: number;
   messageBurst: number;
   /**
+   * Failed logins per remote address: sustained rate per minute and burst. Past it, CONNECTs from
+   * that address are refused at once, before the (deliberately slow) secret check, so that
+   * guessing usernames cannot keep the CPU busy with scrypt.
+   */
+  failedAuthPerMinutePerAddress: number;
+  failedAuthBurst: number;
+  /**
    * A publisher over its rate is slowed down (its PUBLISH is held, so TCP back-pressure applies);
    * if it would have to wait longer than this, the connection is closed instead.
    */
@@ -26,6 +33,8 @@ export const DEFAULT_LIMITS: Limits = {
   connectBurst: 10,
   messagesPerSecond: 200,
   messageBurst: 2000,
+  failedAuthPerMinutePerAddress: 30,
+  failedAuthBurst: 30,
   maxThrottleMs: 10_000,
 };
 
@@ -59,6 +68,12 @@ export class TokenBucket {
   /** Gives back a token reserved by `reserve()` that was not used (the request was refused). */
   refund(): void {
     this.#tokens = Math.min(this.#burst, this.#tokens + 1);
+  }
+
+  /** True if a token is available now (takes none). */
+  available(): boolean {
+    const t = this.#now();
+    return Math.min(this.#burst, this.#tokens + (t - this.#at) * this.#ratePerMs) >= 1;
   }
 
   /** Takes a token only if one is available now. */

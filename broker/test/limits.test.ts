@@ -110,6 +110,19 @@ describe('limits', () => {
     await expect(gw('s1.g1-c')).rejects.toMatchObject({ code: 3 });
   });
 
+  it('refuses CONNECTs from an address with too many failed logins, before the slow secret check', async () => {
+    await start({ failedAuthPerMinutePerAddress: 1, failedAuthBurst: 3 });
+    for (let i = 0; i < 3; i++) {
+      await expect(
+        connect(broker.port, { username: `s1.nobody${i}`, password: 'x', clientId: `s1.nobody${i}` }),
+      ).rejects.toMatchObject({ code: 4 });
+    }
+    // Even the right secret is refused from that address now (code 3, server unavailable).
+    await expect(gw()).rejects.toMatchObject({ code: 3 });
+    const text = await metrics.getSingleMetricAsString('slopeguard_broker_refused_connections_total');
+    expect(text).toContain('reason="address_backoff"} 1');
+  });
+
   it('throttles a publisher over its message rate: it waits, nothing is dropped', async () => {
     await start({ messagesPerSecond: 20, messageBurst: 5, maxThrottleMs: 1000 });
     const c = await gw();
