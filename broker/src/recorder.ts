@@ -27,6 +27,12 @@ export interface RecorderOptions {
   spillPath?: string;
   maxBuffered?: number;
   spillAfterMs?: number;
+  /**
+   * How long close() waits for pending readings when the store is down and there is no spill
+   * file (default 10 s). Then it gives up on them without acknowledging: their publishers still
+   * hold the messages and resend them to the next broker, so nothing is lost.
+   */
+  closeTimeoutMs?: number;
 }
 
 export interface Recorder {
@@ -77,6 +83,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
   let pendingReadings = 0;
   let timer: NodeJS.Timeout | undefined;
   let closing = false;
+  /** Set when close() gave up waiting: retry loops stop without acknowledging anything. */
+  let abandoned = false;
   let storeFailing = false;
   let draining: Promise<void> | undefined;
   let watchdog: NodeJS.Timeout | undefined;
@@ -245,6 +253,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         }
         failures++;
         noteFailure(err, failures, delay);
+        if (abandoned) break;
         const waited = performance.now() - (batch[0]?.receivedAt ?? 0);
         if ((closing || waited >= spillAfterMs || pendingReadings > maxBuffered) && trySpill(batch)) break;
         await sleep(delay);
@@ -339,7 +348,22 @@ export function createRecorder(options: RecorderOptions): Recorder {
         idleWaiters.push(resolve);
         notifyIdle();
       });
-      await idle;
+      const timeoutMs = options.closeTimeoutMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = await Promise.race([
+        idle.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (gaveUp) {
+        abandoned = true;
+        log.warn(
+          { pending: pendingReadings, timeoutMs },
+          'closing with readings not yet durable; they were never acknowledged and their publishers will resend them',
+        );
+      }
       if (draining) await draining;
       if (watchdog) clearInterval(watchdog);
     },

@@ -162,6 +162,22 @@ describe('recorder', () => {
     await rec.close();
   });
 
+  it('gives up at close after closeTimeoutMs when the store stays down and nothing can be spilled, acknowledging nothing', async () => {
+    const s = switchable(sqlite);
+    s.state.down = true;
+    const rec = createRecorder({ ...options(), store: s.store, closeTimeoutMs: 100 });
+    let acked = false;
+    void rec.submit([r('a', 1)]).then(() => {
+      acked = true;
+    });
+    await until(() => s.state.failures >= 1);
+    await rec.close();
+    const failuresAtClose = s.state.failures;
+    expect(acked).toBe(false);
+    // The retry loop has stopped: no further attempts after close (bounded wait for one more).
+    await expect(until(() => s.state.failures > failuresAtClose + 1, 300)).rejects.toThrow();
+  });
+
   it('groups concurrent submissions into few store writes (group commit)', async () => {
     const s = switchable(sqlite);
     const rec = createRecorder({ ...options(), store: s.store, maxDelayMs: 5 });
