@@ -6,7 +6,8 @@
  *  2. drain: 1,000,000 readings queued before start, drained to the project's broker (Aedes +
  *     recorder + SQLite store) while 16 live sensors at 1 Hz keep arriving; drain rate and the live
  *     readings' latency (arrival at the broker minus reading timestamp) at p99.
- *  EDGE_BENCH_BACKLOG overrides the backlog size (default 1,000,000).
+ *  EDGE_BENCH_BACKLOG overrides the backlog size (default 1,000,000); EDGE_BENCH_RATE the gateway's
+ *  backlogRatePerS (default 20,000).
  * Loopback only; everything in a temp dir that is removed afterwards.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -223,6 +224,7 @@ async function drain(backlog: number): Promise<BenchResult[]> {
     const stored = await store.count({ site: 'bench-site' });
     return [
       { name: `drain: backlog queued before start`, value: backlog, unit: 'readings', target: '1000000' },
+      { name: 'drain: configured bound (uplink.backlogRatePerS)', value: bound, unit: 'readings/s' },
       { name: 'drain: prefill time (not measured below)', value: prefillS, unit: 's' },
       { name: 'drain: backlog received by the broker', value: backlogSeen, unit: 'readings' },
       {
