@@ -206,8 +206,9 @@ async function drain(backlog: number): Promise<BenchResult[]> {
       }
     }
   });
+  const bound = Number(process.env.EDGE_BENCH_RATE ?? 20_000);
   const config = gatewayConfig(dir, broker.port, {
-    backlogRatePerS: 20_000,
+    backlogRatePerS: bound,
     batchMaxReadings: 1000,
     maxInflight: 8,
   });
