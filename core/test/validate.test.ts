@@ -44,3 +44,10 @@ describe('payload validation', () => {
     expect(decodePayload('level', '{"level":2,"ts":1,"reasons":[{"rule":"rain-3h"}]}').ok).toBe(true);
   });
 });
+
+describe('time bounds', () => {
+  it('refuses a timestamp InfluxDB could not store (after 2262-04-11)', () => {
+    expect(validateReading({ ...tilt, ts: 9_223_372_036_854 }).ok).toBe(true);
+    expect(validateReading({ ...tilt, ts: 9_223_372_036_855 }).ok).toBe(false);
+  });
+});

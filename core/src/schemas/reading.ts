@@ -19,7 +19,11 @@ export const KIND_FIELDS: Readonly<Record<SensorKind, readonly string[]>> = {
 };
 
 export const Id = Type.String({ pattern: ID_PATTERN, description: 'site, gateway or sensor id' });
-export const EpochMs = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000, description: 'epoch ms' });
+/**
+ * Up to 2262-04-11: the largest time InfluxDB can store (int64 nanoseconds). A reading past it
+ * could be acknowledged but never stored, so it is refused at the boundary instead.
+ */
+export const EpochMs = Type.Integer({ minimum: 0, maximum: 9_223_372_036_854, description: 'epoch ms' });
 export const Quality = Type.Union([Type.Literal('ok'), Type.Literal('suspect'), Type.Literal('bad')]);
 export type Quality = Static<typeof Quality>;
 
