@@ -1,6 +1,7 @@
 import { type CliCommand, intFlag, parseFlags, UsageError } from '../command.ts';
 import { DEMO_SITES, startDemoStack } from '../demo/stack.ts';
 import { createLogger, LOG_LEVELS } from '../logger.ts';
+import { untilStopSignal } from '../signals.ts';
 
 const usage = `Usage: slopeguard demo [options]
 
@@ -70,15 +71,7 @@ export const demoCommand: CliCommand = {
       ].join('\n'),
     );
 
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilStopSignal();
     console.log('\nStopping... 종료 중...');
     await stack.close();
     console.log('Stopped cleanly. 정상 종료.');

@@ -3,6 +3,7 @@ import { type CliCommand, parseFlags, UsageError } from '../command.ts';
 import { createLogger } from '../logger.ts';
 import { loadSiteConfigs, parseServerConfig } from '../server/config.ts';
 import { startServer } from '../server/start.ts';
+import { untilStopSignal } from '../signals.ts';
 
 const usage = `Usage: slopeguard server --config server.yaml [--check]
 
@@ -60,15 +61,7 @@ export const serverCommand: CliCommand = {
       },
       'slopeguard server started',
     );
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilStopSignal();
     logger.info('stopping');
     await server.close();
     logger.info('stopped');
