@@ -11,7 +11,7 @@ interface Slot {
 }
 
 const HOUR = 3_600_000;
-/** Real-time granularity of the generator: it emits every due grid point on each wake-up. */
+/** Shortest sleep: at high time scales each wake-up emits every grid point that fell due meanwhile. */
 const MIN_WAKE_MS = 20;
 
 /**
@@ -26,6 +26,7 @@ export function createSyntheticDriver(config: SyntheticConfig, clock: Clock): Dr
     return { sensor: s, intervalMs, last: Math.floor(startTs / intervalMs) * intervalMs };
   });
   let timer: NodeJS.Timeout | undefined;
+  let running = false;
   let readings = 0;
   let sink: ReadingSink = () => {};
 
@@ -58,31 +59,33 @@ export function createSyntheticDriver(config: SyntheticConfig, clock: Clock): Dr
         });
       }
     }
+    schedule();
   }
 
-  function wakeEvery(): number {
-    const shortest = Math.min(...slots.map((s) => s.intervalMs));
-    return Math.max(MIN_WAKE_MS, Math.min(1000, realDelay(clock, shortest)));
-  }
-
+  /** Sleeps until the next grid point is due (when a real sensor would answer), at least MIN_WAKE_MS. */
   function schedule(): void {
-    if (timer) clearInterval(timer);
-    timer = setInterval(wake, wakeEvery());
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!running) return;
+    const due = Math.min(...slots.map((s) => s.last + s.intervalMs));
+    timer = setTimeout(wake, Math.max(MIN_WAKE_MS, realDelay(clock, due - clock.now()) + 1));
   }
 
   return {
     id: config.id,
     async start(s) {
       sink = s;
+      running = true;
       schedule();
     },
     async stop() {
-      if (timer) clearInterval(timer);
+      running = false;
+      if (timer) clearTimeout(timer);
       timer = undefined;
     },
     setIntervalMs(ms) {
       for (const slot of slots) slot.intervalMs = ms;
-      if (timer) schedule();
+      schedule();
     },
     health(): DriverHealth {
       const supply = config.sensors.find((s) => s.supplyV !== undefined)?.supplyV;
