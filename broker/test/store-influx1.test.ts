@@ -13,7 +13,7 @@ if (!HAS_INFLUXD) {
         throw new Error('influxd missing: .ci/run should have installed the Debian package `influxdb`');
       });
     } else {
-      it.skip('SKIPPED: /usr/bin/influxd is absent (Debian package `influxdb`, installed by .ci/run)', () => {});
+      it.skip('SKIPPED: /usr/bin/influxd is absent (Debian package `influxdb`, installed by .ci/run)', () => {}); // reason: no influxd outside CI
     }
   });
 } else {
