@@ -44,7 +44,7 @@ export class Uplink {
       ...(cfg.password !== undefined ? { password: cfg.password } : {}),
       ...(cfg.caFile ? { ca: readFileSync(cfg.caFile) } : {}),
     };
-    this.#client = connect(cfg.url, options);
+    this.#client = connect({ ...brokerAddress(cfg.url), ...options });
     let firstError = true;
     this.#client.on('connect', () => {
       firstError = true;
@@ -101,6 +101,22 @@ export class Uplink {
 }
 
 /** A URL fit for logs: credentials in it are removed. */
+/**
+ * mqtt://host:port or mqtts://host:port as connect options, parsed with the WHATWG URL parser (given a
+ * string, mqtt.js would use the deprecated url.parse). Credentials come from uplink.username/password,
+ * never from the URL; the config schema only admits mqtt and mqtts URLs.
+ */
+export function brokerAddress(url: string): Pick<IClientOptions, 'protocol' | 'hostname' | 'port'> {
+  const u = new URL(url);
+  const protocol = u.protocol === 'mqtts:' ? 'mqtts' : 'mqtt';
+  return {
+    protocol,
+    // IPv6 literals come bracketed from URL; net.connect wants them bare.
+    hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: u.port === '' ? (protocol === 'mqtts' ? 8883 : 1883) : Number(u.port),
+  };
+}
+
 export function redact(url: string): string {
   try {
     const u = new URL(url);

@@ -43,6 +43,23 @@ describe('gateway config', () => {
     expect(r.ok && r.config.uplink).toMatchObject({ password: 's3cret', username: 'gw' });
   });
 
+  it('refuses a broker URL with credentials, a path or no host, naming the key', () => {
+    const withUrl = (url: string) => parseConfig(minimal.replace('mqtt://127.0.0.1:1883', url));
+    const errors = (url: string) => {
+      const r = withUrl(url);
+      return r.ok ? [] : r.errors;
+    };
+    expect(errors('mqtt://gw:secret@10.0.0.1')).toEqual([
+      '/uplink/url: no credentials in the URL; use uplink.username and SLOPEGUARD_MQTT_PASSWORD',
+    ]);
+    expect(errors('mqtts://broker:8883/mqtt')).toEqual([
+      '/uplink/url: only mqtt(s)://host:port, without a path or query',
+    ]);
+    expect(errors('mqtt://:1883')[0]).toMatch(/^\/uplink\/url: /);
+    expect(withUrl('mqtts://[::1]:8883').ok).toBe(true);
+    expect(withUrl('mqtt://broker.example.org/').ok).toBe(true);
+  });
+
   it('reads the password from passwordFile', () => {
     const file = join(tmp.dir, 'pw');
     writeFileSync(file, 'from-file\n');

@@ -115,7 +115,24 @@ function crossChecks(c: GatewayConfig): string[] {
   if (c.uplink.url.startsWith('mqtt://') && c.uplink.caFile) {
     errors.push('/uplink/caFile: only used with mqtts:// URLs');
   }
+  errors.push(...checkBrokerUrl(c.uplink.url));
   return errors;
+}
+
+/** The URL names the broker only: host, optional port, nothing else (credentials have their own keys). */
+function checkBrokerUrl(url: string): string[] {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return [`/uplink/url: not a URL: ${JSON.stringify(url)}`];
+  }
+  if (u.username || u.password)
+    return ['/uplink/url: no credentials in the URL; use uplink.username and SLOPEGUARD_MQTT_PASSWORD'];
+  if (u.hostname === '') return ['/uplink/url: no host name'];
+  if ((u.pathname !== '' && u.pathname !== '/') || u.search || u.hash)
+    return ['/uplink/url: only mqtt(s)://host:port, without a path or query'];
+  return [];
 }
 
 /** A driver's id: given, or for a serial driver `{driver}:{port}` as firmware-bridge names it. */
