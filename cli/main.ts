@@ -1,5 +1,5 @@
 import type { CliCommand } from './command.ts';
-import { UsageError } from './command.ts';
+import { runCommand } from './run-command.ts';
 
 /**
  * The registry of subcommands: one file each in cli/commands/, one entry each here. Commands load
@@ -77,18 +77,5 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`slopeguard: unknown command ${JSON.stringify(name)}\n\n${overview()}`);
     return 2;
   }
-  const command = await entry.load();
-  if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(command.usage);
-    return 0;
-  }
-  try {
-    return await command.run(rest);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`slopeguard ${name}: ${err.message}\n\n${command.usage}`);
-      return 2;
-    }
-    throw err;
-  }
+  return runCommand(await entry.load(), rest);
 }

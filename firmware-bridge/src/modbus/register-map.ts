@@ -171,8 +171,16 @@ export function parseRegisterMap(text: string, source: string): RegisterMap {
   return map;
 }
 
-/** The maps shipped with firmware-bridge. */
-export const SHIPPED_MAPS_DIR = fileURLToPath(new URL('../../maps/', import.meta.url));
+/** Set only in the gateway bundle (deploy/build-gateway.ts): where it keeps its copy of the maps. */
+declare const SLOPEGUARD_BUNDLED_MAPS: string | undefined;
+
+/** The maps shipped with firmware-bridge: firmware-bridge/maps/, or the gateway bundle's copy. */
+export const SHIPPED_MAPS_DIR = fileURLToPath(
+  new URL(
+    typeof SLOPEGUARD_BUNDLED_MAPS === 'string' ? SLOPEGUARD_BUNDLED_MAPS : '../../maps/',
+    import.meta.url,
+  ),
+);
 
 /** Loads `<model>.yaml|.yml|.json` from `dirs` in order (the model name is a checked id: no paths). */
 export async function loadRegisterMap(
