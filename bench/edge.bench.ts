@@ -14,17 +14,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { openSqliteStore, startBroker } from '@slopeguard/broker';
 import { parseTopic, type Reading } from '@slopeguard/core';
 import { ReadingQueue } from '@slopeguard/edge/queue/queue.ts';
 import pino from 'pino';
 import { stringify } from 'yaml';
+import { buildGateway } from '../deploy/build-gateway.ts';
+import { gatewayCommand, ROOT } from '../deploy/unit-file.ts';
 import type { BenchResult } from './run.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const NODE = join(ROOT, 'node_modules/.bin/node');
-const CLI = join(ROOT, 'bin/slopeguard.mjs');
 const CLK_TCK = 100; // USER_HZ on Linux
 const SENSORS = 16;
 
@@ -53,14 +52,24 @@ function gatewayConfig(dir: string, port: number, overrides: object = {}) {
   return file;
 }
 
-/** The memory settings deploy/systemd/slopeguard-edge.service runs the gateway with. */
-export const UNIT_ENV = { NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '1' };
-
+/**
+ * The gateway exactly as deploy/systemd/slopeguard-edge.service starts it: the prebuilt bundle, the
+ * unit's Node flags and environment. EDGE_BENCH_NODE_FLAGS (space-separated) replaces the unit's
+ * Node flags, to compare settings.
+ */
 function spawnEdge(config: string): ChildProcess {
-  return spawn(NODE, [CLI, 'edge', '--config', config], {
+  const unit = gatewayCommand(config);
+  const override = process.env.EDGE_BENCH_NODE_FLAGS;
+  let args = unit.args;
+  if (override !== undefined) {
+    const script = args.findIndex((a) => !a.startsWith('-'));
+    args = [...override.split(' ').filter(Boolean), ...args.slice(script)];
+  }
+  console.error(`  gateway: ${unit.command} ${args.join(' ')}`);
+  return spawn(unit.command, args, {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, ...UNIT_ENV, SLOPEGUARD_MQTT_PASSWORD: '' },
+    env: { ...process.env, ...unit.env, SLOPEGUARD_MQTT_PASSWORD: '' },
   });
 }
 
@@ -215,7 +224,11 @@ async function drain(backlog: number): Promise<BenchResult[]> {
   const child = spawnEdge(config);
   try {
     const deadline = performance.now() + 600_000;
-    while (backlogSeen < backlog && performance.now() < deadline) await sleep(200);
+    let drainRss = 0;
+    while (backlogSeen < backlog && performance.now() < deadline) {
+      await sleep(200);
+      if (child.exitCode === null) drainRss = Math.max(drainRss, sample(child.pid as number).rss);
+    }
     await sleep(2000); // a few more live readings after the drain
     const drainS = (lastBacklogAt - firstBacklogAt) / 1000;
     const rate = backlogSeen / Math.max(drainS, 0.001);
@@ -244,6 +257,7 @@ async function drain(backlog: number): Promise<BenchResult[]> {
         pass: p99 <= 2000,
       },
       { name: 'drain: live readings measured', value: latencies.length, unit: 'readings' },
+      { name: 'drain: edge VmRSS max during the drain', value: drainRss / 2 ** 20, unit: 'MB' },
       { name: 'drain: rows in the broker store', value: stored, unit: 'readings' },
     ];
   } finally {
@@ -255,6 +269,7 @@ async function drain(backlog: number): Promise<BenchResult[]> {
 }
 
 export async function run(): Promise<BenchResult[]> {
+  await buildGateway();
   const seconds = Number(process.env.EDGE_BENCH_SECONDS ?? 60);
   const backlog = Number(process.env.EDGE_BENCH_BACKLOG ?? 1_000_000);
   return [...(await steady(seconds)), ...(await drain(backlog))];
