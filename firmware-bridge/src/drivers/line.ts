@@ -7,6 +7,7 @@ import { HealthTracker } from '../health.ts';
 import { encodeLine, LINE_MAX, parseLine, type Sentence } from '../line/codec.ts';
 import { LineFramer } from '../serial/line-framer.ts';
 import { SerialLink } from '../serial/link.ts';
+import { deliver } from './deliver.ts';
 import type { DriverContext } from './modbus.ts';
 import { clampInterval } from './poller.ts';
 
@@ -118,15 +119,13 @@ export class LineDriver implements Driver {
       range: slot.sensor.range,
       counter: rainCounter(slot.sensor.kind, Object.keys(s.values), slot.sensor.counter),
     });
-    if (s.values.supply_v !== undefined) this.tracker.supply(s.values.supply_v, slot.sensor.id);
-    const ts = this.ctx.now();
-    const out = slot.converter.convert(s.values, ts);
-    if (!out.ok) {
-      if (out.reason !== 'baseline') this.tracker.error('bad_value', out.message, slot.sensor.id);
-      return;
-    }
-    this.tracker.reading(slot.sensor.id, ts);
-    this.sink(out.reading);
+    deliver(slot.sensor.id, s.values, {
+      ts: this.ctx.now(),
+      converter: slot.converter,
+      tracker: this.tracker,
+      sink: this.sink,
+      log: this.log,
+    });
   }
 
   /** Sequence numbers count lines lost on the way (16-bit, wrapping). */

@@ -16,6 +16,7 @@ import {
 } from '../modbus/register-map.ts';
 import type { BindingInterface } from '../serial/binding.ts';
 import { SerialLink } from '../serial/link.ts';
+import { deliver } from './deliver.ts';
 import { clampInterval, Poller } from './poller.ts';
 
 export interface DriverContext {
@@ -133,20 +134,13 @@ export class ModbusDriver implements Driver {
       return;
     }
     this.tracker.ok(sensor.id, latency);
-    const device = decodeFields(map, blocks, regs);
-    if (device.supply_v !== undefined) this.tracker.supply(device.supply_v, sensor.id);
-    const ts = this.ctx.now();
-    const out = converter.convert(device, ts);
-    if (!out.ok) {
-      if (out.reason !== 'baseline') this.tracker.error('bad_value', out.message, sensor.id);
-      return;
-    }
-    this.tracker.reading(sensor.id, ts);
-    try {
-      this.sink(out.reading);
-    } catch (err) {
-      this.log.error({ err }, 'reading sink threw');
-    }
+    deliver(sensor.id, decodeFields(map, blocks, regs), {
+      ts: this.ctx.now(),
+      converter,
+      tracker: this.tracker,
+      sink: this.sink,
+      log: this.log,
+    });
   }
 
   setIntervalMs(ms: number): void {

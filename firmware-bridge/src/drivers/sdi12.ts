@@ -7,6 +7,7 @@ import { reasonOf } from '../errors.ts';
 import { HealthTracker } from '../health.ts';
 import { Sdi12Master } from '../sdi12/master.ts';
 import { SerialLink } from '../serial/link.ts';
+import { deliver } from './deliver.ts';
 import type { DriverContext } from './modbus.ts';
 import { clampInterval, Poller } from './poller.ts';
 
@@ -97,20 +98,15 @@ export class Sdi12Driver implements Driver {
     sensor.fields.forEach((f, i) => {
       device[f] = values[i] as number;
     });
-    if (device.supply_v !== undefined) this.tracker.supply(device.supply_v, sensor.id);
-    const ts = this.ctx.now();
-    const out = this.converters.get(sensor.id)?.convert(device, ts);
-    if (!out) return;
-    if (!out.ok) {
-      if (out.reason !== 'baseline') this.tracker.error('bad_value', out.message, sensor.id);
-      return;
-    }
-    this.tracker.reading(sensor.id, ts);
-    try {
-      this.sink(out.reading);
-    } catch (err) {
-      this.log.error({ err }, 'reading sink threw');
-    }
+    const converter = this.converters.get(sensor.id);
+    if (!converter) return;
+    deliver(sensor.id, device, {
+      ts: this.ctx.now(),
+      converter,
+      tracker: this.tracker,
+      sink: this.sink,
+      log: this.log,
+    });
   }
 
   setIntervalMs(ms: number): void {
