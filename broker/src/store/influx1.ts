@@ -1,7 +1,6 @@
 import { InfluxDB } from 'influx';
 import { BrokerError } from '../errors.ts';
-import { influxQueries, type Row } from './influxql.ts';
-import { toLine } from './line-protocol.ts';
+import { influxQueries, influxStore, type Row } from './influxql.ts';
 import type { Store } from './types.ts';
 
 export interface Influx1StoreOptions {
@@ -49,7 +48,6 @@ export async function openInflux1Store(options: Influx1StoreOptions): Promise<St
   if (options.username !== undefined) {
     headers.authorization = `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
   }
-  let closed = false;
   const queries = influxQueries(async (q) => {
     const rows = (await influx.query(q, { precision: 'ms' })) as unknown as (Record<string, unknown> & {
       time: Date;
@@ -57,48 +55,25 @@ export async function openInflux1Store(options: Influx1StoreOptions): Promise<St
     return rows.map((r) => ({ ...r, time: r.time.getTime() }) as Row);
   });
 
-  function check(): void {
-    if (closed) throw new BrokerError('SG_ERR_STORE_CLOSED', 'InfluxDB store is closed');
-  }
-
-  return {
-    async write(batch) {
-      check();
-      if (batch.length === 0) return;
-      let res: Response;
-      try {
-        res = await fetch(writeUrl, {
-          method: 'POST',
-          headers,
-          body: batch.map(toLine).join('\n'),
-          signal: AbortSignal.timeout(timeout),
-        });
-      } catch (err) {
-        throw new BrokerError('SG_ERR_STORE_WRITE', `InfluxDB write failed: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-      if (res.status !== 204) {
-        const text = await res.text().catch(() => '');
-        // 400 = the points themselves are invalid (e.g. a timestamp after 2262): retrying cannot help.
-        const code = res.status === 400 ? 'SG_ERR_STORE_REJECTED' : 'SG_ERR_STORE_WRITE';
-        throw new BrokerError(code, `InfluxDB write answered ${res.status}: ${text.slice(0, 300)}`);
-      }
-    },
-    async latest(filter) {
-      check();
-      return queries.latest(filter);
-    },
-    async range(q) {
-      check();
-      return queries.range(q);
-    },
-    async count(filter) {
-      check();
-      return queries.count(filter);
-    },
-    async close() {
-      closed = true;
-    },
-  };
+  return influxStore(async (lines) => {
+    let res: Response;
+    try {
+      res = await fetch(writeUrl, {
+        method: 'POST',
+        headers,
+        body: lines.join('\n'),
+        signal: AbortSignal.timeout(timeout),
+      });
+    } catch (err) {
+      throw new BrokerError('SG_ERR_STORE_WRITE', `InfluxDB write failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (res.status !== 204) {
+      const text = await res.text().catch(() => '');
+      // 400 = the points themselves are invalid (e.g. a timestamp after 2262): retrying cannot help.
+      const code = res.status === 400 ? 'SG_ERR_STORE_REJECTED' : 'SG_ERR_STORE_WRITE';
+      throw new BrokerError(code, `InfluxDB write answered ${res.status}: ${text.slice(0, 300)}`);
+    }
+  }, queries);
 }

@@ -1,8 +1,7 @@
 import { InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors.ts';
-import { influxQueries, rowsFromJson } from './influxql.ts';
-import { toLine } from './line-protocol.ts';
+import { influxQueries, influxStore, rowsFromJson } from './influxql.ts';
 import type { Store } from './types.ts';
 
 export interface Influx2StoreOptions {
@@ -39,7 +38,6 @@ export function openInflux2Store(options: Influx2StoreOptions): Store {
   });
   const client = new InfluxDB({ url: options.url, token: options.token, timeout });
   const queryUrl = new URL('/query', options.url);
-  let closed = false;
   const queries = influxQueries(async (q) => {
     const u = new URL(queryUrl);
     u.searchParams.set('db', options.bucket);
@@ -58,45 +56,22 @@ export function openInflux2Store(options: Influx2StoreOptions): Store {
     return rowsFromJson((await res.json()) as Parameters<typeof rowsFromJson>[0]);
   });
 
-  function check(): void {
-    if (closed) throw new BrokerError('SG_ERR_STORE_CLOSED', 'InfluxDB store is closed');
-  }
-
-  return {
-    async write(batch) {
-      check();
-      if (batch.length === 0) return;
-      // A write API per batch: close() flushes exactly these lines and rejects if they failed.
-      const api = client.getWriteApi(options.org, options.bucket, 'ms', {
-        batchSize: batch.length + 1,
-        flushInterval: 0,
-        maxRetries: 0,
-        maxBufferLines: batch.length + 1,
-      });
-      api.writeRecords(batch.map(toLine));
-      try {
-        await api.close();
-      } catch (err) {
-        // 400 = the points themselves are invalid: retrying cannot help (see the recorder).
-        const status = (err as { statusCode?: number }).statusCode;
-        const code = status === 400 ? 'SG_ERR_STORE_REJECTED' : 'SG_ERR_STORE_WRITE';
-        throw new BrokerError(code, `InfluxDB write failed: ${(err as Error).message}`, { cause: err });
-      }
-    },
-    async latest(filter) {
-      check();
-      return queries.latest(filter);
-    },
-    async range(q) {
-      check();
-      return queries.range(q);
-    },
-    async count(filter) {
-      check();
-      return queries.count(filter);
-    },
-    async close() {
-      closed = true;
-    },
-  };
+  return influxStore(async (lines) => {
+    // A write API per batch: close() flushes exactly these lines and rejects if they failed.
+    const api = client.getWriteApi(options.org, options.bucket, 'ms', {
+      batchSize: lines.length + 1,
+      flushInterval: 0,
+      maxRetries: 0,
+      maxBufferLines: lines.length + 1,
+    });
+    api.writeRecords(lines);
+    try {
+      await api.close();
+    } catch (err) {
+      // 400 = the points themselves are invalid: retrying cannot help (see the recorder).
+      const status = (err as { statusCode?: number }).statusCode;
+      const code = status === 400 ? 'SG_ERR_STORE_REJECTED' : 'SG_ERR_STORE_WRITE';
+      throw new BrokerError(code, `InfluxDB write failed: ${(err as Error).message}`, { cause: err });
+    }
+  }, queries);
 }

@@ -1,8 +1,8 @@
 import { SENSOR_KINDS, type SensorKind } from '@slopeguard/core';
 import { escape as influxEscape } from 'influx';
 import { BrokerError } from '../errors.ts';
-import { countField, fromRow, MEASUREMENT, QUALITY_FIELD } from './line-protocol.ts';
-import { type Bucket, bucketStep, type RangeQuery, type StoredReading } from './types.ts';
+import { countField, fromRow, MEASUREMENT, QUALITY_FIELD, toLine } from './line-protocol.ts';
+import { type Bucket, bucketStep, type RangeQuery, type Store, type StoredReading } from './types.ts';
 
 /** A result row: columns by name (tags of GROUP BY included), `time` in epoch ms. */
 export type Row = Record<string, unknown> & { time: number };
@@ -120,4 +120,39 @@ export function rowsFromJson(json: QueryJson): Row[] {
     }
   }
   return rows;
+}
+
+/**
+ * The Store both InfluxDB versions share: reads through the same InfluxQL, writes through the
+ * version's own `writeLines` (one request for the whole batch, line protocol from line-protocol.ts).
+ */
+export function influxStore(
+  writeLines: (lines: string[]) => Promise<void>,
+  queries: ReturnType<typeof influxQueries>,
+): Store {
+  let closed = false;
+  const open = () => {
+    if (closed) throw new BrokerError('SG_ERR_STORE_CLOSED', 'InfluxDB store is closed');
+  };
+  return {
+    async write(batch) {
+      open();
+      if (batch.length > 0) await writeLines(batch.map(toLine));
+    },
+    async latest(filter) {
+      open();
+      return queries.latest(filter);
+    },
+    async range(q) {
+      open();
+      return queries.range(q);
+    },
+    async count(filter) {
+      open();
+      return queries.count(filter);
+    },
+    async close() {
+      closed = true;
+    },
+  };
 }
