@@ -1,11 +1,13 @@
 /**
  * Gateway benchmarks (issue "Gateway", Performance):
- *  1. steady: 16 sensors at 1 Hz, the gateway as a child process (`slopeguard edge`), RSS and CPU of
- *     that process from /proc/<pid>/status and /proc/<pid>/stat. EDGE_BENCH_SECONDS (default 60; the
+ *  1. steady: 16 sensors at 1 Hz, the gateway as a child process started as its systemd unit starts
+ *     it (the bundle, built first, with the unit's flags: see spawnEdge), RSS and CPU of that process
+ *     from /proc/<pid>/status and /proc/<pid>/stat. EDGE_BENCH_SECONDS (default 60; the
  *     issue asks for 600) sets the duration.
  *  2. drain: 1,000,000 readings queued before start, drained to the project's broker (Aedes +
  *     recorder + SQLite store) while 16 live sensors at 1 Hz keep arriving; drain rate and the live
- *     readings' latency (arrival at the broker minus reading timestamp) at p99.
+ *     readings' latency (arrival at the broker minus reading timestamp) at p99; the gateway's peak
+ *     RSS meanwhile.
  *  EDGE_BENCH_BACKLOG overrides the backlog size (default 1,000,000); EDGE_BENCH_RATE the gateway's
  *  backlogRatePerS (default 20,000).
  * Loopback only; everything in a temp dir that is removed afterwards.

@@ -100,7 +100,6 @@ export class Uplink {
   }
 }
 
-/** A URL fit for logs: credentials in it are removed. */
 /**
  * mqtt://host:port or mqtts://host:port as connect options, parsed with the WHATWG URL parser (given a
  * string, mqtt.js would use the deprecated url.parse). Credentials come from uplink.username/password,
@@ -117,6 +116,7 @@ export function brokerAddress(url: string): Pick<IClientOptions, 'protocol' | 'h
   };
 }
 
+/** A URL fit for logs: credentials in it are removed. */
 export function redact(url: string): string {
   try {
     const u = new URL(url);
