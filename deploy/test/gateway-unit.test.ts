@@ -145,6 +145,20 @@ describe('the gateway as its systemd unit starts it', () => {
     expect(xs).toEqual(Array.from({ length: xs.length }, (_, i) => (i + 1) / 100));
   }, 60_000);
 
+  // The machine's own Node (Debian's /usr/bin/node) is older than 24 here and in CI; on a machine
+  // where it is not, or where there is none, there is nothing to check.
+  const systemNode = spawnSync('/usr/bin/node', ['-p', 'process.versions.node'], { encoding: 'utf8' });
+  const oldNode = systemNode.status === 0 && Number(systemNode.stdout.split('.')[0]) < 24;
+  it.skipIf(!oldNode)('an older Node (/usr/bin/node, when older than 24) gets one line and exit 1', () => {
+    const r = spawnSync('/usr/bin/node', [join(bundleDir, 'slopeguard-edge.mjs'), '--help'], {
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^slopeguard-edge needs Node.js 24 or newer \(this is v\d+/);
+  });
+
   it('parseUnit refuses quoting it would misread', () => {
     expect(() => parseUnit('[Service]\nExecStart=/bin/node "a b"\n')).toThrow(/quoting/);
     expect(() => parseUnit('[Service]\nUser=x\n')).toThrow(/no ExecStart/);
