@@ -1,6 +1,6 @@
 import {
-  type Channel,
   decodePayload,
+  failureOf,
   type GatewayEvent,
   gatewayFilter,
   parseTopic,
@@ -90,40 +90,38 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
     try {
       const parsed = parseTopic(topic);
       if (!parsed) return reject('topic', topic, ['not a contract topic']);
-      const channel: Channel = parsed.channel;
-      received.inc({ channel });
-      const decoded = decodePayload(channel, payload);
-      if (!decoded.ok)
-        return reject(
-          decoded.errors[0]?.startsWith('not JSON') ? 'not_json' : 'schema',
-          topic,
-          decoded.errors,
-        );
+      received.inc({ channel: parsed.channel });
       const at = now();
+      const refuse = (errors: string[]) => reject(failureOf(errors), topic, errors);
+      if (parsed.scope === 'system') return;
       if (parsed.scope === 'site') {
-        const message = decoded.value as SiteLevel;
-        view.applyLevel(parsed.site, message);
-        onEvent({ channel: 'level', site: parsed.site, message });
+        const d = decodePayload('level', payload);
+        if (!d.ok) return refuse(d.errors);
+        view.applyLevel(parsed.site, d.value);
+        onEvent({ channel: 'level', site: parsed.site, message: d.value });
         return;
       }
       const { site, gateway } = parsed;
       switch (parsed.channel) {
         case 'telemetry': {
-          const message = decoded.value as Telemetry;
-          view.applyTelemetry(site, gateway, message, at);
-          onEvent({ channel: 'telemetry', site, gateway, message });
+          const d = decodePayload('telemetry', payload);
+          if (!d.ok) return refuse(d.errors);
+          view.applyTelemetry(site, gateway, d.value, at);
+          onEvent({ channel: 'telemetry', site, gateway, message: d.value });
           break;
         }
         case 'status': {
-          const message = decoded.value as Status;
-          view.applyStatus(site, gateway, message, at);
-          onEvent({ channel: 'status', site, gateway, message });
+          const d = decodePayload('status', payload);
+          if (!d.ok) return refuse(d.errors);
+          view.applyStatus(site, gateway, d.value, at);
+          onEvent({ channel: 'status', site, gateway, message: d.value });
           break;
         }
         case 'event': {
-          const message = decoded.value as GatewayEvent;
-          view.applyEvent(site, gateway, message);
-          onEvent({ channel: 'event', site, gateway, message });
+          const d = decodePayload('event', payload);
+          if (!d.ok) return refuse(d.errors);
+          view.applyEvent(site, gateway, d.value);
+          onEvent({ channel: 'event', site, gateway, message: d.value });
           break;
         }
         default:
@@ -131,7 +129,7 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
       }
     } catch (err) {
       // One bad message or a failing listener must not stop the feed.
-      logger.error({ err, topic }, 'feed handler failed');
+      logger.error({ err: (err as Error).message, topic: topic.slice(0, 200) }, 'feed handler failed');
     }
   });
 
