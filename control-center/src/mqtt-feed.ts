@@ -108,6 +108,7 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
       const refuse = (errors: string[]) => reject(failureOf(errors), topic, errors);
       if (parsed.scope === 'system') return;
       if (parsed.scope === 'site') {
+        if (parsed.channel !== 'level') return;
         const d = decodePayload('level', payload);
         if (!d.ok) return refuse(d.errors);
         view.applyLevel(parsed.site, d.value);
