@@ -43,6 +43,7 @@ export const WARN_MIGRATIONS: readonly Migration[] = [
           endpoint TEXT NOT NULL,
           p256dh TEXT NOT NULL,
           auth TEXT NOT NULL,
+          lang TEXT NOT NULL CHECK (lang IN ('ko', 'en')),
           created_at INTEGER NOT NULL,
           UNIQUE (area, endpoint)
         ) STRICT;
@@ -61,6 +62,7 @@ export const WARN_MIGRATIONS: readonly Migration[] = [
           id TEXT PRIMARY KEY,
           area TEXT NOT NULL,
           email TEXT NOT NULL,
+          lang TEXT NOT NULL CHECK (lang IN ('ko', 'en')),
           state TEXT NOT NULL CHECK (state IN ('pending', 'active')),
           confirm_hash TEXT,
           confirm_expires_at INTEGER,
