@@ -255,6 +255,38 @@ describe('outbox', () => {
     expect(lines.join('')).toContain('"failuresNotLogged":19');
   });
 
+  it('keeps delivering when the audit sink throws or rejects', async () => {
+    const rx = await receiver();
+    let calls = 0;
+    const ob = start(rx.url, {
+      audit: {
+        record: () => {
+          calls++;
+          if (calls === 1) throw new Error('audit disk full');
+          return Promise.reject(new Error('audit unavailable'));
+        },
+      },
+    });
+    ob.enqueue(notice({ alertId: 'a1' }));
+    ob.enqueue(notice({ alertId: 'a2' }));
+    await ob.whenIdle();
+    expect(calls).toBe(2);
+    expect(ob.stats()).toMatchObject({ sent: 2, queued: 0 });
+  });
+
+  it("sends nothing that the caller's transaction rolled back", async () => {
+    const rx = await receiver();
+    const ob = start(rx.url);
+    db.exec('BEGIN');
+    ob.enqueue(notice({ alertId: 'rolled-back' }));
+    db.exec('ROLLBACK');
+    db.exec('BEGIN');
+    ob.enqueue(notice({ alertId: 'committed' }));
+    db.exec('COMMIT');
+    await ob.whenIdle();
+    expect(rx.requests.map((r) => r.json.alert)).toEqual(['committed']);
+  });
+
   it('refuses an unknown channel and an oversized message with coded errors', () => {
     outbox = new Outbox({ db, channels: [], clock, audit });
     expect(() => outbox?.enqueue(notice())).toThrow(
