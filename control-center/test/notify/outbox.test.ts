@@ -287,6 +287,37 @@ describe('outbox', () => {
     expect(rx.requests.map((r) => r.json.alert)).toEqual(['committed']);
   });
 
+  it('pauses, logs once and loses nothing while the database refuses writes', async () => {
+    const lines: string[] = [];
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      }),
+    );
+    const rx = await receiver();
+    const ob = start(rx.url, { log });
+    ob.enqueue(notice({ alertId: 'a1' }));
+    ob.enqueue(notice({ alertId: 'a2' }));
+    // A real refusal by SQLite (as on a full or failing disk): reads work, writes fail.
+    db.exec('PRAGMA query_only = ON');
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(rx.requests).toHaveLength(0);
+    expect(lines.filter((l) => l.includes('outbox database error'))).toHaveLength(1);
+    // Paused, not spinning: the only timer is the pause.
+    expect(clock.pending()).toEqual([clock.now() + 1_000]);
+    db.exec('PRAGMA query_only = OFF');
+    clock.advance(1_000);
+    await ob.whenIdle();
+    expect(rx.requests.map((r) => r.json.alert).sort()).toEqual(['a1', 'a2']);
+    expect(ob.stats()).toMatchObject({ sent: 2, queued: 0 });
+    expect(lines.filter((l) => l.includes('database works again'))).toHaveLength(1);
+  });
+
   it('refuses an unknown channel and an oversized message with coded errors', () => {
     outbox = new Outbox({ db, channels: [], clock, audit });
     expect(() => outbox?.enqueue(notice())).toThrow(
