@@ -79,6 +79,8 @@ export class Escalation {
   readonly #timers = new Map<string, ClockTimer>();
   readonly #st: ReturnType<typeof prepare>;
   #rejected = 0;
+  #nextRejectLog = 0;
+  #rejectsNotLogged = 0;
   #started = false;
 
   constructor(opts: EscalationOptions) {
@@ -124,7 +126,18 @@ export class Escalation {
     const problem = checkUpdate(input);
     if (problem) {
       this.#rejected++;
-      this.#log.warn({ rejected: this.#rejected }, `alert update refused: ${problem}`);
+      // One line per minute at most: a broken alert source must not flood the log.
+      const now = this.#clock.now();
+      if (now >= this.#nextRejectLog) {
+        this.#nextRejectLog = now + 60_000;
+        this.#log.warn(
+          { rejected: this.#rejected, notLogged: this.#rejectsNotLogged },
+          `alert update refused: ${problem}`,
+        );
+        this.#rejectsNotLogged = 0;
+      } else {
+        this.#rejectsNotLogged++;
+      }
       return;
     }
     try {

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { webhookChannel } from '../../src/notify/channels/webhook.ts';
 import { Escalation, type EscalationChain, type EscalationPolicy } from '../../src/notify/escalation.ts';
@@ -203,8 +205,32 @@ describe('escalation on a fake clock', () => {
       { ...alert(), reasons: 'rain' },
       { ...alert(), at: Number.NaN },
     ];
+    const lines: string[] = [];
+    esc = new Escalation({
+      db,
+      outbox,
+      policy,
+      clock,
+      log: pino(
+        { level: 'info' },
+        new Writable({
+          write(chunk, _enc, cb) {
+            lines.push(String(chunk));
+            cb();
+          },
+        }),
+      ),
+    });
+    esc.start();
     for (const b of bad) expect(() => esc.update(b as unknown as AlertUpdate)).not.toThrow();
     expect(esc.rejected).toBe(bad.length);
+    // Counted every time, logged once a minute.
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('alert update refused: not an object');
+    clock.advance(60_000);
+    esc.update(bad[1] as unknown as AlertUpdate);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(`"notLogged":${bad.length - 1}`);
     await step(60 * MIN);
     expect(got()).toEqual([]);
   });
