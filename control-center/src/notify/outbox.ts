@@ -218,6 +218,15 @@ export class Outbox {
     return (this.#st.byAlert.all({ alert_id: alertId }) as unknown as Row[]).map(toDelivery);
   }
 
+  /**
+   * Deletes sent and failed deliveries last updated before `before` (epoch ms); returns how many.
+   * Their de-duplication keys go with them, so keep well beyond any alert's life (30 days or more):
+   * the audit keeps the history. Queued deliveries are never pruned.
+   */
+  prune(before: number): number {
+    return Number(this.#st.prune.run({ before }).changes);
+  }
+
   stats(): OutboxStats {
     const out: OutboxStats = { queued: 0, sent: 0, failed: 0, inflight: this.#inflight.size };
     for (const r of this.#st.counts.all() as unknown as { state: DeliveryState; n: number }[])
@@ -515,6 +524,7 @@ function prepare(db: DatabaseSync) {
     byId: s('SELECT * FROM notify_outbox WHERE delivery_id = :delivery_id'),
     byAlert: s('SELECT * FROM notify_outbox WHERE alert_id = :alert_id ORDER BY seq'),
     counts: s('SELECT state, count(*) AS n FROM notify_outbox GROUP BY state'),
+    prune: s("DELETE FROM notify_outbox WHERE state IN ('sent', 'failed') AND updated_at < :before"),
     due: s(`SELECT * FROM notify_outbox WHERE state = 'queued' AND next_attempt_at <= :now
       ORDER BY next_attempt_at, seq LIMIT :limit`),
     nextDue: s(`SELECT min(next_attempt_at) AS at FROM notify_outbox

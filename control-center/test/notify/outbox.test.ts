@@ -318,6 +318,22 @@ describe('outbox', () => {
     expect(lines.filter((l) => l.includes('database works again'))).toHaveLength(1);
   });
 
+  it('prunes old sent and failed deliveries, never queued ones', async () => {
+    const rx = await receiver((_n, hook) => ({
+      status: hook.json.alert === 'refused' ? 400 : hook.json.alert === 'later' ? 503 : 200,
+    }));
+    const ob = start(rx.url);
+    ob.enqueue(notice({ alertId: 'sent' }));
+    ob.enqueue(notice({ alertId: 'refused' }));
+    ob.enqueue(notice({ alertId: 'later' }));
+    await ob.whenIdle();
+    expect(ob.stats()).toMatchObject({ sent: 1, failed: 1, queued: 1 });
+    clock.advance(500);
+    expect(ob.prune(clock.now() - 1_000)).toBe(0);
+    expect(ob.prune(clock.now())).toBe(2);
+    expect(ob.stats()).toMatchObject({ sent: 0, failed: 0, queued: 1 });
+  });
+
   it('refuses an unknown channel and an oversized message with coded errors', () => {
     outbox = new Outbox({ db, channels: [], clock, audit });
     expect(() => outbox?.enqueue(notice())).toThrow(
