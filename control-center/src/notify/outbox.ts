@@ -84,6 +84,7 @@ const MAX_TEXT = 8_000;
 const MAX_DATA = 16_000;
 const MAX_ADDRESS = 500;
 const MAX_ID = 200;
+const STORAGE_PAUSE_MS = 1_000;
 
 interface Row {
   seq: number;
@@ -125,6 +126,8 @@ export class Outbox {
   #timer: ClockTimer | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #idleWaiters: (() => void)[] = [];
+  #pausedUntil = 0;
+  #storageErrors = 0;
 
   constructor(opts: OutboxOptions) {
     this.#db = opts.db;
@@ -195,7 +198,13 @@ export class Outbox {
 
   /** Resolves once no attempt is in flight and none is due now (tests and shutdown). */
   whenIdle(): Promise<void> {
-    if (this.#isIdle()) return Promise.resolve();
+    let idle = false;
+    try {
+      idle = this.#isIdle();
+    } catch {
+      // The database is failing; delivery resumes (and this settles) once it works again.
+    }
+    if (idle) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -207,6 +216,15 @@ export class Outbox {
   /** Delivery records of an alert, oldest first. */
   forAlert(alertId: string): Delivery[] {
     return (this.#st.byAlert.all({ alert_id: alertId }) as unknown as Row[]).map(toDelivery);
+  }
+
+  /**
+   * Deletes sent and failed deliveries last updated before `before` (epoch ms); returns how many.
+   * Their de-duplication keys go with them, so keep well beyond any alert's life (30 days or more):
+   * the audit keeps the history. Queued deliveries are never pruned.
+   */
+  prune(before: number): number {
+    return Number(this.#st.prune.run({ before }).changes);
   }
 
   stats(): OutboxStats {
@@ -236,28 +254,62 @@ export class Outbox {
   #pump(): void {
     if (!this.#running) return;
     const now = this.#clock.now();
-    const free = this.#concurrency - this.#inflight.size;
-    if (free > 0) {
-      const rows = this.#st.due.all({ now, limit: free + this.#inflight.size }) as unknown as Row[];
-      for (const row of rows) {
-        if (this.#inflight.size >= this.#concurrency) break;
-        if (this.#inflight.has(row.delivery_id)) continue;
-        const p = this.#attempt(row).finally(() => {
-          this.#inflight.delete(row.delivery_id);
-          this.#kick();
-          this.#settleIdle();
-        });
-        this.#inflight.set(row.delivery_id, p);
-      }
+    if (now < this.#pausedUntil) {
+      this.#armAt(this.#pausedUntil, now);
+      return;
     }
-    this.#armTimer(now);
+    try {
+      const free = this.#concurrency - this.#inflight.size;
+      if (free > 0) {
+        const rows = this.#st.due.all({ now, limit: free + this.#inflight.size }) as unknown as Row[];
+        for (const row of rows) {
+          if (this.#inflight.size >= this.#concurrency) break;
+          if (this.#inflight.has(row.delivery_id)) continue;
+          const p = this.#attempt(row)
+            .catch((err: unknown) => this.#storageTrouble(err))
+            .finally(() => {
+              this.#inflight.delete(row.delivery_id);
+              this.#kick();
+              this.#settleIdle();
+            });
+          this.#inflight.set(row.delivery_id, p);
+        }
+      }
+      this.#armTimer(now);
+      this.#storageOk();
+    } catch (err) {
+      this.#storageTrouble(err);
+    }
     this.#settleIdle();
+  }
+
+  /**
+   * The database refused a read or a write (disk full, I/O error): nothing is lost (a row not marked
+   * sent stays queued), but delivering pauses for a second so a failing disk is not hammered in a
+   * tight loop, and the problem is logged once per run.
+   */
+  #storageTrouble(err: unknown): void {
+    const now = this.#clock.now();
+    this.#pausedUntil = now + STORAGE_PAUSE_MS;
+    if (this.#storageErrors++ === 0) {
+      this.#log.error({ err: (err as Error)?.message }, 'outbox database error; delivery paused, will retry');
+    }
+    this.#armAt(this.#pausedUntil, now);
+  }
+
+  #storageOk(): void {
+    if (this.#storageErrors === 0) return;
+    this.#log.info({ errorsNotLogged: this.#storageErrors - 1 }, 'outbox database works again');
+    this.#storageErrors = 0;
   }
 
   /** One timer, at the earliest retry not yet due. */
   #armTimer(now: number): void {
     const next = this.#st.nextDue.get({ now }) as { at: number | null } | undefined;
-    const at = next?.at ?? Number.POSITIVE_INFINITY;
+    this.#armAt(next?.at ?? Number.POSITIVE_INFINITY, now);
+  }
+
+  #armAt(at: number, now: number): void {
     if (at === this.#timerAt) return;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -272,7 +324,12 @@ export class Outbox {
   }
 
   #settleIdle(): void {
-    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
+    if (this.#idleWaiters.length === 0) return;
+    try {
+      if (!this.#isIdle()) return;
+    } catch {
+      return; // the database is failing: #storageTrouble has paused delivery and will pump again
+    }
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const w of waiters) w();
@@ -467,6 +524,7 @@ function prepare(db: DatabaseSync) {
     byId: s('SELECT * FROM notify_outbox WHERE delivery_id = :delivery_id'),
     byAlert: s('SELECT * FROM notify_outbox WHERE alert_id = :alert_id ORDER BY seq'),
     counts: s('SELECT state, count(*) AS n FROM notify_outbox GROUP BY state'),
+    prune: s("DELETE FROM notify_outbox WHERE state IN ('sent', 'failed') AND updated_at < :before"),
     due: s(`SELECT * FROM notify_outbox WHERE state = 'queued' AND next_attempt_at <= :now
       ORDER BY next_attempt_at, seq LIMIT :limit`),
     nextDue: s(`SELECT min(next_attempt_at) AS at FROM notify_outbox

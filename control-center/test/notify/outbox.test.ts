@@ -255,6 +255,85 @@ describe('outbox', () => {
     expect(lines.join('')).toContain('"failuresNotLogged":19');
   });
 
+  it('keeps delivering when the audit sink throws or rejects', async () => {
+    const rx = await receiver();
+    let calls = 0;
+    const ob = start(rx.url, {
+      audit: {
+        record: () => {
+          calls++;
+          if (calls === 1) throw new Error('audit disk full');
+          return Promise.reject(new Error('audit unavailable'));
+        },
+      },
+    });
+    ob.enqueue(notice({ alertId: 'a1' }));
+    ob.enqueue(notice({ alertId: 'a2' }));
+    await ob.whenIdle();
+    expect(calls).toBe(2);
+    expect(ob.stats()).toMatchObject({ sent: 2, queued: 0 });
+  });
+
+  it("sends nothing that the caller's transaction rolled back", async () => {
+    const rx = await receiver();
+    const ob = start(rx.url);
+    db.exec('BEGIN');
+    ob.enqueue(notice({ alertId: 'rolled-back' }));
+    db.exec('ROLLBACK');
+    db.exec('BEGIN');
+    ob.enqueue(notice({ alertId: 'committed' }));
+    db.exec('COMMIT');
+    await ob.whenIdle();
+    expect(rx.requests.map((r) => r.json.alert)).toEqual(['committed']);
+  });
+
+  it('pauses, logs once and loses nothing while the database refuses writes', async () => {
+    const lines: string[] = [];
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      }),
+    );
+    const rx = await receiver();
+    const ob = start(rx.url, { log });
+    ob.enqueue(notice({ alertId: 'a1' }));
+    ob.enqueue(notice({ alertId: 'a2' }));
+    // A real refusal by SQLite (as on a full or failing disk): reads work, writes fail.
+    db.exec('PRAGMA query_only = ON');
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(rx.requests).toHaveLength(0);
+    expect(lines.filter((l) => l.includes('outbox database error'))).toHaveLength(1);
+    // Paused, not spinning: the only timer is the pause.
+    expect(clock.pending()).toEqual([clock.now() + 1_000]);
+    db.exec('PRAGMA query_only = OFF');
+    clock.advance(1_000);
+    await ob.whenIdle();
+    expect(rx.requests.map((r) => r.json.alert).sort()).toEqual(['a1', 'a2']);
+    expect(ob.stats()).toMatchObject({ sent: 2, queued: 0 });
+    expect(lines.filter((l) => l.includes('database works again'))).toHaveLength(1);
+  });
+
+  it('prunes old sent and failed deliveries, never queued ones', async () => {
+    const rx = await receiver((_n, hook) => ({
+      status: hook.json.alert === 'refused' ? 400 : hook.json.alert === 'later' ? 503 : 200,
+    }));
+    const ob = start(rx.url);
+    ob.enqueue(notice({ alertId: 'sent' }));
+    ob.enqueue(notice({ alertId: 'refused' }));
+    ob.enqueue(notice({ alertId: 'later' }));
+    await ob.whenIdle();
+    expect(ob.stats()).toMatchObject({ sent: 1, failed: 1, queued: 1 });
+    clock.advance(500);
+    expect(ob.prune(clock.now() - 1_000)).toBe(0);
+    expect(ob.prune(clock.now())).toBe(2);
+    expect(ob.stats()).toMatchObject({ sent: 0, failed: 0, queued: 1 });
+  });
+
   it('refuses an unknown channel and an oversized message with coded errors', () => {
     outbox = new Outbox({ db, channels: [], clock, audit });
     expect(() => outbox?.enqueue(notice())).toThrow(

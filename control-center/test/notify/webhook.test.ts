@@ -90,6 +90,55 @@ describe('webhook channel against a real HTTP receiver', () => {
     expect(rx.refused.slice(refused)).toEqual([{ reason: 'stale' }]);
   });
 
+  it('does not read more than 64 KiB of an answer, and times out a receiver that never answers', async () => {
+    const { createServer } = await import('node:http');
+    let flood = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      if (req.url === '/flood') {
+        res.writeHead(200);
+        const chunk = Buffer.alloc(16_384, 120);
+        // 64 MiB offered, more than loopback socket buffers hold: the channel must stop reading.
+        const push = () => {
+          while (flood < 4_096) {
+            flood++;
+            if (!res.write(chunk)) {
+              res.once('drain', push);
+              return;
+            }
+          }
+          res.end();
+        };
+        push();
+      }
+      // '/silent': never answers.
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const ok = await webhookChannel({ id: 'a', url: `${base}/flood`, secret: SECRET, clock }).send(
+        message,
+        {
+          id: 'x',
+          address: '',
+        },
+      );
+      expect(ok).toEqual({ ok: true, info: 'HTTP 200' });
+      expect(flood).toBeLessThan(4_096);
+      const silent = await webhookChannel({
+        id: 'b',
+        url: `${base}/silent`,
+        secret: SECRET,
+        clock,
+        timeoutMs: 300,
+      }).send(message, { id: 'x', address: '' });
+      expect(silent).toEqual({ ok: false, permanent: false, error: 'no answer within 300 ms' });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('classifies answers: 5xx and refused connections are retried, other 4xx are not', async () => {
     const answers = [500, 503, 408, 429, 400, 404, 410];
     const server = await webhookReceiver({

@@ -68,8 +68,7 @@ export function webhookChannel(opts: WebhookOptions): Channel {
       } catch (err) {
         return { ok: false, permanent: false, error: networkError(err, timeoutMs) };
       }
-      // The body is not needed; drain it so the connection is reused.
-      await res.arrayBuffer().catch(() => undefined);
+      await drain(res);
       if (res.ok) return { ok: true, info: `HTTP ${res.status}` };
       const retryable = res.status >= 500 || RETRYABLE_4XX.has(res.status);
       return {
@@ -80,6 +79,29 @@ export function webhookChannel(opts: WebhookOptions): Channel {
       };
     },
   };
+}
+
+/**
+ * The answer's body is not needed; reading it lets the connection be reused. At most 64 KiB: a
+ * receiver that answers with a flood is cut off (the status is what counts).
+ */
+async function drain(res: Response): Promise<void> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  let bytes = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      bytes += value.byteLength;
+      if (bytes > 65_536) {
+        await reader.cancel();
+        return;
+      }
+    }
+  } catch {
+    // A body cut short or timed out: the status already decided the outcome.
+  }
 }
 
 /** The cause's code only (ECONNREFUSED, ...): fetch's messages quote the address. */
