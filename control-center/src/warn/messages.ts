@@ -276,6 +276,20 @@ function fullText(input: WarningInput, lang: Lang): string {
   return lines.join('\n');
 }
 
+/** The sentences of a kind for the public page: what (with the place), why, what to do. */
+export function warningSentences(
+  area: Area,
+  kind: MessageKind,
+  lang: Lang,
+): { what: string; why: string; act: string } {
+  const p = PHRASES[lang][kind];
+  return {
+    what: p.what(clean(area.name[lang])),
+    why: p.why,
+    act: action({ area, kind, exercise: false, issuedAt: 0 }, lang),
+  };
+}
+
 /**
  * Overrides of the "what to do" sentence that do not fit the 157-character form of a drill next to
  * the issuer and the place name: configuration errors, listed with their paths (`/messages/warning/ko: ...`).
