@@ -57,22 +57,19 @@ async function pushFanout(dir: string): Promise<BenchResult[]> {
       rendered: renderWarning({ area: UMYEONSAN, kind: 'serious', exercise: true, issuedAt: Date.now() }),
     });
     const tQueued = performance.now();
-    await outbox.whenIdle();
+    // Done when every subscriber's push service has the message. The outbox may still hold a few rows
+    // for retry: attempts it stopped waiting for on a loaded machine that arrived all the same.
+    while (new Set(service.received.map((r) => r.name)).size < SUBSCRIBERS) {
+      if (performance.now() - t0 > 600_000)
+        throw new Error(`only ${service.received.length} pushes in 10 min`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const seconds = (performance.now() - t0) / 1000;
-    // A request the outbox gave up waiting for (a loaded machine) may still arrive and be retried:
-    // the phone shows one notification (same tag), so count subscribers reached, and the repeats.
     const delivered = new Set(service.received.map((r) => r.name)).size;
     const repeats = service.received.length - delivered;
     const stats = outbox.stats();
-    if (
-      queued !== SUBSCRIBERS ||
-      delivered !== SUBSCRIBERS ||
-      service.refused.length > 0 ||
-      stats.sent !== SUBSCRIBERS
-    )
-      throw new Error(
-        `queued ${queued}, reached ${delivered}, refused ${service.refused.length}, stats ${JSON.stringify(stats)}`,
-      );
+    if (queued !== SUBSCRIBERS || service.refused.length > 0)
+      throw new Error(`queued ${queued}, refused ${service.refused.length}, stats ${JSON.stringify(stats)}`);
     return [
       {
         name: `push: ${SUBSCRIBERS} subscribers notified (verified, decrypted)`,
@@ -84,6 +81,7 @@ async function pushFanout(dir: string): Promise<BenchResult[]> {
       { name: 'push: fan-out queued in one transaction', value: (tQueued - t0) / 1000, unit: 's' },
       { name: 'push: deliveries per second', value: delivered / seconds, unit: '/s' },
       { name: 'push: repeated requests (timed out, then retried)', value: repeats, unit: '' },
+      { name: 'push: rows still queued for retry at that moment', value: stats.queued, unit: '' },
     ];
   } finally {
     await outbox.stop();
