@@ -110,8 +110,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     id: `${options.id ?? 'slopeguard'}-${randomUUID()}`,
     persistence,
     maxTopicLevels: limits.maxTopicLevels,
-    // Client ids are `{site}.{gateway}` (up to 127 characters), beyond MQTT 3.1's 23 [MQTT-3.1.3-5].
-    maxClientsIdLength: 255,
+    // Client ids are `{site}.{gateway}` (up to 127 characters), beyond MQTT 3.1's 23 [MQTT-3.1.3-5];
+    // the hooks enforce limits.maxClientIdLength for every protocol version.
+    maxClientsIdLength: limits.maxClientIdLength,
   });
   aedes.on('client', () => {
     metrics.connections.inc();

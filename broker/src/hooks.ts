@@ -43,6 +43,15 @@ export interface HookSet {
   connected(): IterableIterator<[Client, Account]>;
 }
 
+/** Longest peer-controlled string (username, client id, topic) written to a log line. */
+export const LOG_STRING_MAX = 128;
+
+/** Clips a peer-controlled string for a log line, saying how long it really was. */
+export function clip(s: string | undefined): string | undefined {
+  if (s === undefined || s.length <= LOG_STRING_MAX) return s;
+  return `${s.slice(0, LOG_STRING_MAX)}...(${s.length} chars)`;
+}
+
 function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -81,6 +90,11 @@ export function createHooks(ctx: HookContext): HookSet {
     120_000,
     now,
   );
+  const backoffChecks = new BucketMap(
+    () => new TokenBucket(limits.failedAuthPerMinutePerAddress / 60, limits.failedAuthBurst, now),
+    120_000,
+    now,
+  );
 
   function refuse(
     client: Client,
@@ -90,10 +104,12 @@ export function createHooks(ctx: HookContext): HookSet {
     done: (e: AuthenticateError, ok: false) => void,
   ) {
     metrics.refusedConnections.inc({ reason });
-    // The username is not a secret; the password is never logged.
+    // The username is not a secret; the password is never logged. Both strings come from the
+    // peer: clipped, and the burst key uses the clipped form so that long variants share a key.
+    const user = clip(username);
     reportBurst(
-      `connect|${reason}|${username ?? ''}`,
-      { clientId: client.id, username, reason },
+      `connect|${reason}|${user ?? ''}`,
+      { clientId: clip(client.id), username: user, reason },
       'connection refused',
     );
     done(authError(`connection refused: ${reason}`, code), false);
@@ -111,8 +127,15 @@ export function createHooks(ctx: HookContext): HookSet {
       metrics.rejectedByGateway.inc({ site: account.site, gateway: account.gateway, reason });
     }
     reportBurst(
-      `${client.id}|${reason}`,
-      { clientId: client.id, username: account?.username, topic: topic.slice(0, 300), reason, errors },
+      `${clip(client.id)}|${reason}`,
+      {
+        clientId: clip(client.id),
+        username: account?.username,
+        topic: clip(topic),
+        reason,
+        // Schema errors quote the peer's keys and values: at most ten, each clipped.
+        errors: errors.slice(0, 10).map((e) => clip(e)),
+      },
       'publish refused',
     );
   }
@@ -128,6 +151,30 @@ export function createHooks(ctx: HookContext): HookSet {
     packet.topic = `${REJECTED_TOPIC_PREFIX}${reason}`;
     packet.retain = false;
     packet.payload = Buffer.from(JSON.stringify({ topic: original.slice(0, 300), reason }));
+  }
+
+  /** After a verified secret: client id binding, will ACL, then the account's connect budget. */
+  function admit(
+    client: Client,
+    account: Account,
+    username: string,
+    done: (e: AuthenticateError | null, ok: boolean) => void,
+  ) {
+    if (!clientIdAllowed(username, client.id, (id) => registry?.get(id) !== undefined)) {
+      return refuse(client, 'client_id', IDENTIFIER_REJECTED, username, done);
+    }
+    // A will is published later in the client's name: check it now, against the same ACL.
+    const will = (client as unknown as WillCarrier)._will;
+    if (will && !mayPublish(account, will.topic)) {
+      return refuse(client, 'will_acl', NOT_AUTHORIZED, username, done);
+    }
+    // Only a successful authentication spends the account's connect budget: CONNECTs that carry
+    // just the username cannot lock the owner out.
+    if (!connectBuckets.get(username).tryTake()) {
+      return refuse(client, 'rate', SERVER_UNAVAILABLE, username, done);
+    }
+    accept(client, account);
+    done(null, true);
   }
 
   function noteTelemetry(site: string, gateway: string, seq: number): void {
@@ -173,6 +220,11 @@ export function createHooks(ctx: HookContext): HookSet {
 
   const hooks: Hooks = {
     authenticate(client, username, password, done) {
+      // Aedes checks maxClientsIdLength only for MQTT 3.1 (protocol version 3); this is for all.
+      // Independent of any account, so refusing it first tells nothing about accounts.
+      if (client.id.length > limits.maxClientIdLength) {
+        return refuse(client, 'client_id_length', IDENTIFIER_REJECTED, username, done);
+      }
       if (!registry || username === undefined || password === undefined) {
         if (ctx.allowAnonymous) {
           accept(client, null);
@@ -180,32 +232,32 @@ export function createHooks(ctx: HookContext): HookSet {
         }
         return refuse(client, registry ? 'anonymous' : 'no_auth_configured', NOT_AUTHORIZED, username, done);
       }
-      if (!connectBuckets.get(username).tryTake()) {
-        return refuse(client, 'rate', SERVER_UNAVAILABLE, username, done);
-      }
-      if (!clientIdAllowed(username, client.id, (id) => registry.get(id) !== undefined)) {
-        return refuse(client, 'client_id', IDENTIFIER_REJECTED, username, done);
-      }
+      // Failed logins are limited per remote address. The token is taken before the secret is
+      // checked and given back only on success, so attempts in flight count: a parallel burst
+      // gets `failedAuthBurst` guesses, not one per connection.
       const address = remoteAddress(client);
-      if (!failedAuthBuckets.get(address).available()) {
-        return refuse(client, 'address_backoff', SERVER_UNAVAILABLE, username, done);
+      const addressBucket = failedAuthBuckets.get(address);
+      if (!addressBucket.tryTake()) {
+        // In back-off, a secret this process already verified for the account (an HMAC compare,
+        // no scrypt) still gets in, with its own small budget per address: the owner behind the
+        // same address as a guesser is not locked out for as long as the guessing goes on.
+        const cached = backoffChecks.get(address).tryTake()
+          ? registry.verifyCached(username, password)
+          : undefined;
+        if (!cached) return refuse(client, 'address_backoff', SERVER_UNAVAILABLE, username, done);
+        return admit(client, cached, username, done);
       }
+      // The secret is checked first (unknown accounts against a dummy hash), the client id after:
+      // an unknown username, a wrong secret and a wrong client id all answer 4 after one scrypt,
+      // so neither the code nor the timing tells which usernames exist.
       registry.verify(username, password).then(
         (result) => {
-          if (!result.ok) {
-            failedAuthBuckets.get(address).tryTake();
-            return refuse(client, result.reason, BAD_USERNAME_OR_PASSWORD, username, done);
-          }
-          // A will is published later in the client's name: check it now, against the same ACL.
-          const will = (client as unknown as WillCarrier)._will;
-          if (will && !mayPublish(result.account, will.topic)) {
-            return refuse(client, 'will_acl', NOT_AUTHORIZED, username, done);
-          }
-          accept(client, result.account);
-          done(null, true);
+          if (!result.ok) return refuse(client, result.reason, BAD_USERNAME_OR_PASSWORD, username, done);
+          addressBucket.refund();
+          admit(client, result.account, username, done);
         },
         (err: unknown) => {
-          log.error({ err, username }, 'registry lookup failed');
+          log.error({ err, username: clip(username) }, 'registry lookup failed');
           refuse(client, 'registry_error', SERVER_UNAVAILABLE, username, done);
         },
       );
@@ -249,8 +301,8 @@ export function createHooks(ctx: HookContext): HookSet {
         metrics.rejectedByGateway.inc({ site: account.site, gateway: account.gateway, reason: 'acl' });
       }
       reportBurst(
-        `${client.id}|subscribe`,
-        { clientId: client.id, username: account?.username, filter: sub.topic.slice(0, 300) },
+        `${clip(client.id)}|subscribe`,
+        { clientId: clip(client.id), username: account?.username, filter: clip(sub.topic) },
         'subscription refused',
       );
       // A null subscription makes Aedes answer 0x80 (failure) in the SUBACK [MQTT-3.9.3-1].

@@ -5,7 +5,12 @@ export interface Limits {
   maxPacketBytes: number;
   /** Deepest topic accepted; the contract's deepest is 6 (`slopeguard/v1/s/g/cmd/ack`). */
   maxTopicLevels: number;
-  /** CONNECTs per account: sustained rate per minute and burst. */
+  /**
+   * Longest client id accepted, every protocol version (CONNACK 2). The longest username is 127
+   * characters (`{site}.{gateway}`, ids of at most 63); this leaves room for a `-suffix`.
+   */
+  maxClientIdLength: number;
+  /** Successful CONNECTs per account: sustained rate per minute and burst (failures do not count). */
   connectsPerMinute: number;
   connectBurst: number;
   /** PUBLISHes per account: sustained rate per second and burst. */
@@ -29,6 +34,7 @@ export const DEFAULT_LIMITS: Limits = {
   // 1,000 readings of ~150 bytes is the largest valid telemetry message; 256 KiB leaves room.
   maxPacketBytes: 256 * 1024,
   maxTopicLevels: 8,
+  maxClientIdLength: 192,
   connectsPerMinute: 30,
   connectBurst: 10,
   messagesPerSecond: 200,

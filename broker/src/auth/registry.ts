@@ -45,6 +45,11 @@ export interface DeviceRegistry {
   revoke(username: string): boolean;
   /** Checks a secret (slow hash, constant-time compare); says why it failed, for metrics and logs. */
   verify(username: string, secret: Buffer | string): Promise<VerifyResult>;
+  /**
+   * The cheap check only: the account if `secret` is the one this process already verified for it
+   * (HMAC compare under an in-memory key, no scrypt), else undefined. For the address back-off.
+   */
+  verifyCached(username: string, secret: Buffer | string): Account | undefined;
   /** Calls `listener` with the username whenever an account is revoked through this object. */
   onRevoke(listener: (username: string) => void): () => void;
   /** True if another connection (e.g. the CLI in another process) changed the database since last call. */
@@ -210,6 +215,13 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
       if (now.secret_hash !== r.secret_hash) return { ok: false, reason: 'bad_secret' };
       verified.set(username, { hash: now.secret_hash, mac: mac(secret) });
       return { ok: true, account: toAccount(now) };
+    },
+    verifyCached(username, secret) {
+      const cached = verified.get(username);
+      if (!cached) return undefined;
+      const r = row(username);
+      if (!r || r.revoked_at !== null || r.secret_hash !== cached.hash) return undefined;
+      return timingSafeEqual(cached.mac, mac(secret)) ? toAccount(r) : undefined;
     },
     onRevoke(listener) {
       listeners.add(listener);
