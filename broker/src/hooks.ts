@@ -10,6 +10,9 @@ import type { Recorder } from './recorder.ts';
 import type { StoredReading } from './store/types.ts';
 import { checkPublish, type RejectReason } from './validate-publish.ts';
 
+/** Channels whose messages may be retained (the contract's table): everything else is live only. */
+const RETAINED_CHANNELS: ReadonlySet<string> = new Set(['status', 'level']);
+
 /** Quarantine topic prefix: `$` topics never match `#` or `+` subscriptions [MQTT-4.7.2-1]. */
 export const REJECTED_TOPIC_PREFIX = '$SG/rejected/';
 
@@ -201,6 +204,23 @@ export function createHooks(ctx: HookContext): HookSet {
     receivedAt: number,
     done: (err?: Error | null) => void,
   ) {
+    if (packet.retain) {
+      const channel = parseTopic(packet.topic)?.channel;
+      if (channel !== undefined && RETAINED_CHANNELS.has(channel)) {
+        // A zero-byte retained PUBLISH deletes the retained message [MQTT-3.3.1-10]; the ACL has
+        // already made sure it comes from the topic's owner (its gateway, or the control center).
+        if (packet.payload.length === 0) {
+          metrics.messagesIn.inc({ channel });
+          return done(null);
+        }
+      } else {
+        // Retained elsewhere, a message would reach every later subscriber and every dashboard
+        // snapshot. The message itself is valid and goes on (telemetry is still stored); only
+        // the flag is refused, and counted.
+        packet.retain = false;
+        reject(client, account, packet.topic, 'retain', ['retain is allowed only on status and level']);
+      }
+    }
     const verdict = checkPublish(packet.topic, packet.payload);
     if (!verdict.ok) {
       reject(client, account, packet.topic, verdict.reason, verdict.errors);
@@ -317,6 +337,9 @@ export function createHooks(ctx: HookContext): HookSet {
         const subs = (client as unknown as { subscriptions: Record<string, unknown> }).subscriptions;
         if (!Object.keys(subs).some((t) => t.startsWith('$SG/'))) return null;
       }
+      // A zero-byte PUBLISH (the deletion of a retained message) is not a contract payload: it
+      // clears the retained message, but no subscriber is handed an empty "status" or "level".
+      if (packet.payload.length === 0 && !packet.topic.startsWith('$SYS/')) return null;
       metrics.messagesOut.inc();
       return packet;
     },
