@@ -141,7 +141,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   function disconnect(username: string): number {
     const clients = hookSet.clientsOf(username);
     for (const c of clients) c.close();
-    if (clients.length > 0) log.info({ username, clients: clients.length }, 'disconnected revoked account');
+    if (clients.length > 0)
+      log.info({ username, clients: clients.length }, 'disconnected revoked or replaced account');
     return clients.length;
   }
   const unsubscribeRevoke = registry?.onRevoke(disconnect);
@@ -151,9 +152,10 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
         if (!registry.changedElsewhere()) return;
         for (const [client, account] of [...hookSet.connected()]) {
           const now = registry.get(account.username);
-          if (!now || now.revokedAt !== undefined) {
+          // Revoked, or replaced (`device add --replace`: a new secret, a new createdAt).
+          if (!now || now.revokedAt !== undefined || now.createdAt !== account.createdAt) {
             client.close();
-            log.info({ username: account.username }, 'disconnected revoked account');
+            log.info({ username: account.username }, 'disconnected revoked or replaced account');
           }
         }
       }, options.auth?.pollMs ?? 1000)
@@ -164,7 +166,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   try {
     if (options.mqtt) listeners.push(await listenTcp(options.mqtt, handle));
     if (options.tls) listeners.push(await listenTls(options.tls, handle));
-    if (options.ws) listeners.push(await listenWs(options.ws, handle));
+    // An MQTT packet is the remaining length plus a fixed header of at most 5 bytes.
+    if (options.ws) listeners.push(await listenWs(options.ws, handle, limits.maxPacketBytes + 5));
   } catch (err) {
     for (const l of listeners) await l.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -1,4 +1,4 @@
-import { parseTopic } from '@slopeguard/core';
+import { parseTopic, type Reading } from '@slopeguard/core';
 import type { AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { clientIdAllowed, mayPublish, maySubscribe } from './auth/acl.ts';
@@ -87,6 +87,13 @@ export function createHooks(ctx: HookContext): HookSet {
     60_000,
     now,
   );
+  const readingBuckets = new BucketMap(
+    () => new TokenBucket(limits.readingsPerSecond, limits.readingBurst, now),
+    60_000,
+    now,
+  );
+  /** Sensor ids seen per `site/gateway` since start, bounded by limits.maxSensorsPerGateway. */
+  const knownSensors = new Map<string, Set<string>>();
   const lastSeq = new Map<string, number>();
   const failedAuthBuckets = new BucketMap(
     () => new TokenBucket(limits.failedAuthPerMinutePerAddress / 60, limits.failedAuthBurst, now),
@@ -230,12 +237,87 @@ export function createHooks(ctx: HookContext): HookSet {
     metrics.messagesIn.inc({ channel: verdict.channel });
     if (verdict.telemetry === undefined || verdict.gateway === undefined) return done(null);
     const { site, gateway } = verdict;
-    const readings: StoredReading[] = verdict.telemetry.readings.map((r) => ({ ...r, site, gateway }));
-    metrics.readingsReceived.inc(readings.length);
+    const all = verdict.telemetry.readings;
+    // Readings per second, per account: one message may carry 1,000 readings, so the message
+    // rate alone let one gateway push 159,200 readings/s and slow everyone's PUBACKs.
+    const bucket = readingBuckets.get(account?.username ?? `${site}.${gateway}`);
+    const wait = all.length === 0 ? 0 : bucket.reserve(all.length);
+    if (wait > limits.maxThrottleMs) {
+      bucket.refund(all.length);
+      reject(client, account, packet.topic, 'rate', [`over ${limits.readingsPerSecond} readings/s`]);
+      return done(new Error('reading rate exceeded'));
+    }
     noteTelemetry(site, gateway, verdict.telemetry.seq);
+    const readings = admitReadings(client, site, gateway, all);
+    metrics.readingsReceived.inc(readings.length);
     // Aedes writes the PUBACK right after this callback (lib/handlers/publish.js, QoS 1): holding
     // the callback until the recorder reports durability makes PUBACK mean "stored".
-    recorder.submit(readings, receivedAt).then(() => done(null));
+    const record = () => recorder.submit(readings, receivedAt).then(() => done(null));
+    if (wait === 0) record();
+    else setTimeout(record, wait);
+  }
+
+  /**
+   * The readings of a valid message that are stored: refused one by one (counted per gateway and
+   * reason, logged once per burst) are readings of sensors beyond the gateway's bound and readings
+   * from the future (a gateway clock that is wrong would move the site's engine clock).
+   */
+  function admitReadings(
+    client: Client,
+    site: string,
+    gateway: string,
+    readings: readonly Reading[],
+  ): StoredReading[] {
+    const key = `${site}/${gateway}`;
+    let sensors = knownSensors.get(key);
+    if (!sensors) {
+      sensors = new Set();
+      knownSensors.set(key, sensors);
+    }
+    const latestAllowed = now() + limits.maxClockSkewMs;
+    const kept: StoredReading[] = [];
+    let future = 0;
+    let aheadMs = 0;
+    let overBound = 0;
+    for (const r of readings) {
+      if (r.ts > latestAllowed) {
+        future++;
+        aheadMs = Math.max(aheadMs, r.ts - latestAllowed + limits.maxClockSkewMs);
+        continue;
+      }
+      if (!sensors.has(r.sensor)) {
+        if (sensors.size >= limits.maxSensorsPerGateway) {
+          overBound++;
+          continue;
+        }
+        sensors.add(r.sensor);
+      }
+      kept.push({ ...r, site, gateway });
+    }
+    if (future > 0) {
+      metrics.readingsRefused.inc({ site, gateway, reason: 'future' }, future);
+      metrics.gatewayClockAhead.set({ site, gateway }, aheadMs / 1000);
+      reportBurst(
+        `${key}|future`,
+        {
+          clientId: clip(client.id),
+          site,
+          gateway,
+          readings: future,
+          aheadSeconds: Math.round(aheadMs / 1000),
+        },
+        'readings from the future refused (gateway clock ahead of the broker)',
+      );
+    }
+    if (overBound > 0) {
+      metrics.readingsRefused.inc({ site, gateway, reason: 'sensors' }, overBound);
+      reportBurst(
+        `${key}|sensors`,
+        { clientId: clip(client.id), site, gateway, readings: overBound, max: limits.maxSensorsPerGateway },
+        'readings of sensors beyond the gateway bound refused',
+      );
+    }
+    return kept;
   }
 
   const hooks: Hooks = {

@@ -112,7 +112,16 @@ export async function listenTls(o: TlsListenerOptions, handle: Handle): Promise<
 }
 
 /** MQTT over WebSocket: each connection becomes a duplex byte stream handed to Aedes. */
-export async function listenWs(o: WsListenerOptions, handle: Handle): Promise<Listener> {
+/**
+ * `maxPayload`: largest WebSocket message accepted, bytes. The broker sets it to its MQTT packet
+ * limit (plus the fixed header), so that a peer cannot make `ws` buffer up to its own default of
+ * 100 MiB before the MQTT parser sees a byte; `ws` closes such a connection with code 1009.
+ */
+export async function listenWs(
+  o: WsListenerOptions,
+  handle: Handle,
+  maxPayload = 256 * 1024 + 5,
+): Promise<Listener> {
   const http = createHttpServer((_req, res) => {
     res.writeHead(404).end();
   });
@@ -121,6 +130,7 @@ export async function listenWs(o: WsListenerOptions, handle: Handle): Promise<Li
   const wss = new WebSocketServer({
     server: http,
     path: o.path ?? '/mqtt',
+    maxPayload,
     handleProtocols: (protocols) =>
       protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false,
   });

@@ -54,8 +54,6 @@ interface Entry {
   readings: readonly StoredReading[];
   receivedAt: number;
   resolve: () => void;
-  /** Isolation rounds in which this message failed while the store took other messages. */
-  strikes: number;
 }
 
 /**
@@ -63,8 +61,6 @@ interface Entry {
  * down (an outage), not refusing one message, and writing the rest one by one would only load it.
  */
 const ISOLATION_MAX_CONSECUTIVE_FAILURES = 8;
-/** Rounds a message may fail while other messages are stored before it is set aside. */
-const POISON_STRIKES = 2;
 
 const isRejectedError = (err: unknown) => (err as { code?: string } | null)?.code === 'SG_ERR_STORE_REJECTED';
 
@@ -204,25 +200,23 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   /**
-   * A batch write failed. Either the store is down (retry the whole batch later) or one message in
+   * A batch write failed. Either the store is down (retry the whole batch later) or a message in
    * it is one the store cannot take (InfluxDB's 400 for a timestamp after 2262, a value its
    * serialiser throws on): retrying that batch would block every message behind it forever, and
    * its publisher would resend it after every reconnect. So the messages are written one by one:
    * - a message the store refuses as invalid (SG_ERR_STORE_REJECTED) is set aside at once;
-   * - a message that fails while a message written after it in the same round is stored fails
-   *   because of its content, not the store: set aside at once;
-   * - a message that fails after an earlier one of the round was stored gets a strike (the store
-   *   may have gone down in between); POISON_STRIKES strikes set it aside;
-   * - after ISOLATION_MAX_CONSECUTIVE_FAILURES failures in a row the round stops (an outage).
+   * - after ISOLATION_MAX_CONSECUTIVE_FAILURES failures in a row the round stops: an outage;
+   * - if nothing was stored, it is an outage: everything is retried later;
+   * - otherwise each message that failed is tried again between two writes the store is known to
+   *   take (a rewrite of a message just stored; writes are idempotent). Failing between two
+   *   successes, it failed for its content, not because the store is down (an outage that begins
+   *   or ends during the round cannot look like that): set aside. If a probe fails, the store
+   *   went down: the rest is retried later.
    * Set aside = counted, written to the dead-letter file (or the log) and acknowledged, because
    * resending cannot help. Returns the entries still to retry, oldest first.
    */
   async function isolate(entries: Entry[]): Promise<Entry[]> {
     const rest = await isolateRound(entries, {
-      strikes: (e) => e.strikes,
-      strike: (e) => {
-        e.strikes++;
-      },
       write: (e) => timedWrite([...e.readings]),
       stored: (e) => settle([e], e.readings.length, true),
       poison: (e, err) => deadLetter(e, err),
@@ -231,13 +225,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   /** The same isolation for a slice of the spill file, reading by reading. */
-  const spillStrikes = new WeakMap<StoredReading, number>();
   function isolateSpilled(readings: StoredReading[]): Promise<StoredReading[]> {
     return isolateRound(readings, {
-      strikes: (r) => spillStrikes.get(r) ?? 0,
-      strike: (r) => {
-        spillStrikes.set(r, (spillStrikes.get(r) ?? 0) + 1);
-      },
       write: (r) => timedWrite([r]),
       // Spilled readings were counted as stored when they were spilled.
       stored: () => {},
@@ -247,28 +236,18 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   async function isolateRound<T>(
     items: readonly T[],
-    how: {
-      strikes(item: T): number;
-      strike(item: T): void;
-      write(item: T): Promise<void>;
-      stored(item: T): void;
-      poison(item: T, err: unknown): void;
-    },
+    how: { write(item: T): Promise<void>; stored(item: T): void; poison(item: T, err: unknown): void },
   ): Promise<T[]> {
-    // Items that failed before go last, so that fresh ones can show the store is up.
-    const order = [...items.filter((x) => how.strikes(x) === 0), ...items.filter((x) => how.strikes(x) > 0)];
-    const failed: { item: T; err: unknown; afterSuccess: boolean }[] = [];
-    let stored = false;
+    const failed: { item: T; err: unknown }[] = [];
+    let good: T | undefined;
     let consecutive = 0;
     let i = 0;
-    for (; i < order.length && consecutive < ISOLATION_MAX_CONSECUTIVE_FAILURES; i++) {
-      const item = order[i] as T;
+    for (; i < items.length && consecutive < ISOLATION_MAX_CONSECUTIVE_FAILURES; i++) {
+      const item = items[i] as T;
       try {
         await how.write(item);
         how.stored(item);
-        // Everything that failed before this success in the round failed for its content.
-        for (const f of failed.splice(0)) how.poison(f.item, f.err);
-        stored = true;
+        good = item;
         consecutive = 0;
       } catch (err) {
         if (isRejectedError(err)) {
@@ -276,17 +255,36 @@ export function createRecorder(options: RecorderOptions): Recorder {
           continue;
         }
         consecutive++;
-        failed.push({ item, err, afterSuccess: stored });
+        failed.push({ item, err });
       }
     }
-    const retry: T[] = [];
-    for (const f of failed) {
-      if (f.afterSuccess) how.strike(f.item);
-      if (how.strikes(f.item) >= POISON_STRIKES) how.poison(f.item, f.err);
-      else retry.push(f.item);
+    const untried = items.slice(i);
+    if (good === undefined) return [...failed.map((f) => f.item), ...untried];
+    noteSuccess(0);
+    const probe = good;
+    const upAgain = async () => {
+      try {
+        await how.write(probe);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let k = 0; k < failed.length; k++) {
+      const f = failed[k] as { item: T; err: unknown };
+      if (!(await upAgain())) return [...failed.slice(k).map((x) => x.item), ...untried];
+      try {
+        await how.write(f.item);
+        how.stored(f.item);
+      } catch (err) {
+        if (isRejectedError(err) || (await upAgain())) {
+          how.poison(f.item, err);
+          continue;
+        }
+        return [...failed.slice(k).map((x) => x.item), ...untried];
+      }
     }
-    if (stored) noteSuccess(0);
-    return [...retry, ...order.slice(i)];
+    return untried;
   }
 
   /** Counts, logs (once per burst) and writes to the dead-letter file readings the store cannot take. */
@@ -415,7 +413,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     submit(readings, receivedAt = performance.now()) {
       if (readings.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {
-        queue.push({ readings, receivedAt, resolve, strikes: 0 });
+        queue.push({ readings, receivedAt, resolve });
         queuedReadings += readings.length;
         pendingReadings += readings.length;
         updateGauges();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { gatewayTopic } from '@slopeguard/core';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import {
   type BrokerService,
   createCa,
@@ -127,5 +128,18 @@ describe.skipIf(!HAS_OPENSSL)('TLS (certificates from `slopeguard certs`) and We
         reconnectPeriod: 0,
       }),
     ).rejects.toMatchObject({ code: 4 });
+  });
+
+  it('closes a WebSocket whose message is larger than the MQTT packet limit (1009), before CONNECT', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${broker.wsPort}/mqtt`, 'mqtt');
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.on('error', () => {}); // the close code is what is checked
+    // 1 MiB, four times the 256 KiB packet limit: ws would have buffered up to 100 MiB before.
+    ws.send(Buffer.alloc(1024 * 1024, 0x30));
+    expect(await closed).toBe(1009);
   });
 });

@@ -50,7 +50,10 @@ export interface DeviceRegistry {
    * (HMAC compare under an in-memory key, no scrypt), else undefined. For the address back-off.
    */
   verifyCached(username: string, secret: Buffer | string): Account | undefined;
-  /** Calls `listener` with the username whenever an account is revoked through this object. */
+  /**
+   * Calls `listener` with the username whenever an account is revoked, or an active account's
+   * secret is replaced, through this object: its connected sessions must end.
+   */
   onRevoke(listener: (username: string) => void): () => void;
   /** True if another connection (e.g. the CLI in another process) changed the database since last call. */
   changedElsewhere(): boolean;
@@ -110,9 +113,9 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
   const revokeStmt = db.prepare(
     'UPDATE mqtt_accounts SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL',
   );
+  const listeners = new Set<(username: string) => void>();
   const dataVersion = db.prepare('PRAGMA data_version');
   let lastVersion = (dataVersion.get() as { data_version: number }).data_version;
-  const listeners = new Set<(username: string) => void>();
 
   // After one slow check succeeds, later CONNECTs with the same secret compare an HMAC under a key
   // that exists only in this process's memory: reconnect storms stay cheap, and nothing on disk is
@@ -142,6 +145,8 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
     }
     upsert.run(username, role, site, gateway, hashSecret(secret), Date.now());
     verified.delete(username);
+    // A new secret (rotation) ends the sessions opened with the old one, as a revocation does.
+    if (existing && existing.revoked_at === null) for (const l of listeners) l(username);
     return secret;
   }
 
