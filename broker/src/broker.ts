@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { encodePayload, systemTopic } from '@slopeguard/core';
 import { Aedes, type Client } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -49,6 +50,11 @@ export interface BrokerOptions {
   persistence?: PersistenceOptions;
   /** Recorder tuning (group commit delay, batch size, concurrency, retry, spill file). */
   recorder?: Omit<RecorderOptions, 'store' | 'metrics' | 'logger'>;
+  /**
+   * How often the broker publishes its time on `slopeguard/v1/clock` (QoS 0, not retained), so that
+   * gateways can check their clocks. Default 10 s; 0 = never.
+   */
+  clockIntervalMs?: number;
   /**
    * Prefix of the Aedes broker id (for $SYS topics and logs). A random suffix is always added:
    * queued messages are keyed by (broker id, counter) and the counter restarts at 0, so a
@@ -162,6 +168,28 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     : undefined;
   poll?.unref();
 
+  // The broker's time for gateways without RTC or NTP. QoS 0 and not retained: only a fresh time
+  // is worth having, and a stale retained one would mislead.
+  const clockTopic = systemTopic('clock');
+  const clockMs = options.clockIntervalMs ?? 10_000;
+  const clock =
+    clockMs > 0
+      ? setInterval(() => {
+          aedes.publish(
+            {
+              cmd: 'publish',
+              topic: clockTopic,
+              payload: Buffer.from(encodePayload('clock', { ts: Date.now() })),
+              qos: 0,
+              retain: false,
+              dup: false,
+            },
+            () => {},
+          );
+        }, clockMs)
+      : undefined;
+  clock?.unref();
+
   const listeners: Listener[] = [];
   try {
     if (options.mqtt) listeners.push(await listenTcp(options.mqtt, handle));
@@ -169,6 +197,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     // An MQTT packet is the remaining length plus a fixed header of at most 5 bytes.
     if (options.ws) listeners.push(await listenWs(options.ws, handle, limits.maxPacketBytes + 5));
   } catch (err) {
+    if (clock) clearInterval(clock);
     for (const l of listeners) await l.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;
@@ -188,6 +217,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     close() {
       closed ??= (async () => {
         if (poll) clearInterval(poll);
+        if (clock) clearInterval(clock);
         unsubscribeRevoke?.();
         for (const l of listeners) l.stopAccepting();
         // Readings already accepted are written (and their PUBACKs sent) before clients go.

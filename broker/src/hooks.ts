@@ -1,4 +1,4 @@
-import { parseTopic, type Reading } from '@slopeguard/core';
+import { CHANNEL_OPTIONS, isAhead, parseTopic, type Reading } from '@slopeguard/core';
 import type { AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { clientIdAllowed, mayPublish, maySubscribe } from './auth/acl.ts';
@@ -9,9 +9,6 @@ import type { BrokerMetrics } from './metrics.ts';
 import type { Recorder } from './recorder.ts';
 import type { StoredReading } from './store/types.ts';
 import { checkPublish, type RejectReason } from './validate-publish.ts';
-
-/** Channels whose messages may be retained (the contract's table): everything else is live only. */
-const RETAINED_CHANNELS: ReadonlySet<string> = new Set(['status', 'level']);
 
 /** Quarantine topic prefix: `$` topics never match `#` or `+` subscriptions [MQTT-4.7.2-1]. */
 export const REJECTED_TOPIC_PREFIX = '$SG/rejected/';
@@ -213,7 +210,9 @@ export function createHooks(ctx: HookContext): HookSet {
   ) {
     if (packet.retain) {
       const channel = parseTopic(packet.topic)?.channel;
-      if (channel !== undefined && RETAINED_CHANNELS.has(channel)) {
+      // Retained only where the contract's table says (status, level, notice); the ACL has made
+      // sure these come from their owner (status: its gateway; level, notice: the control center).
+      if (channel !== undefined && CHANNEL_OPTIONS[channel].retain) {
         // A zero-byte retained PUBLISH deletes the retained message [MQTT-3.3.1-10]; the ACL has
         // already made sure it comes from the topic's owner (its gateway, or the control center).
         if (packet.payload.length === 0) {
@@ -225,7 +224,9 @@ export function createHooks(ctx: HookContext): HookSet {
         // snapshot. The message itself is valid and goes on (telemetry is still stored); only
         // the flag is refused, and counted.
         packet.retain = false;
-        reject(client, account, packet.topic, 'retain', ['retain is allowed only on status and level']);
+        reject(client, account, packet.topic, 'retain', [
+          'retain is allowed only on status, level and notice',
+        ]);
       }
     }
     const verdict = checkPublish(packet.topic, packet.payload);
@@ -235,7 +236,8 @@ export function createHooks(ctx: HookContext): HookSet {
       return done(null);
     }
     metrics.messagesIn.inc({ channel: verdict.channel });
-    if (verdict.telemetry === undefined || verdict.gateway === undefined) return done(null);
+    if (verdict.telemetry === undefined || verdict.site === undefined || verdict.gateway === undefined)
+      return done(null);
     const { site, gateway } = verdict;
     const all = verdict.telemetry.readings;
     // Readings per second, per account: one message may carry 1,000 readings, so the message
@@ -274,15 +276,15 @@ export function createHooks(ctx: HookContext): HookSet {
       sensors = new Set();
       knownSensors.set(key, sensors);
     }
-    const latestAllowed = now() + limits.maxClockSkewMs;
+    const t = now();
     const kept: StoredReading[] = [];
     let future = 0;
     let aheadMs = 0;
     let overBound = 0;
     for (const r of readings) {
-      if (r.ts > latestAllowed) {
+      if (isAhead(r.ts, t, limits.maxClockSkewMs)) {
         future++;
-        aheadMs = Math.max(aheadMs, r.ts - latestAllowed + limits.maxClockSkewMs);
+        aheadMs = Math.max(aheadMs, r.ts - t);
         continue;
       }
       if (!sensors.has(r.sensor)) {
@@ -372,10 +374,13 @@ export function createHooks(ctx: HookContext): HookSet {
       const receivedAt = performance.now();
       const account = accounts.get(client);
       if (account === undefined) return done(new Error('publish from an unauthenticated client'));
-      if (account && !mayPublish(account, packet.topic)) {
+      // Only the broker publishes system topics (the clock): nobody, not even an anonymous test
+      // client, may give gateways a false time.
+      const system = parseTopic(packet.topic)?.scope === 'system';
+      if (system || (account && !mayPublish(account, packet.topic))) {
         const reason: RejectReason = parseTopic(packet.topic) ? 'acl' : 'topic';
         reject(client, account, packet.topic, reason, [
-          `${account.role} ${account.username} may not publish here`,
+          `${account?.role ?? 'anonymous'} ${account?.username ?? ''} may not publish here`,
         ]);
         quarantine(packet, reason);
         return done(null);

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_CLOCK_AHEAD_MS } from '@slopeguard/core';
 import type { Client } from 'aedes';
 
 export interface Limits {
@@ -61,7 +62,7 @@ export const DEFAULT_LIMITS: Limits = {
   readingsPerSecond: 1000,
   readingBurst: 10_000,
   maxSensorsPerGateway: 256,
-  maxClockSkewMs: 5 * 60_000,
+  maxClockSkewMs: DEFAULT_MAX_CLOCK_AHEAD_MS,
   failedAuthPerMinutePerAddress: 30,
   failedAuthBurst: 30,
   maxThrottleMs: 10_000,

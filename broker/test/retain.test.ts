@@ -91,7 +91,7 @@ describe('retain policy', () => {
 
     await g1.publishAsync(gatewayTopic('s1', 'g1', 'status'), status('online'), { qos: 1, retain: true });
     await cc.publishAsync(siteTopic('s1', 'level'), level(1), { qos: 1, retain: true });
-    const event = JSON.stringify({ type: 'alarm', ts: 1_700_000_000_000 });
+    const event = JSON.stringify({ type: 'started', ts: 1_700_000_000_000, version: '1.0.0' });
     await g1.publishAsync(gatewayTopic('s1', 'g1', 'event'), event, { qos: 1, retain: true });
     await g1.publishAsync(
       gatewayTopic('s1', 'g1', 'telemetry'),
