@@ -301,7 +301,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
     );
     if (deadLetterPath) {
       try {
-        appendFileSync(deadLetterPath, `${JSON.stringify({ error: (err as Error).message, readings })}\n`);
+        appendFileSync(deadLetterPath, `${JSON.stringify({ error: (err as Error).message, readings })}\n`, {
+          mode: 0o600,
+        });
       } catch (appendErr) {
         // The readings themselves may be what cannot be serialised: keep at least where they came from.
         log.error(

@@ -1,9 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { isId } from '@slopeguard/core';
 import { BrokerError } from '../errors.ts';
+import { ensurePrivateFile } from '../files.ts';
 import { generateSecret, hashSecret, verifySecret } from './secret.ts';
 
 /**
@@ -96,7 +95,7 @@ function toAccount(row: Row): Account {
  * with the SQLite store). Opening it creates the file and table if needed.
  */
 export function openDeviceRegistry(path: string): DeviceRegistry {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  ensurePrivateFile(path);
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA busy_timeout = 5000');

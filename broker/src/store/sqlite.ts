@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Quality, SensorKind } from '@slopeguard/core';
 import { BrokerError } from '../errors.ts';
+import { ensurePrivateFile } from '../files.ts';
 import { type Bucket, bucketStep, type RangeQuery, type Store, type StoredReading } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -74,7 +73,7 @@ function checkVersion(db: DatabaseSync): void {
 
 /** The embedded default store: node:sqlite in WAL mode. Creates the file's directory. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  ensurePrivateFile(path);
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec(`PRAGMA synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
