@@ -13,6 +13,7 @@ import {
   listenTcp,
   listenTls,
   listenWs,
+  type PeerIdentity,
   type TcpListenerOptions,
   type TlsListenerOptions,
   type WsListenerOptions,
@@ -94,7 +95,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   } else if (!registry) {
     log.warn('no auth registry configured: every client will be refused');
   }
+  const identities = new WeakMap<Client, PeerIdentity>();
   const hookSet = createHooks({
+    identityOf: (client) => identities.get(client),
     log,
     metrics,
     recorder,
@@ -136,8 +139,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     hookSet.forget(client);
   });
 
-  const handle: Handle = (stream, req) => {
+  const handle: Handle = (stream, req, identity) => {
     const client = aedes.handle(stream, req);
+    if (identity) identities.set(client, identity);
     guardPacketSize(client, limits.maxPacketBytes, (length) => {
       metrics.rejected.inc({ reason: 'size' });
       log.warn({ length, max: limits.maxPacketBytes }, 'packet too large; closing the connection');

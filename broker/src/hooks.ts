@@ -5,6 +5,7 @@ import { clientIdAllowed, mayPublish, maySubscribe } from './auth/acl.ts';
 import type { Account, DeviceRegistry } from './auth/registry.ts';
 import { createBurstLog } from './burst-log.ts';
 import { BucketMap, type Limits, TokenBucket } from './limits.ts';
+import type { PeerIdentity } from './listeners.ts';
 import type { BrokerMetrics } from './metrics.ts';
 import type { Recorder } from './recorder.ts';
 import type { StoredReading } from './store/types.ts';
@@ -27,6 +28,8 @@ export interface HookContext {
   registry?: DeviceRegistry;
   allowAnonymous: boolean;
   now?: () => number;
+  /** What the transport proved about a client (the TLS client certificate's subject). */
+  identityOf?: (client: Client) => PeerIdentity | undefined;
 }
 
 export type Hooks = Required<
@@ -169,6 +172,12 @@ export function createHooks(ctx: HookContext): HookSet {
   ) {
     if (!clientIdAllowed(username, client.id, (id) => registry?.get(id) !== undefined)) {
       return refuse(client, 'client_id', IDENTIFIER_REJECTED, username, done);
+    }
+    // With client certificates required, the certificate names the account: gateway A's
+    // certificate with gateway B's secret is refused. Checked after the secret, like the client id.
+    const certSubject = ctx.identityOf?.(client)?.certSubject;
+    if (certSubject !== undefined && certSubject !== username) {
+      return refuse(client, 'cert_subject', NOT_AUTHORIZED, username, done);
     }
     // A will is published later in the client's name: check it now, against the same ACL.
     const will = (client as unknown as WillCarrier)._will;

@@ -29,7 +29,15 @@ export interface WsListenerOptions extends TcpListenerOptions {
   path?: string;
 }
 
-export type Handle = (stream: Duplex, req?: IncomingMessage) => void;
+/**
+ * What the transport proved about the peer. `certSubject`: the subject CN of a client certificate
+ * the TLS listener required and verified; the broker then admits only the account of that name.
+ */
+export interface PeerIdentity {
+  certSubject?: string;
+}
+
+export type Handle = (stream: Duplex, req?: IncomingMessage, identity?: PeerIdentity) => void;
 
 export interface Listener {
   kind: 'mqtt' | 'mqtts' | 'ws';
@@ -98,7 +106,12 @@ export async function listenTls(o: TlsListenerOptions, handle: Handle): Promise<
       requestCert: o.requireClientCert ?? false,
       rejectUnauthorized: o.requireClientCert ?? false,
     },
-    (socket) => handle(socket),
+    (socket) => {
+      if (!o.requireClientCert) return handle(socket);
+      // The chain was verified in the handshake (rejectUnauthorized); the CN names the account.
+      const cn = socket.getPeerCertificate().subject?.CN;
+      handle(socket, undefined, { certSubject: Array.isArray(cn) ? cn.join(',') : (cn ?? '') });
+    },
   );
   // A failed handshake is the peer's problem; it must not reach the process as an unhandled error.
   server.on('tlsClientError', () => {});
