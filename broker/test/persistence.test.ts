@@ -31,7 +31,10 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
     broker = await startChildBroker({ dir: tmp.dir });
     const port = broker.port;
     const events = (n: number, from = 0) =>
-      Array.from({ length: n }, (_, i) => JSON.stringify({ type: 'test', ts: 1000 + from + i, n: from + i }));
+      // A closed schema: the message number travels in `version` of a `started` event.
+      Array.from({ length: n }, (_, i) =>
+        JSON.stringify({ type: 'started', ts: 1000 + from + i, version: String(from + i) }),
+      );
     const eventTopic = gatewayTopic('s1', 'g1', 'event');
     const ccOptions = { username: 'control-center', password: ccPassword, clean: false };
 
@@ -41,7 +44,7 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
     // An error from handleMessage makes MQTT.js skip the PUBACK (and go on with the next packet):
     // the messages stay in flight at the broker.
     a.handleMessage = (packet, callback) => {
-      received.push((JSON.parse(packet.payload.toString()) as { n: number }).n);
+      received.push(Number((JSON.parse(packet.payload.toString()) as { version: string }).version));
       callback(new Error('PUBACK withheld'));
     };
     await a.subscribeAsync(eventTopic, { qos: 1 });
@@ -81,7 +84,9 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
     const redelivered = async (clientId: string) => {
       const got = new Set<number>();
       const c: MqttClient = await connect(port, { ...ccOptions, clientId });
-      c.on('message', (_t, payload) => got.add((JSON.parse(payload.toString()) as { n: number }).n));
+      c.on('message', (_t, payload) =>
+        got.add(Number((JSON.parse(payload.toString()) as { version: string }).version)),
+      );
       await until(() => got.size === 50, 10_000).catch(() => undefined);
       await c.endAsync();
       return [...got].sort((x, y) => x - y);
