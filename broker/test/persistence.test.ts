@@ -1,5 +1,5 @@
 import { gatewayTopic } from '@slopeguard/core';
-import type { MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDeviceRegistry, openSqliteStore } from '../src/index.ts';
 import { type ChildBroker, startChildBroker } from './child.ts';
@@ -80,8 +80,15 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
     await gw2.endAsync();
     const redelivered = async (clientId: string) => {
       const got = new Set<number>();
-      const c: MqttClient = await connect(port, { ...ccOptions, clientId });
+      // The listener must be there before CONNACK: the queued messages can arrive in the same TCP
+      // read as the CONNACK, and MQTT.js handles (and acknowledges) them before an `await connect()`
+      // resumes. Registered afterwards, it missed the first 8-16 under CPU load (the issue's "loss").
+      const c = mqtt.connect({ host: '127.0.0.1', port, reconnectPeriod: 0, ...ccOptions, clientId });
       c.on('message', (_t, payload) => got.add((JSON.parse(payload.toString()) as { n: number }).n));
+      await new Promise((resolve, reject) => {
+        c.once('connect', resolve);
+        c.once('error', reject);
+      });
       await until(() => got.size === 50, 10_000).catch(() => undefined);
       await c.endAsync();
       return [...got].sort((x, y) => x - y);
