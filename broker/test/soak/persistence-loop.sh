@@ -13,7 +13,8 @@ pids=()
 stop_busy() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 }
-trap stop_busy EXIT INT TERM
+trap stop_busy EXIT
+trap 'exit 130' INT TERM
 for _ in $(seq 1 "$busy"); do
   yes > /dev/null &
   pids+=("$!")
