@@ -13,7 +13,15 @@ import type { Logger } from 'pino';
 import { changed, commandId, openQueue, safeHealth, withTimeout } from './agent-support.ts';
 import { Alarm } from './alarm.ts';
 import type { Clock } from './clock.ts';
-import { type CommandHandler, CommandRefused, intArg, runCommand, stringArg } from './commands.ts';
+import {
+  CommandGuard,
+  type CommandHandler,
+  CommandLedger,
+  CommandRefused,
+  intArg,
+  runCommand,
+  stringArg,
+} from './commands.ts';
 import { driverKey, loadConfigFile } from './config/load.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { createDriverFor, type Driver, type DriverHealth, normalIntervalMs } from './drivers/index.ts';
@@ -45,6 +53,7 @@ export class EdgeAgent {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #queue: ReadingQueue;
+  readonly #commandGuard: CommandGuard;
   readonly #startedAt = Date.now();
   #config: GatewayConfig;
   #alarm: Alarm;
@@ -63,6 +72,8 @@ export class EdgeAgent {
     const { site, gateway } = opts.config;
     this.#log = opts.logger.child({ component: 'edge', site, gateway });
     this.#queue = openQueue(opts.config, this.#log);
+    // Command ids already run live in the queue's meta table: at most once, across restarts.
+    this.#commandGuard = new CommandGuard(new CommandLedger(this.#queue), this.#log, () => this.#clock.now());
     this.#alarm = this.#makeAlarm(opts.config);
     this.#local = new LocalSite(
       opts.config,
@@ -250,7 +261,7 @@ export class EdgeAgent {
           void this.publishStatus();
         },
         onClose: () => this.#alarm.setLink(false),
-        onMessage: (topic, payload) => void this.#onMessage(topic, payload),
+        onMessage: (topic, payload, retain) => void this.#onMessage(topic, payload, retain),
       },
       this.#log.child({ part: 'uplink' }),
     );
@@ -309,7 +320,7 @@ export class EdgeAgent {
     }
   }
 
-  async #onMessage(topic: string, payload: Buffer): Promise<void> {
+  async #onMessage(topic: string, payload: Buffer, retain: boolean): Promise<void> {
     const t = parseTopic(topic);
     if (t?.channel === 'level') {
       const d = decodePayload('level', payload);
@@ -320,6 +331,7 @@ export class EdgeAgent {
       return;
     }
     if (t?.channel !== 'cmd') return;
+    if (this.#commandGuard.retained(retain, commandId(payload))) return;
     const d = decodePayload('cmd', payload);
     if (!d.ok) {
       this.#log.warn({ errors: d.errors }, 'command refused');
@@ -328,6 +340,7 @@ export class EdgeAgent {
       return;
     }
     const cmd = d.value;
+    if (!this.#commandGuard.admit(cmd.id)) return;
     const outcome = await runCommand(cmd, this.#handlers());
     this.#log.info({ command: cmd.name, id: cmd.id, ok: outcome.ok, error: outcome.error }, 'command');
     await this.#ack({ id: cmd.id, ...outcome });
