@@ -178,6 +178,10 @@ export const SiteConfig = Type.Object(
       {
         staleIntervals: pos(3, 'stale after this many sampling intervals without a reading'),
         defaultIntervalMs: Type.Integer({ default: 3_600_000, minimum: 100 }),
+        maxAheadMinutes: pos(
+          60,
+          'a reading further ahead of the site clock is held until another sensor or a tick confirms the time',
+        ),
         stuckReadings: int(
           30,
           0,

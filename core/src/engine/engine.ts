@@ -28,6 +28,18 @@ import { siteTrigger, triggerReasons } from './site.ts';
  * last accepted reading is rejected and counted (`outOfOrder`). Across sensors, readings may come
  * slightly out of order: each is applied to its own sensor, and the site's clock is the newest time
  * seen, so level changes are stamped in non-decreasing order.
+ *
+ * Clock: one reading must not move the site's clock far beyond its other sensors (a gateway or
+ * logger without a working clock stamps 2099; a site clock in 2099 makes every honest reading
+ * "late" and silences the site for good). A reading stamped more than `health.maxAheadMinutes`
+ * ahead of the site clock is therefore HELD (one per sensor, the latest) rather than applied, and
+ * applied only when its time is confirmed: by a reading of ANOTHER sensor within the bound of it
+ * (a backlog after a real outage brings every sensor's readings; no wall clock is needed, so a
+ * backtest works) or by `tick`/`release` moving the clock to within the bound (the wall clock of
+ * the gateway or control center). A held reading is dropped and counted (`future`) when its sensor
+ * sends a newer one instead; two or more in a row unconfirmed mark the sensor `clock_ahead`. The
+ * first reading of a site, and any reading while no other sensor has reported, sets the clock:
+ * there is nothing to compare it with.
  */
 export interface LevelChange {
   ts: number;
@@ -49,6 +61,10 @@ export interface SensorHealth {
   steps: number;
   outOfOrder: number;
   outOfRange: number;
+  /** Readings dropped as stamped too far ahead of the site clock, never confirmed. */
+  future: number;
+  /** Time of the reading held now as too far ahead (awaiting confirmation), or null. */
+  heldTs: number | null;
   /** The sensor's own trigger level (whether or not it drives the site). */
   level: Level;
 }
@@ -77,6 +93,7 @@ export interface EngineCounters {
   invalid: number;
   outOfOrder: number;
   outOfRange: number;
+  future: number;
 }
 
 export interface Engine {
@@ -122,9 +139,18 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
   const holdMs = config.rules.holdDown.hours * HOUR;
   const corroborate = config.rules.corroboration.enabled;
   const rainWindowMs = config.rules.corroboration.rainWindowHours * HOUR;
+  const aheadMs = config.health.maxAheadMinutes * 60_000;
   const s: EngineState = saved ? resume(saved, config, setups, site) : fresh(config, setups, site);
   const index = new Map<string, number>(s.sensors.map((r, i) => [r.id, i]));
   let changes: LevelChange[] = [];
+
+  /** Sensors holding a reading (rare: only then is anything released; a count keeps push O(1)). */
+  let heldN = s.sensors.reduce((n, r) => n + (r.held ? 1 : 0), 0);
+  const holds = () => heldN > 0;
+  const setHeld = (r: SensorRec, h: SensorRec['held']) => {
+    heldN += (h ? 1 : 0) - (r.held ? 1 : 0);
+    r.held = h;
+  };
 
   const lower = (t: number) => {
     if (s.next === null || t < s.next) s.next = t;
@@ -162,7 +188,8 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     };
     const start = s.start ?? 0;
     for (const r of s.sensors) {
-      if (r.status !== 'stale') min(staleAt(r, site, start));
+      // A clock_ahead sensor stays so until a reading of its own clears it (push lowers then).
+      if (r.status !== 'stale' && r.status !== 'clock_ahead') min(staleAt(r, site, start));
       if (r.quarantineUntil !== null) min(r.quarantineUntil);
     }
     if (s.level > 0 && s.level < 4 && s.raw < s.level) min((s.lastTrig[s.level] ?? 0) + holdMs);
@@ -218,6 +245,108 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     }
   };
 
+  /** Applies a reading that passed every check (in order for its sensor, not too far ahead). */
+  const accept = (i: number, reading: Reading) => {
+    const r = s.sensors[i] as SensorRec;
+    const setup = setups[i] as SensorSetup;
+    const ts = reading.ts;
+    advance(ts);
+    const now = s.clock ?? ts;
+    const level = r.level;
+    const status = r.status;
+    applyReading(r, setup, site, reading);
+    const st = statusOf(r, setup, site, now, s.start ?? ts);
+    if (st !== status) {
+      r.status = st;
+      r.since = now;
+    }
+    if (r.quarantineUntil !== null) lower(r.quarantineUntil);
+    lower(staleAt(r, site, s.start ?? ts));
+    if (r.level !== level || r.status !== status) evaluate(now);
+  };
+
+  const heldReading = (r: SensorRec): Reading => ({
+    sensor: r.id,
+    kind: r.kind,
+    ts: r.held?.ts ?? 0,
+    values: r.held?.values ?? {},
+  });
+
+  /** Sets a sensor's aheadRun (which drives `clock_ahead`) and re-evaluates if its status moved. */
+  const setAheadRun = (i: number, run: number) => {
+    const r = s.sensors[i] as SensorRec;
+    if (r.aheadRun === run) return;
+    r.aheadRun = run;
+    const now = s.clock ?? 0;
+    const st = statusOf(r, setups[i] as SensorSetup, site, now, s.start ?? now);
+    if (st === r.status) return;
+    r.status = st;
+    r.since = now;
+    if (st !== 'clock_ahead') lower(staleAt(r, site, s.start ?? now));
+    evaluate(now);
+  };
+
+  /** Applies, in time order, every held reading whose time is now within the bound of the clock. */
+  const releaseDue = () => {
+    for (;;) {
+      let k = -1;
+      for (let j = 0; j < s.sensors.length; j++) {
+        const h = (s.sensors[j] as SensorRec).held;
+        if (h && h.ts <= (s.clock ?? 0) + aheadMs && (k < 0 || h.ts < (s.sensors[k]?.held?.ts ?? 0))) k = j;
+      }
+      if (k < 0) return;
+      const r = s.sensors[k] as SensorRec;
+      const reading = heldReading(r);
+      setHeld(r, null);
+      setAheadRun(k, 0);
+      accept(k, reading);
+    }
+  };
+
+  /**
+   * A reading stamped more than the bound ahead of the clock: applied at once (with the other
+   * sensors' held readings it confirms, those first) when another sensor holds one within the
+   * bound of it, else held in place of this sensor's previous held reading.
+   */
+  const ahead = (i: number, reading: Reading) => {
+    const r = s.sensors[i] as SensorRec;
+    const ts = reading.ts;
+    let confirmed = false;
+    let anyOther = false;
+    for (let j = 0; j < s.sensors.length; j++) {
+      if (j === i) continue;
+      const o = s.sensors[j] as SensorRec;
+      if (o.lastTs !== null || o.held !== null) anyOther = true;
+      if (o.held && Math.abs(o.held.ts - ts) <= aheadMs) confirmed = true;
+    }
+    if (confirmed || !anyOther) {
+      // Held readings that arrived earlier and are not beyond this one's time go first, in order.
+      const earlier: number[] = [];
+      s.sensors.forEach((o, j) => {
+        if (j !== i && o.held && o.held.ts <= ts + aheadMs) earlier.push(j);
+      });
+      earlier.sort((a, b) => (s.sensors[a]?.held?.ts ?? 0) - (s.sensors[b]?.held?.ts ?? 0));
+      for (const j of earlier) {
+        const o = s.sensors[j] as SensorRec;
+        const h = heldReading(o);
+        setHeld(o, null);
+        setAheadRun(j, 0);
+        if (o.lastTs === null || h.ts > o.lastTs) accept(j, h);
+      }
+      if (r.held) {
+        r.future++;
+        setHeld(r, null);
+      }
+      setAheadRun(i, 0);
+      accept(i, reading);
+      releaseDue();
+      return;
+    }
+    if (r.held) r.future++;
+    setHeld(r, { ts, values: { ...reading.values } });
+    setAheadRun(i, r.aheadRun + 1);
+  };
+
   const api: Engine = {
     push(reading) {
       changes = [];
@@ -227,7 +356,6 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
         return changes;
       }
       const r = s.sensors[i] as SensorRec;
-      const setup = setups[i] as SensorSetup;
       const ts = reading.ts;
       if (reading.kind !== r.kind || typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) {
         s.invalid++;
@@ -237,30 +365,33 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
         r.outOfOrder++;
         return changes;
       }
-      advance(ts);
-      const now = s.clock ?? ts;
-      const level = r.level;
-      const status = r.status;
-      applyReading(r, setup, site, reading);
-      const st = statusOf(r, setup, site, now, s.start ?? ts);
-      if (st !== status) {
-        r.status = st;
-        r.since = now;
+      if (s.clock !== null && ts > s.clock + aheadMs) {
+        ahead(i, reading);
+        return changes;
       }
-      if (r.quarantineUntil !== null) lower(r.quarantineUntil);
-      lower(staleAt(r, site, s.start ?? ts));
-      if (r.level !== level || r.status !== status) evaluate(now);
+      if (r.held) {
+        // An in-time reading after a held one: the held one was the sensor's clock going wrong.
+        r.future++;
+        setHeld(r, null);
+        setAheadRun(i, 0);
+      }
+      accept(i, reading);
+      if (holds()) releaseDue();
       return changes;
     },
     tick(ts) {
       changes = [];
-      if (Number.isFinite(ts) && (s.clock === null || ts >= s.clock)) advance(ts);
+      if (Number.isFinite(ts) && (s.clock === null || ts >= s.clock)) {
+        advance(ts);
+        if (holds()) releaseDue();
+      }
       return changes;
     },
     release(ts, operator) {
       changes = [];
       if (!Number.isFinite(ts)) return changes;
       advance(Math.max(ts, s.clock ?? ts));
+      if (holds()) releaseDue();
       const now = s.clock ?? ts;
       // An operator can release level 4 only once nothing triggers it any more.
       if (s.level !== 4 || s.raw >= 4) return changes;
@@ -289,6 +420,8 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
           steps: r.steps,
           outOfOrder: r.outOfOrder,
           outOfRange: r.outOfRange,
+          future: r.future,
+          heldTs: r.held?.ts ?? null,
           level: r.level,
         };
       return out;
@@ -311,12 +444,14 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
       let readings = 0;
       let outOfOrder = 0;
       let outOfRange = 0;
+      let future = 0;
       for (const r of s.sensors) {
         readings += r.readings;
         outOfOrder += r.outOfOrder;
         outOfRange += r.outOfRange;
+        future += r.future;
       }
-      return { readings, unknownSensor: s.unknown, invalid: s.invalid, outOfOrder, outOfRange };
+      return { readings, unknownSensor: s.unknown, invalid: s.invalid, outOfOrder, outOfRange, future };
     },
   };
   return api;
@@ -355,6 +490,10 @@ function resume(saved: EngineState, config: SiteConfig, setups: SensorSetup[], s
   s.sensors = setups.map((u) => {
     const old = byId.get(u.cfg.id);
     if (!old || old.kind !== u.cfg.kind) return newSensorRec(u, site);
+    // Saved before the clock check existed.
+    old.future ??= 0;
+    old.held ??= null;
+    old.aheadRun ??= 0;
     const blank = newSensorRec(u, site);
     const sameTracks =
       old.move !== null &&

@@ -12,6 +12,8 @@ import { medianInPlace } from './stats.ts';
  * the rain gauge or movement rule state. Plain data so that the engine state serialises to JSON.
  *
  * Health status, in order of precedence:
+ * - clock_ahead: the sensor's last two or more readings were stamped more than
+ *   `maxAheadMinutes` ahead of the site clock and nothing confirmed that time (its clock is wrong);
  * - waiting: no reading yet (not yet stale);
  * - stale: no reading for `staleIntervals` sampling intervals (configured, else the median of the
  *   last five intervals, else `defaultIntervalMs`);
@@ -23,7 +25,21 @@ import { medianInPlace } from './stats.ts';
  * - ok.
  * Only an ok sensor drives levels.
  */
-export type HealthStatus = 'waiting' | 'ok' | 'stale' | 'out_of_range' | 'stuck' | 'stepped' | 'spiking';
+export type HealthStatus =
+  | 'waiting'
+  | 'ok'
+  | 'stale'
+  | 'clock_ahead'
+  | 'out_of_range'
+  | 'stuck'
+  | 'stepped'
+  | 'spiking';
+
+/** A reading held because it was stamped far ahead of the site clock (see engine.ts, "Clock"). */
+export interface HeldReading {
+  ts: number;
+  values: Record<string, number>;
+}
 
 export interface SensorRec {
   id: string;
@@ -43,6 +59,12 @@ export interface SensorRec {
   quarantineUntil: number | null;
   outOfOrder: number;
   outOfRange: number;
+  /** Readings refused for good as stamped too far ahead of the site clock. */
+  future: number;
+  /** The latest reading stamped too far ahead, held until confirmed or dropped. */
+  held: HeldReading | null;
+  /** Consecutive readings of this sensor held so far without confirmation. */
+  aheadRun: number;
   level: Level;
   base: number[] | null;
   clean: CleanState | null;
@@ -120,6 +142,9 @@ export function newSensorRec(setup: SensorSetup, site: SiteSetup): SensorRec {
     quarantineUntil: null,
     outOfOrder: 0,
     outOfRange: 0,
+    future: 0,
+    held: null,
+    aheadRun: 0,
     level: 0,
     base: cfg.baseline ? [cfg.baseline.x, cfg.baseline.y] : null,
     clean: setup.clean ? newClean(setup.clean.window) : null,
@@ -143,6 +168,7 @@ export function statusOf(
   now: number,
   start: number,
 ): HealthStatus {
+  if (r.aheadRun >= 2) return 'clock_ahead';
   if (now >= staleAt(r, site, start)) return 'stale';
   if (r.lastTs === null) return 'waiting';
   if (r.oor) return 'out_of_range';
