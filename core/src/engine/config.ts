@@ -4,7 +4,7 @@ import { Id, SensorKindSchema } from '../schemas/reading.ts';
 /**
  * The site configuration: sensors plus optional overrides of every rule threshold. One schema gives
  * the static type, the validator and the defaults (see docs/alert-engine.md for the sources of each
- * default in shared/DOMAIN.md). Every object carries `default: {}` so that a file naming only the
+ * default in docs/domain.md). Every object carries `default: {}` so that a file naming only the
  * sensors gets the whole rule set filled in.
  */
 
