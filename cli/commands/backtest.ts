@@ -8,11 +8,16 @@ import {
   type SiteConfig,
   siteConfig,
 } from '@slopeguard/core/engine/index.ts';
+import { type KnownEvent, readEvents } from '../backtest/events.ts';
+import { scoreRun } from '../backtest/score.ts';
+import { renderScore } from '../backtest/score-report.ts';
 import { readReadings, SourceError, scanSensors } from '../backtest/source.ts';
 import { type BacktestStats, renderSummary } from '../backtest/summary.ts';
-import { type CliCommand, parseFlags, UsageError } from '../command.ts';
+import { type CliCommand, intFlag, parseFlags, UsageError } from '../command.ts';
 
 const usage = `Usage: slopeguard backtest [--site SITE.yaml] --readings FILE [--summary]
+                          [--events EVENTS.csv [--alarm-level N] [--window HOURS] [--false-window HOURS]]
+                          [--json]
 
 Replays recorded readings through the alert engine, exactly as the gateway and the control center
 run it, and prints every level change. Use it to tune a site's thresholds on recorded storms: edit
@@ -26,9 +31,20 @@ Options:
                     such as a tilt sensor's x and y, form one reading), or NDJSON of Readings.
   --summary         after the run, a table (on stderr) of the highest level, the time at each
                     level, every level change, the time-of-failure forecasts and sensor health.
+  --events FILE     score the run against known events: CSV with the header ts,kind,note (kind
+                    failure, landslide, movement, or none-period with an end column). Prints, on
+                    stderr, each event's lead time at each level, misses, false alarms and a summary.
+  --alarm-level N   the level that counts as a warning for scoring (default 3)
+  --window HOURS    a warning counts for an event when its episode overlaps this long before it
+                    (default 24)
+  --false-window HOURS
+                    an episode at the alarm level with no event this long after its start is a
+                    false alarm (default: --window)
+  --json            stdout is one JSON document {site, readings, changes, score} instead of one
+                    line per level change
   -h, --help        this text
 
-Output: one JSON object per level change on stdout:
+Output (without --json): one JSON object per level change on stdout:
   {"ts": <epoch ms>, "level": n, "previous": n, "reasons": [...]}
 Bad rows are reported on stderr with their line number and skipped.
 
@@ -47,9 +63,27 @@ export const backtestCommand: CliCommand = {
       site: { type: 'string' },
       readings: { type: 'string' },
       summary: { type: 'boolean', default: false },
+      events: { type: 'string' },
+      'alarm-level': { type: 'string' },
+      window: { type: 'string' },
+      'false-window': { type: 'string' },
+      json: { type: 'boolean', default: false },
     });
     const file = values.readings;
     if (!file) throw new UsageError('--readings FILE is required');
+    const alarmLevel = intFlag(values['alarm-level'], 'alarm-level', 3);
+    if (alarmLevel < 1 || alarmLevel > 4) throw new UsageError('--alarm-level must be 1 to 4');
+    const windowMs = hoursFlag(values.window, 'window', 24);
+    const falseWindowMs = hoursFlag(values['false-window'], 'false-window', windowMs / 3_600_000);
+    let known: KnownEvent[] | null = null;
+    if (values.events) {
+      try {
+        known = await readEvents(values.events);
+      } catch (err) {
+        console.error(`slopeguard backtest: ${(err as Error).message}`);
+        return 2;
+      }
+    }
 
     let config: SiteConfig;
     let rulesFrom: string;
@@ -109,9 +143,10 @@ export const backtestCommand: CliCommand = {
     const emit = (changes: LevelChange[], ts: number) => {
       for (const c of changes) {
         stats.changes.push(c);
-        out.write(
-          `${JSON.stringify({ ts: c.ts, level: c.level, previous: c.previous, reasons: c.reasons })}\n`,
-        );
+        if (!values.json)
+          out.write(
+            `${JSON.stringify({ ts: c.ts, level: c.level, previous: c.previous, reasons: c.reasons })}\n`,
+          );
       }
       if (changes.length > 0) sampleForecasts(ts);
     };
@@ -155,6 +190,21 @@ export const backtestCommand: CliCommand = {
       stats.health = engine.health();
       console.error(`\n${renderSummary(stats)}`);
     }
+    const score =
+      known && stats.first !== null && stats.last !== null
+        ? scoreRun({ first: stats.first, last: stats.last, changes: stats.changes }, known, {
+            alarmLevel,
+            windowMs,
+            falseWindowMs,
+          })
+        : null;
+    if (score) console.error(`\n${renderScore(score)}`);
+    if (values.json) {
+      out.write(
+        `${JSON.stringify({ site: config.id, readings: stats.readings, changes: stats.changes, score })}\n`,
+      );
+      await out.flush();
+    }
     return stats.skipped > 0 ? 1 : 0;
   },
 };
@@ -191,4 +241,12 @@ class Output {
     this.size = 0;
     if (!process.stdout.write(text)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
   }
+}
+
+function hoursFlag(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback * 3_600_000;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--${name} must be a positive number of hours, got ${JSON.stringify(value)}`);
+  return n * 3_600_000;
 }
