@@ -17,7 +17,7 @@ import {
   staleAt,
   statusOf,
 } from './sensor.ts';
-import { siteTrigger, triggerReasons } from './site.ts';
+import { isMovement, siteTrigger, triggerReasons } from './site.ts';
 
 /**
  * The alert engine of one site: pure, streaming, deterministic. Time comes only from the readings
@@ -65,6 +65,8 @@ export interface SensorHealth {
   future: number;
   /** Time of the reading held now as too far ahead (awaiting confirmation), or null. */
   heldTs: number | null;
+  /** Sparse sensors: readings held as unconfirmed until the next reading judged them. */
+  unconfirmed: number;
   /** The sensor's own trigger level (whether or not it drives the site). */
   level: Level;
 }
@@ -81,6 +83,8 @@ export interface EngineState {
   /** Per level 0-4: when the trigger was last at or above it. */
   lastTrig: (number | null)[];
   rainAt: number | null;
+  /** Last time rain was at level 1 or higher (never cleared: sparse sensors look back a whole interval). */
+  wetAt: number | null;
   next: number | null;
   unknown: number;
   invalid: number;
@@ -124,6 +128,7 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     quarantineMs: config.health.stepQuarantineMinutes * 60_000,
     spikingCount: config.health.spikingCount,
     spikingWindow: config.health.spikingWindowReadings,
+    sparseMs: config.health.sparseIntervalHours * HOUR,
   };
   const moveRules: Partial<Record<'tilt' | 'displacement', MovementRules>> = {
     tilt: compileMovementRules(config, 'tilt'),
@@ -171,6 +176,7 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     if (s.rain >= 1) s.rainAt = now;
     const trig = siteTrigger(s.sensors, corroborate, isRainRecent(now));
     if (trig.rain >= 1) s.rainAt = now;
+    if (s.rain >= 1 || trig.rain >= 1) s.wetAt = now;
     s.rain = trig.rain;
     const top = Math.max(s.raw, trig.level);
     for (let k = 1; k <= top; k++) s.lastTrig[k] = now;
@@ -245,6 +251,22 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     }
   };
 
+  /**
+   * Whether a jump on sensor `i` comes with rain at level >= 1 or with movement (level >= 1) on
+   * another sensor, since its previous reading (less the rain window): then it is movement, not a
+   * sensor step. Asked by the outlier filter only when an outlier starts a held run.
+   */
+  let since = 0;
+  const corroborated = (i: number): boolean => {
+    if (s.rain >= 1 || (s.wetAt !== null && s.wetAt >= since)) return true;
+    for (let j = 0; j < s.sensors.length; j++) {
+      const o = s.sensors[j] as SensorRec;
+      if (j !== i && o.movedAt !== null && o.movedAt >= since && isMovement(o)) return true;
+    }
+    return false;
+  };
+  const movingFns = s.sensors.map((_, i) => () => corroborated(i));
+
   /** Applies a reading that passed every check (in order for its sensor, not too far ahead). */
   const accept = (i: number, reading: Reading) => {
     const r = s.sensors[i] as SensorRec;
@@ -254,7 +276,8 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     const now = s.clock ?? ts;
     const level = r.level;
     const status = r.status;
-    applyReading(r, setup, site, reading);
+    since = (r.lastTs ?? ts) - rainWindowMs;
+    applyReading(r, setup, site, reading, movingFns[i] as () => boolean);
     const st = statusOf(r, setup, site, now, s.start ?? ts);
     if (st !== status) {
       r.status = st;
@@ -422,6 +445,7 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
           outOfRange: r.outOfRange,
           future: r.future,
           heldTs: r.held?.ts ?? null,
+          unconfirmed: r.unconfirmed,
           level: r.level,
         };
       return out;
@@ -468,6 +492,7 @@ function fresh(config: SiteConfig, setups: SensorSetup[], site: SiteSetup): Engi
     rain: 0,
     lastTrig: [null, null, null, null, null],
     rainAt: null,
+    wetAt: null,
     next: null,
     unknown: 0,
     invalid: 0,
@@ -486,6 +511,7 @@ function resume(saved: EngineState, config: SiteConfig, setups: SensorSetup[], s
   if (saved.site !== config.id)
     throw new EngineError('SG_ENGINE_STATE', `state is for site ${saved.site}, not ${config.id}`);
   const s = structuredClone(saved);
+  s.wetAt ??= null;
   const byId = new Map(s.sensors.map((r) => [r.id, r]));
   s.sensors = setups.map((u) => {
     const old = byId.get(u.cfg.id);
@@ -494,6 +520,17 @@ function resume(saved: EngineState, config: SiteConfig, setups: SensorSetup[], s
     old.future ??= 0;
     old.held ??= null;
     old.aheadRun ??= 0;
+    old.unconfirmed ??= 0;
+    old.movedAt ??= null;
+    if (old.clean) old.clean.pm ??= false;
+    if (old.move) {
+      old.move.recentT ??= [];
+      old.move.recentV ??= [];
+      old.move.spanRate ??= null;
+      old.move.spanMs ??= 0;
+      old.move.base ??= null;
+      old.move.lastV ??= 0;
+    }
     const blank = newSensorRec(u, site);
     const sameTracks =
       old.move !== null &&

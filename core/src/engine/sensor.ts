@@ -65,6 +65,10 @@ export interface SensorRec {
   held: HeldReading | null;
   /** Consecutive readings of this sensor held so far without confirmation. */
   aheadRun: number;
+  /** Readings of a sparse sensor held as unconfirmed (judged by the next reading) so far. */
+  unconfirmed: number;
+  /** Last time this sensor's own level was 1 or higher (corroborates a jump on another sensor). */
+  movedAt: number | null;
   level: Level;
   base: number[] | null;
   clean: CleanState | null;
@@ -91,6 +95,8 @@ export interface SiteSetup {
   quarantineMs: number;
   spikingCount: number;
   spikingWindow: number;
+  /** A sensor whose interval is at least this is sparse (see clean.ts and movement.ts). */
+  sparseMs: number;
 }
 
 const FIELDS: Record<SensorKind, readonly string[]> = {
@@ -145,6 +151,8 @@ export function newSensorRec(setup: SensorSetup, site: SiteSetup): SensorRec {
     future: 0,
     held: null,
     aheadRun: 0,
+    unconfirmed: 0,
+    movedAt: null,
     level: 0,
     base: cfg.baseline ? [cfg.baseline.x, cfg.baseline.y] : null,
     clean: setup.clean ? newClean(setup.clean.window) : null,
@@ -183,13 +191,14 @@ export function statusOf(
 const ivScratch: number[] = [];
 
 /** Where cleaned values go; set per reading (no closure allocated per reading on the hot path). */
-const target: { m: MovementState | null; rules: MovementRules | null; iv: number } = {
+const target: { m: MovementState | null; rules: MovementRules | null; iv: number; sparse: boolean } = {
   m: null,
   rules: null,
   iv: 0,
+  sparse: false,
 };
 function emitToTarget(t: number, v: number): void {
-  if (target.m && target.rules) addMovementValue(target.m, target.rules, t, v, target.iv);
+  if (target.m && target.rules) addMovementValue(target.m, target.rules, t, v, target.iv, target.sparse);
 }
 const raw: number[] = [0, 0];
 
@@ -197,7 +206,13 @@ const raw: number[] = [0, 0];
  * Applies an accepted-in-order reading to the sensor (ts is newer than its last reading). Updates
  * health inputs and the rule state; the caller recomputes the status and the site.
  */
-export function applyReading(r: SensorRec, setup: SensorSetup, site: SiteSetup, reading: Reading): void {
+export function applyReading(
+  r: SensorRec,
+  setup: SensorSetup,
+  site: SiteSetup,
+  reading: Reading,
+  moving: () => boolean,
+): void {
   const ts = reading.ts;
   const prevTs = r.lastTs;
   const wasStale = r.status === 'stale';
@@ -252,7 +267,10 @@ export function applyReading(r: SensorRec, setup: SensorSetup, site: SiteSetup, 
   target.m = r.move;
   target.rules = move;
   target.iv = r.iv;
-  const verdict = cleanValue(r.clean, clean, ts, scalar, emitToTarget);
+  const sparse = r.iv >= site.sparseMs;
+  target.sparse = sparse;
+  const verdict = cleanValue(r.clean, clean, ts, scalar, emitToTarget, sparse, moving);
+  if (verdict === 'pending' && sparse) r.unconfirmed++;
   if (verdict === 'spike') {
     r.spikes++;
     r.spikeAt.push(r.readings);
@@ -262,4 +280,5 @@ export function applyReading(r: SensorRec, setup: SensorSetup, site: SiteSetup, 
     r.quarantineUntil = ts + site.quarantineMs;
   }
   r.level = r.move.level;
+  if (r.level >= 1) r.movedAt = ts;
 }
