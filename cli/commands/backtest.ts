@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, extname } from 'node:path';
 import { isId, SENSOR_KINDS } from '@slopeguard/core';
 import {
@@ -9,14 +10,26 @@ import {
   siteConfig,
 } from '@slopeguard/core/engine/index.ts';
 import { type KnownEvent, readEvents } from '../backtest/events.ts';
-import { scoreRun } from '../backtest/score.ts';
+import { Packer } from '../backtest/pack.ts';
+import { type ScoreSummary, scoreRun } from '../backtest/score.ts';
 import { renderScore } from '../backtest/score-report.ts';
 import { readReadings, SourceError, scanSensors } from '../backtest/source.ts';
 import { type BacktestStats, renderSummary } from '../backtest/summary.ts';
+import {
+  combinations,
+  markPareto,
+  parseSweep,
+  recommend,
+  type SweepAxis,
+  withSetting,
+} from '../backtest/sweep.ts';
+import { runSweep } from '../backtest/sweep-pool.ts';
+import { renderSweep } from '../backtest/sweep-report.ts';
 import { type CliCommand, intFlag, parseFlags, UsageError } from '../command.ts';
 
 const usage = `Usage: slopeguard backtest [--site SITE.yaml] --readings FILE [--summary]
                           [--events EVENTS.csv [--alarm-level N] [--window HOURS] [--false-window HOURS]]
+                          [--sweep PATH=FROM:TO:STEP ... [--max-false-per-year N] [--workers N]]
                           [--json]
 
 Replays recorded readings through the alert engine, exactly as the gateway and the control center
@@ -40,6 +53,15 @@ Options:
   --false-window HOURS
                     an episode at the alarm level with no event this long after its start is a
                     false alarm (default: --window)
+  --sweep PATH=FROM:TO:STEP
+                    (repeatable; needs --events) run every combination of these numeric settings of
+                    the site configuration, e.g. rules.rain.swi.criticalMm=60:160:5, on worker
+                    threads; print each one's detection, false alarms and lead times, and mark the
+                    Pareto front. No level changes are printed.
+  --max-false-per-year N
+                    recommend the setting with the best detection (then the longest lead) with at
+                    most N false alarms per year
+  --workers N       worker threads for --sweep (default: the machine's parallelism)
   --json            stdout is one JSON document {site, readings, changes, score} instead of one
                     line per level change
   -h, --help        this text
@@ -68,6 +90,9 @@ export const backtestCommand: CliCommand = {
       window: { type: 'string' },
       'false-window': { type: 'string' },
       json: { type: 'boolean', default: false },
+      sweep: { type: 'string', multiple: true },
+      'max-false-per-year': { type: 'string' },
+      workers: { type: 'string' },
     });
     const file = values.readings;
     if (!file) throw new UsageError('--readings FILE is required');
@@ -75,6 +100,19 @@ export const backtestCommand: CliCommand = {
     if (alarmLevel < 1 || alarmLevel > 4) throw new UsageError('--alarm-level must be 1 to 4');
     const windowMs = hoursFlag(values.window, 'window', 24);
     const falseWindowMs = hoursFlag(values['false-window'], 'false-window', windowMs / 3_600_000);
+    const sweeps = values.sweep ?? [];
+    if (sweeps.length > 0 && !values.events) throw new UsageError('--sweep needs --events to score against');
+    let axes: SweepAxis[] = [];
+    try {
+      axes = sweeps.map(parseSweep);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const budgetText = values['max-false-per-year'];
+    const budget = budgetText === undefined ? null : Number(budgetText);
+    if (budget !== null && !(Number.isFinite(budget) && budget >= 0))
+      throw new UsageError(`--max-false-per-year must be a number >= 0, got ${JSON.stringify(budgetText)}`);
+    const workers = intFlag(values.workers, 'workers', availableParallelism());
     let known: KnownEvent[] | null = null;
     if (values.events) {
       try {
@@ -110,6 +148,15 @@ export const backtestCommand: CliCommand = {
       return 2;
     }
 
+    if (axes.length > 0) {
+      try {
+        for (const a of axes) withSetting(config, a.path, a.values[0] as number);
+      } catch (err) {
+        console.error(`slopeguard backtest: ${(err as Error).message}`);
+        return 2;
+      }
+    }
+    const packer = axes.length > 0 ? new Packer(config) : null;
     const engine = createEngine(config);
     const kinds = new Map(config.sensors.map((s) => [s.id, s.kind]));
     const lastTs = new Map<string, number>();
@@ -166,6 +213,7 @@ export const backtestCommand: CliCommand = {
           stats.readings++;
           if (stats.first === null || r.ts < stats.first) stats.first = r.ts;
           if (stats.last === null || r.ts > stats.last) stats.last = r.ts;
+          if (packer) return packer.add(r);
           emit(engine.push(r), r.ts);
           const slot = Math.floor(r.ts / FORECAST_SAMPLE_MS);
           if (slot !== forecastSlot) {
@@ -186,6 +234,30 @@ export const backtestCommand: CliCommand = {
     await out.flush();
     if (reported > MAX_ROW_REPORTS)
       console.error(`... and ${reported - MAX_ROW_REPORTS} more bad rows (${stats.skipped} skipped in all)`);
+    if (packer && known) {
+      const paths = axes.map((a) => a.path);
+      const combos = combinations(axes);
+      const options = { alarmLevel, windowMs, falseWindowMs };
+      let summaries: ScoreSummary[];
+      try {
+        summaries = await runSweep(config, paths, combos, packer.pack(), known, options, workers);
+      } catch (err) {
+        console.error(`slopeguard backtest: sweep failed: ${(err as Error).message}`);
+        return 2;
+      }
+      const results = markPareto(
+        combos.map((v, i) => ({ values: v, summary: summaries[i] as ScoreSummary })),
+      );
+      const best = budget === null ? null : recommend(results, budget);
+      console.error(`\n${renderSweep(paths, results, best, budget)}`);
+      if (values.json) {
+        out.write(
+          `${JSON.stringify({ site: config.id, readings: stats.readings, sweep: { paths, options, maxFalsePerYear: budget, results, recommended: best } })}\n`,
+        );
+        await out.flush();
+      }
+      return stats.skipped > 0 ? 1 : 0;
+    }
     if (values.summary) {
       stats.health = engine.health();
       console.error(`\n${renderSummary(stats)}`);
