@@ -21,7 +21,6 @@ import { combinations, markPareto, parseSweep, recommend, SweepError } from '../
  * With one a year, 90 and 95 also detect everything, and 90 warns earliest.
  */
 const H = 3_600_000;
-const DAY = 24 * H;
 const T0 = Date.UTC(2024, 0, 1);
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SPELLS = [
