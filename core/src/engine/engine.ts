@@ -18,6 +18,7 @@ import {
   statusOf,
 } from './sensor.ts';
 import { isMovement, siteTrigger, triggerReasons } from './site.ts';
+import { type EngineState, fromSaved, type Internal, toSaved } from './state.ts';
 
 /**
  * The alert engine of one site: pure, streaming, deterministic. Time comes only from the readings
@@ -71,26 +72,6 @@ export interface SensorHealth {
   level: Level;
 }
 
-export interface EngineState {
-  v: 1;
-  site: string;
-  clock: number | null;
-  start: number | null;
-  level: Level;
-  raw: Level;
-  /** Site rain level at the last evaluation, and when rain was last at level 1 or higher. */
-  rain: Level;
-  /** Per level 0-4: when the trigger was last at or above it. */
-  lastTrig: (number | null)[];
-  rainAt: number | null;
-  /** Last time rain was at level 1 or higher (never cleared: sparse sensors look back a whole interval). */
-  wetAt: number | null;
-  next: number | null;
-  unknown: number;
-  invalid: number;
-  sensors: SensorRec[];
-}
-
 export interface EngineCounters {
   readings: number;
   unknownSensor: number;
@@ -114,7 +95,14 @@ export interface Engine {
 
 const HOUR = 3_600_000;
 
-export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
+export type { EngineState };
+
+/**
+ * `saved` is what `state()` returned (any version, e.g. parsed from a file or database): checked
+ * against its schema here, never trusted; a state that fails is refused with EngineError
+ * SG_ENGINE_STATE.
+ */
+export function createEngine(input: SiteConfig, saved?: unknown): Engine {
   // Re-validated once (cheap) so that a configuration built in code without its defaults, or
   // mutated since, fails here with a coded error instead of deep inside a rule.
   const checked = parseSiteConfig(input);
@@ -145,7 +133,11 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
   const corroborate = config.rules.corroboration.enabled;
   const rainWindowMs = config.rules.corroboration.rainWindowHours * HOUR;
   const aheadMs = config.health.maxAheadMinutes * 60_000;
-  const s: EngineState = saved ? resume(saved, config, setups, site) : fresh(config, setups, site);
+  const s: Internal =
+    saved !== undefined && saved !== null
+      ? resume(fromSaved(saved), config, setups, site)
+      : fresh(config, setups, site);
+  const repaired = (saved as { v?: unknown } | null | undefined)?.v === 1 && repairClock(s, setups, site);
   const index = new Map<string, number>(s.sensors.map((r, i) => [r.id, i]));
   let changes: LevelChange[] = [];
 
@@ -370,6 +362,8 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     setAheadRun(i, r.aheadRun + 1);
   };
 
+  if (repaired) s.next = nextDeadline();
+
   const api: Engine = {
     push(reading) {
       changes = [];
@@ -428,7 +422,7 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     get level() {
       return s.level;
     },
-    state: () => structuredClone(s),
+    state: () => toSaved(s),
     health() {
       const out: Record<string, SensorHealth> = {};
       for (const r of s.sensors)
@@ -481,9 +475,9 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
   return api;
 }
 
-function fresh(config: SiteConfig, setups: SensorSetup[], site: SiteSetup): EngineState {
+function fresh(config: SiteConfig, setups: SensorSetup[], site: SiteSetup): Internal {
   return {
-    v: 1,
+    v: 2,
     site: config.id,
     clock: null,
     start: null,
@@ -505,32 +499,13 @@ function fresh(config: SiteConfig, setups: SensorSetup[], site: SiteSetup): Engi
  * starts fresh, and one whose rule layout changed (thresholds with other windows) restarts its
  * rule state but keeps its health.
  */
-function resume(saved: EngineState, config: SiteConfig, setups: SensorSetup[], site: SiteSetup): EngineState {
-  if (typeof saved !== 'object' || saved === null || saved.v !== 1 || !Array.isArray(saved.sensors))
-    throw new EngineError('SG_ENGINE_STATE', 'unsupported engine state (expected version 1)');
-  if (saved.site !== config.id)
-    throw new EngineError('SG_ENGINE_STATE', `state is for site ${saved.site}, not ${config.id}`);
-  const s = structuredClone(saved);
-  s.wetAt ??= null;
+function resume(s: Internal, config: SiteConfig, setups: SensorSetup[], site: SiteSetup): Internal {
+  if (s.site !== config.id)
+    throw new EngineError('SG_ENGINE_STATE', `state is for site ${s.site}, not ${config.id}`);
   const byId = new Map(s.sensors.map((r) => [r.id, r]));
   s.sensors = setups.map((u) => {
     const old = byId.get(u.cfg.id);
     if (!old || old.kind !== u.cfg.kind) return newSensorRec(u, site);
-    // Saved before the clock check existed.
-    old.future ??= 0;
-    old.held ??= null;
-    old.aheadRun ??= 0;
-    old.unconfirmed ??= 0;
-    old.movedAt ??= null;
-    if (old.clean) old.clean.pm ??= false;
-    if (old.move) {
-      old.move.recentT ??= [];
-      old.move.recentV ??= [];
-      old.move.spanRate ??= null;
-      old.move.spanMs ??= 0;
-      old.move.base ??= null;
-      old.move.lastV ??= 0;
-    }
     const blank = newSensorRec(u, site);
     const sameTracks =
       old.move !== null &&
@@ -545,4 +520,48 @@ function resume(saved: EngineState, config: SiteConfig, setups: SensorSetup[], s
     return old;
   });
   return s;
+}
+
+/**
+ * A state saved before the clock check (version 1) may carry a reading from the future (issue 9):
+ * its sensor's last time, and the site clock, moved to 2099, so every honest reading after it was
+ * "late" for good. Ticks also move the clock past the readings (a silent site), so only a time more
+ * than a year beyond the median of the sensors' last readings is taken as such. The sensor that
+ * took it restarts its rule state (its bins were moved to 2099) with the reading counted as
+ * `future`; the clock, and every time derived from it, comes back to the newest plausible reading,
+ * and the deadlines are recomputed. A site really silent for a year is marked stale again by the
+ * next tick.
+ */
+const REPAIR_BEYOND_MS = 366 * 24 * HOUR;
+function repairClock(s: Internal, setups: readonly SensorSetup[], site: SiteSetup): boolean {
+  const times = s.sensors.flatMap((r) => (r.lastTs === null ? [] : [r.lastTs])).sort((a, b) => a - b);
+  if (times.length === 0 || s.clock === null) return false;
+  const bound = (times[(times.length - 1) >> 1] as number) + REPAIR_BEYOND_MS;
+  const plausible = Math.max(...times.filter((t) => t <= bound));
+  let repaired = false;
+  s.sensors.forEach((r, i) => {
+    if (r.lastTs === null || r.lastTs <= bound) return;
+    const blank = newSensorRec(setups[i] as SensorSetup, site);
+    r.move = blank.move;
+    r.clean = blank.clean;
+    r.rain = blank.rain;
+    r.level = 0;
+    r.ivals = [];
+    r.lastTs = plausible;
+    r.future++;
+    repaired = true;
+  });
+  if (s.clock <= plausible + REPAIR_BEYOND_MS) return repaired;
+  const clock = plausible;
+  const clamp = (t: number | null) => (t !== null && t > clock ? clock : t);
+  s.clock = clock;
+  s.lastTrig = s.lastTrig.map(clamp);
+  s.rainAt = clamp(s.rainAt);
+  s.wetAt = clamp(s.wetAt);
+  for (const r of s.sensors) {
+    r.since = clamp(r.since);
+    if (r.status === 'stale' && r.lastTs !== null) r.status = 'ok';
+    r.quarantineUntil = clamp(r.quarantineUntil);
+  }
+  return true;
 }

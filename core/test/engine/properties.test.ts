@@ -127,7 +127,7 @@ describe('acceptance 4: determinism and resumability', () => {
     const state = createEngine(config).state();
     const other = siteConfig({ id: 'other', sensors: [{ id: 'r1', kind: 'rain' }] });
     expect(() => createEngine(other, state)).toThrow(expect.objectContaining({ code: 'SG_ENGINE_STATE' }));
-    expect(() => createEngine(config, { ...state, v: 2 } as unknown as EngineState)).toThrow(
+    expect(() => createEngine(config, { ...state, v: 3 } as unknown as EngineState)).toThrow(
       expect.objectContaining({ code: 'SG_ENGINE_STATE' }),
     );
   });

@@ -103,7 +103,7 @@ describe('sparse instruments', () => {
       readings.filter((r) => r.ts <= faultAt),
     );
     expect(sparseAfterFault.health().c1).toMatchObject({ unconfirmed: 1, steps: 0 }); // held, waiting
-    expect(e.state().sensors.find((r) => r.id === 'c1')?.move?.lastV).toBeLessThan(29);
+    expect(e.state().sensors.find((r) => r.id === 'c1')?.movement?.lastValue).toBeLessThan(29);
     // The site never went above 2 and never left it after the real movement (cumulative holds).
     expect(Math.max(...changes.map((c) => c.level))).toBe(2);
     expect(e.level).toBe(2);
