@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Id, SensorKindSchema } from '@slopeguard/core';
+import { MqttDriver } from '../drivers/mqtt/config.ts';
 import { BridgeDriverConfig } from './bridge.ts';
 
 /**
@@ -103,7 +104,7 @@ export const ScenarioDriver = Type.Object(
 );
 export type ScenarioDriver = Static<typeof ScenarioDriver>;
 
-export const DriverEntry = Type.Union([SyntheticDriver, ScenarioDriver, ...BridgeDriverConfig]);
+export const DriverEntry = Type.Union([SyntheticDriver, ScenarioDriver, MqttDriver, ...BridgeDriverConfig]);
 export type DriverEntry = Static<typeof DriverEntry>;
 
 const OutputBase = {
