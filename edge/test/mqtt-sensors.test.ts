@@ -99,9 +99,10 @@ describe('sensors over MQTT: mosquitto_pub -> Mosquitto -> mqtt driver -> queue 
       { level: 'info' },
       { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
     );
-    agent = new EdgeAgent({ config: r.config, clock: systemClock, logger, version: 'test' });
-    await agent.start();
-    const nodes = () => (agent?.status().sensors as Record<string, DriverHealth>).nodes;
+    const gw = new EdgeAgent({ config: r.config, clock: systemClock, logger, version: 'test' });
+    agent = gw;
+    await gw.start();
+    const nodes = () => (gw.status().sensors as Record<string, DriverHealth>).nodes;
     // Up (not down) once Mosquitto confirmed the subscriptions; degraded until every sensor has spoken.
     await waitFor('the mqtt driver listening on Mosquitto', () => nodes()?.state === 'degraded');
 
@@ -216,7 +217,7 @@ describe('sensors over MQTT: mosquitto_pub -> Mosquitto -> mqtt driver -> queue 
     expect(h?.errors).toEqual({ bad_payload: 3 });
     expect(h?.state).toBe('ok');
     // The queue took only good readings; the sink refused nothing.
-    expect(agent.status().readings).toEqual({ accepted: 6, rejected: 0 });
+    expect(gw.status().readings).toEqual({ accepted: 6, rejected: 0 });
     // Two bad messages in a row for ext-1: one log line, then one `recovered` when a good one came.
     const warned = logLines.filter((l) => l.reason === 'bad_payload');
     expect(warned.map((l) => l.sensor)).toEqual(['ext-1', 'piezo-3']);
