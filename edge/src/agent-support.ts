@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config/schema.ts';
 import type { Driver, DriverHealth } from './drivers/index.ts';
@@ -19,6 +20,7 @@ export function openQueue(config: GatewayConfig, log: Logger): ReadingQueue {
     minFreeMb: q.minFreeMb,
     policy: q.policy,
   };
+  privateDir(config.dataDir, log);
   try {
     return new ReadingQueue(options);
   } catch (err) {
@@ -32,6 +34,19 @@ export function openQueue(config: GatewayConfig, log: Logger): ReadingQueue {
       maxReadings: Math.min(q.maxReadings, 200_000),
       minFreeMb: 0,
     });
+  }
+}
+
+/**
+ * The data directory holds the queue (every reading, the engine state): 0700, the gateway's user only.
+ * An existing directory is tightened too (a package or an older version may have made it 0755).
+ */
+export function privateDir(dir: string, log: Logger): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    log.warn({ dataDir: dir, err: (err as Error).message }, 'cannot make the data directory private');
   }
 }
 

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { changed, commandId, openQueue, safeHealth, withTimeout } from './agent-support.ts';
 import { Alarm } from './alarm.ts';
 import type { Clock } from './clock.ts';
+import { CLOCK_TOPIC, ClockCheck } from './clock-check.ts';
 import { type CommandHandler, CommandRefused, intArg, runCommand, stringArg } from './commands.ts';
 import { driverKey, loadConfigFile } from './config/load.ts';
 import type { GatewayConfig } from './config/schema.ts';
@@ -52,6 +53,7 @@ export class EdgeAgent {
   #driverStates = new Map<string, DriverHealth['state']>();
   #timers: NodeJS.Timeout[] = [];
   #stopped = false;
+  readonly #clockCheck: ClockCheck;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -69,6 +71,9 @@ export class EdgeAgent {
       this.#log.child({ part: 'local' }),
     );
     this.#forwarder = this.#makeForwarder(opts.config);
+    this.#clockCheck = new ClockCheck(opts.config.clock.maxSkewMs, this.#log, (offsetMs, maxSkewMs) =>
+      this.#queue.appendEvent({ type: 'clock_fault', ts: this.#clock.now(), offsetMs, maxSkewMs }),
+    );
   }
 
   get queue(): ReadingQueue {
@@ -136,6 +141,7 @@ export class EdgeAgent {
       uplink: { sentReadings: this.#forwarder.sent },
       sensorHealth: this.#local.health(),
       readings: this.#local.counters,
+      clock: this.#clockCheck.state,
     });
   }
 
@@ -179,6 +185,7 @@ export class EdgeAgent {
       applied.push('outputs');
     }
     this.#local.reconfigure(next);
+    this.#clockCheck.maxSkewMs = next.clock.maxSkewMs;
     this.#config = next;
     await this.#startDrivers();
     applied.push('drivers', 'rules', 'sampling');
@@ -231,7 +238,11 @@ export class EdgeAgent {
   }
 
   #makeUplink(config: GatewayConfig): Uplink {
-    const subs = [this.#topic('cmd'), ...(config.official.follow ? [siteTopic(config.site, 'level')] : [])];
+    const subs = [
+      this.#topic('cmd'),
+      CLOCK_TOPIC,
+      ...(config.official.follow ? [siteTopic(config.site, 'level')] : []),
+    ];
     const will = {
       topic: this.#topic('status'),
       payload: () => JSON.stringify({ state: 'offline', ts: this.#clock.now() }),
@@ -258,7 +269,7 @@ export class EdgeAgent {
     for (const entry of this.#config.drivers) {
       try {
         const driver = await createDriverFor(entry, this.#clock, this.#log.child({ part: 'driver' }));
-        await driver.start(this.#local.sink);
+        await driver.start(this.#local.sinkFor(driverKey(entry)));
         started.push({ driver, normalMs: normalIntervalMs(entry) });
       } catch (err) {
         // One broken port must not keep the other sensors (or the siren) down; status shows it.
@@ -307,6 +318,7 @@ export class EdgeAgent {
   }
 
   async #onMessage(topic: string, payload: Buffer): Promise<void> {
+    if (topic === CLOCK_TOPIC) return this.#clockCheck.onTick(payload, this.#clock.now());
     const t = parseTopic(topic);
     if (t?.channel === 'level') {
       const d = decodePayload('level', payload);

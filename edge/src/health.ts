@@ -36,7 +36,14 @@ export interface StatusInput {
   uplink: { sentReadings: number };
   /** The rule engine's health per sensor (ok, stale, stuck, spiking, ...). */
   sensorHealth: Record<string, unknown>;
-  readings: { accepted: number; rejected: number };
+  readings: {
+    accepted: number;
+    rejected: number;
+    /** Refused for a time too far ahead of the gateway's clock, per driver and sensor. */
+    future: { total: number; byDriver: Record<string, Record<string, number>> };
+  };
+  /** The gateway's clock against the broker's. */
+  clock: { offsetMs: number | null; ok: boolean | null };
 }
 
 /** The retained `status` payload: Status from core plus the free-form health fields. */
@@ -66,6 +73,7 @@ export function buildStatus(i: StatusInput): Record<string, unknown> {
     sensors: i.sensors,
     sensorHealth: i.sensorHealth,
     readings: i.readings,
+    clock: i.clock,
     outputs: i.outputs,
     uplink: i.uplink,
     disk: disk(i.dataDir) ?? null,

@@ -5,6 +5,7 @@ import type { Clock } from './clock.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { configuredSensors } from './config/sensors.ts';
 import type { Driver } from './drivers/index.ts';
+import { FutureGuard } from './future-guard.ts';
 import type { ReadingQueue } from './queue/queue.ts';
 import { createRules, type LevelChange, type LocalRules } from './rules/index.ts';
 
@@ -38,6 +39,7 @@ export class LocalSite {
   #lastReject = '';
   #accepted = 0;
   #savedState = '';
+  readonly #future: FutureGuard;
 
   constructor(config: GatewayConfig, queue: ReadingQueue, alarm: Alarm, clock: Clock, log: Logger) {
     this.#config = config;
@@ -45,6 +47,7 @@ export class LocalSite {
     this.#alarm = alarm;
     this.#clock = clock;
     this.#log = log;
+    this.#future = new FutureGuard(config.clock.maxSkewMs, log);
     this.#rules = this.#makeRules(config, queue.loadState(RULES_STATE));
     alarm.setLocal(this.#rules.level);
   }
@@ -62,8 +65,25 @@ export class LocalSite {
     }
   }
 
-  get counters(): { accepted: number; rejected: number } {
-    return { accepted: this.#accepted, rejected: this.#rejected };
+  get counters(): {
+    accepted: number;
+    rejected: number;
+    future: { total: number; byDriver: Record<string, Record<string, number>> };
+  } {
+    return { accepted: this.#accepted, rejected: this.#rejected, future: this.#future.counts() };
+  }
+
+  /**
+   * The sink for one driver: readings stamped more than `clock.maxSkewMs` ahead of the gateway's
+   * clock are refused there (counted per driver and sensor), the rest go to `sink`.
+   */
+  sinkFor(driver: string): (reading: Reading) => void {
+    return (reading) => {
+      const ts = (reading as { ts?: unknown } | null)?.ts;
+      if (typeof ts === 'number' && reading && !this.#future.admit(driver, reading, this.#clock.now()))
+        return;
+      this.sink(reading);
+    };
   }
 
   /** The sink handed to every driver. Never throws: a bad reading is counted and logged once per reason. */
@@ -134,6 +154,7 @@ export class LocalSite {
     const key = (c: GatewayConfig) => JSON.stringify([c.engine, configuredSensors(c.drivers)]);
     const rulesChanged = key(config) !== key(this.#config);
     this.#config = config;
+    this.#future.maxSkewMs = config.clock.maxSkewMs;
     if (rulesChanged) {
       this.#rules = this.#makeRules(config, undefined);
       this.#alarm.setLocal(this.#rules.level);

@@ -167,7 +167,7 @@ engine: { rules: { holdDown: { hours: -1 } } }
       '/drivers/0/sensors/0/intervalMs: Expected integer to be greater or equal to 10',
       '/drivers/1/sensors/0/intervalMS: Unexpected property',
       '/drivers/1/sensors/0/unit: Expected integer to be less or equal to 247',
-      '/drivers/2/driver: must be one of "synthetic", "scenario", "modbus-rtu", "sdi12", "line"',
+      '/drivers/2/driver: must be one of "synthetic", "scenario", "mqtt", "modbus-rtu", "sdi12", "line"',
       '/outputs/0/line: Expected required property',
       '/outputs/0/atLevel: Expected integer to be less or equal to 4',
       '/engine/rules/holdDown/hours: Expected number to be greater than 0',

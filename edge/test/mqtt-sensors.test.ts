@@ -217,7 +217,11 @@ describe('sensors over MQTT: mosquitto_pub -> Mosquitto -> mqtt driver -> queue 
     expect(h?.errors).toEqual({ bad_payload: 3 });
     expect(h?.state).toBe('ok');
     // The queue took only good readings; the sink refused nothing.
-    expect(gw.status().readings).toEqual({ accepted: 6, rejected: 0 });
+    expect(gw.status().readings).toEqual({
+      accepted: 6,
+      rejected: 0,
+      future: { total: 0, byDriver: {} },
+    });
     // Two bad messages in a row for ext-1: one log line, then one `recovered` when a good one came.
     const warned = logLines.filter((l) => l.reason === 'bad_payload');
     expect(warned.map((l) => l.sensor)).toEqual(['ext-1', 'piezo-3']);

@@ -184,6 +184,18 @@ export const GatewayConfig = Type.Object(
       { intervalMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 60_000 }) },
       { ...strict, default: {} },
     ),
+    clock: Type.Object(
+      {
+        maxSkewMs: Type.Integer({
+          minimum: 1000,
+          maximum: 86_400_000,
+          default: 300_000,
+          description:
+            "readings stamped further ahead of the gateway's clock are refused; the gateway's clock is faulty when this far off the broker's",
+        }),
+      },
+      { ...strict, default: {} },
+    ),
     testSirenMaxS: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
     log: Type.Object(
       {
