@@ -1,8 +1,10 @@
 import {
-  type Channel,
+  DEFAULT_MAX_CLOCK_AHEAD_MS,
   decodePayload,
+  failureOf,
   type GatewayEvent,
   gatewayFilter,
+  isAhead,
   parseTopic,
   type SiteLevel,
   type Status,
@@ -31,6 +33,8 @@ export interface MqttFeedOptions {
   metrics: Registry;
   onEvent: (e: FeedEvent) => void;
   now?: () => number;
+  /** Readings further ahead of `now` are refused (default DEFAULT_MAX_CLOCK_AHEAD_MS, 5 min). */
+  maxClockAheadMs?: number;
 }
 
 export interface MqttFeed {
@@ -75,11 +79,20 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
   client.on('error', (err) => logger.warn({ err: err.message }, 'mqtt error'));
   client.on('reconnect', () => logger.debug('mqtt reconnecting'));
 
+  const futureReadings = new Counter({
+    name: 'slopeguard_center_future_readings_total',
+    help: 'Readings refused because their time was too far ahead of the control center clock, by gateway',
+    labelNames: ['site', 'gateway'],
+    registers: [options.metrics],
+  });
+  const maxAheadMs = options.maxClockAheadMs ?? DEFAULT_MAX_CLOCK_AHEAD_MS;
+
   const lastLogged = new Map<string, number>();
   const reject = (reason: string, topic: string, errors: string[]) => {
     rejected.inc({ reason });
     // Log the first of a burst per topic, not every message: a broken gateway must not flood the log.
     const t = now();
+    if (lastLogged.size > 10_000) lastLogged.clear(); // bounded, whatever the topics
     if ((lastLogged.get(topic) ?? 0) + 60_000 < t) {
       lastLogged.set(topic, t);
       logger.warn({ topic, reason, errors }, 'dropped message');
@@ -90,40 +103,49 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
     try {
       const parsed = parseTopic(topic);
       if (!parsed) return reject('topic', topic, ['not a contract topic']);
-      const channel: Channel = parsed.channel;
-      received.inc({ channel });
-      const decoded = decodePayload(channel, payload);
-      if (!decoded.ok)
-        return reject(
-          decoded.errors[0]?.startsWith('not JSON') ? 'not_json' : 'schema',
-          topic,
-          decoded.errors,
-        );
+      received.inc({ channel: parsed.channel });
       const at = now();
+      const refuse = (errors: string[]) => reject(failureOf(errors), topic, errors);
+      if (parsed.scope === 'system') return;
       if (parsed.scope === 'site') {
-        const message = decoded.value as SiteLevel;
-        view.applyLevel(parsed.site, message);
-        onEvent({ channel: 'level', site: parsed.site, message });
+        if (parsed.channel !== 'level') return;
+        const d = decodePayload('level', payload);
+        if (!d.ok) return refuse(d.errors);
+        view.applyLevel(parsed.site, d.value);
+        onEvent({ channel: 'level', site: parsed.site, message: d.value });
         return;
       }
       const { site, gateway } = parsed;
       switch (parsed.channel) {
         case 'telemetry': {
-          const message = decoded.value as Telemetry;
+          const d = decodePayload('telemetry', payload);
+          if (!d.ok) return refuse(d.errors);
+          // A reading stamped too far ahead of this clock would move the site's rules into the
+          // future: refuse it (the rest of the message is good), count it, and show the clock faulty.
+          const readings = d.value.readings.filter((r) => !isAhead(r.ts, at, maxAheadMs));
+          const future = d.value.readings.length - readings.length;
+          if (future > 0) {
+            futureReadings.inc({ site, gateway }, future);
+            view.applyFutureReadings(site, gateway, future, at);
+            reject('future', topic, [`${future} reading(s) more than ${maxAheadMs} ms ahead of the clock`]);
+          }
+          const message = future > 0 ? { seq: d.value.seq, readings } : d.value;
           view.applyTelemetry(site, gateway, message, at);
           onEvent({ channel: 'telemetry', site, gateway, message });
           break;
         }
         case 'status': {
-          const message = decoded.value as Status;
-          view.applyStatus(site, gateway, message, at);
-          onEvent({ channel: 'status', site, gateway, message });
+          const d = decodePayload('status', payload);
+          if (!d.ok) return refuse(d.errors);
+          view.applyStatus(site, gateway, d.value, at);
+          onEvent({ channel: 'status', site, gateway, message: d.value });
           break;
         }
         case 'event': {
-          const message = decoded.value as GatewayEvent;
-          view.applyEvent(site, gateway, message);
-          onEvent({ channel: 'event', site, gateway, message });
+          const d = decodePayload('event', payload);
+          if (!d.ok) return refuse(d.errors);
+          view.applyEvent(site, gateway, d.value);
+          onEvent({ channel: 'event', site, gateway, message: d.value });
           break;
         }
         default:
@@ -131,7 +153,7 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
       }
     } catch (err) {
       // One bad message or a failing listener must not stop the feed.
-      logger.error({ err, topic }, 'feed handler failed');
+      logger.error({ err: (err as Error).message, topic: topic.slice(0, 200) }, 'feed handler failed');
     }
   });
 

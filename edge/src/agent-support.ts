@@ -58,6 +58,26 @@ export function safeHealth(d: Driver): DriverHealth {
   }
 }
 
+/**
+ * A driver's health with the readings the gateway refused as too far ahead of its clock added as the
+ * error counter `future`, in total and per sensor: where an operator already looks for a sensor's
+ * trouble, and inside the closed status schema.
+ */
+export function withFutureCounts(
+  h: DriverHealth,
+  bySensor: Record<string, number> | undefined,
+): DriverHealth {
+  if (!bySensor) return h;
+  let total = 0;
+  for (const [sensor, n] of Object.entries(bySensor)) {
+    total += n;
+    const s = h.sensors?.[sensor];
+    if (s) s.errors.future = (s.errors.future ?? 0) + n;
+  }
+  h.errors.future = (h.errors.future ?? 0) + total;
+  return h;
+}
+
 export function changed(a: GatewayConfig, b: GatewayConfig, key: keyof GatewayConfig): boolean {
   return JSON.stringify(a[key]) !== JSON.stringify(b[key]);
 }

@@ -1,4 +1,4 @@
-import type { Reading } from '@slopeguard/core';
+import { isAhead, type Reading } from '@slopeguard/core';
 import type { Logger } from 'pino';
 
 /**
@@ -30,7 +30,7 @@ export class FutureGuard {
   admit(driver: string, reading: Reading, now: number): boolean {
     const key = `${driver}\0${reading.sensor}`;
     const aheadMs = reading.ts - now;
-    if (aheadMs <= this.#maxSkewMs) {
+    if (!isAhead(reading.ts, now, this.#maxSkewMs)) {
       const n = this.#bursts.get(key);
       if (n !== undefined) {
         this.#bursts.delete(key);

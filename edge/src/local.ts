@@ -8,6 +8,7 @@ import type { Driver } from './drivers/index.ts';
 import { FutureGuard } from './future-guard.ts';
 import type { ReadingQueue } from './queue/queue.ts';
 import { createRules, type LevelChange, type LocalRules } from './rules/index.ts';
+import type { SensorHealth } from './rules/types.ts';
 
 const RULES_STATE = 'rules';
 
@@ -57,7 +58,7 @@ export class LocalSite {
   }
 
   /** The engine's view of each sensor (stale, stuck, spiking...): part of the status. */
-  health(): Record<string, unknown> {
+  health(): Record<string, SensorHealth> {
     try {
       return this.#rules.health();
     } catch {
@@ -65,12 +66,14 @@ export class LocalSite {
     }
   }
 
-  get counters(): {
-    accepted: number;
-    rejected: number;
-    future: { total: number; byDriver: Record<string, Record<string, number>> };
-  } {
-    return { accepted: this.#accepted, rejected: this.#rejected, future: this.#future.counts() };
+  /** `rejected` counts both failed checks and readings refused as too far ahead of the clock. */
+  get counters(): { accepted: number; rejected: number } {
+    return { accepted: this.#accepted, rejected: this.#rejected + this.#future.counts().total };
+  }
+
+  /** Readings refused as too far ahead of the gateway's clock: driver -> sensor -> count. */
+  future(): Record<string, Record<string, number>> {
+    return this.#future.counts().byDriver;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { Id, SensorKindSchema } from '@slopeguard/core';
+import { DEFAULT_MAX_CLOCK_AHEAD_MS, Id, SensorKindSchema } from '@slopeguard/core';
 import { MqttDriver } from '../drivers/mqtt/config.ts';
 import { BridgeDriverConfig } from './bridge.ts';
 
@@ -189,7 +189,7 @@ export const GatewayConfig = Type.Object(
         maxSkewMs: Type.Integer({
           minimum: 1000,
           maximum: 86_400_000,
-          default: 300_000,
+          default: DEFAULT_MAX_CLOCK_AHEAD_MS,
           description:
             "readings stamped further ahead of the gateway's clock are refused; the gateway's clock is faulty when this far off the broker's",
         }),
