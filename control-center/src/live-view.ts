@@ -1,4 +1,5 @@
-import type { GatewayEvent, Reading, SiteLevel, Status, Telemetry } from '@slopeguard/core';
+import type { Reading, SiteLevel, Status, Telemetry } from '@slopeguard/core';
+import type { BoundedEvent, GatewayHealth } from './bounded.ts';
 
 /**
  * The control center's in-memory picture of every site, fed by the MQTT feed (and seeded from the
@@ -15,7 +16,7 @@ export interface GatewayView {
   lastSeen?: number;
   lastSeq?: number;
   seqGaps: number;
-  health?: Record<string, unknown>;
+  health?: GatewayHealth;
 }
 
 export interface SiteSummary {
@@ -24,7 +25,7 @@ export interface SiteSummary {
   lastReadingTs: number | null;
   gateways: GatewayView[];
   sensors: SensorView[];
-  lastEvent?: GatewayEvent & { gateway: string };
+  lastEvent?: BoundedEvent & { gateway: string };
 }
 
 interface SiteState {
@@ -33,7 +34,7 @@ interface SiteState {
   lastReadingTs: number | null;
   gateways: Map<string, GatewayView>;
   sensors: Map<string, SensorView>;
-  lastEvent?: GatewayEvent & { gateway: string };
+  lastEvent?: BoundedEvent & { gateway: string };
 }
 
 export class LiveView {
@@ -77,20 +78,24 @@ export class LiveView {
     this.applyReadings(site, gateway, t.readings, receivedAt);
   }
 
-  applyStatus(site: string, gateway: string, status: Status, receivedAt: number): void {
+  applyStatus(
+    site: string,
+    gateway: string,
+    status: { state: Status['state']; ts: number; health: GatewayHealth },
+    receivedAt: number,
+  ): void {
     const g = this.#gateway(this.#site(site), gateway);
-    const { state, ts, ...health } = status;
-    g.state = state;
-    g.statusTs = ts;
+    g.state = status.state;
+    g.statusTs = status.ts;
     g.lastSeen = receivedAt;
-    g.health = health;
+    g.health = status.health;
   }
 
   applyLevel(site: string, level: SiteLevel): void {
     this.#site(site).level = level;
   }
 
-  applyEvent(site: string, gateway: string, event: GatewayEvent): void {
+  applyEvent(site: string, gateway: string, event: BoundedEvent): void {
     this.#site(site).lastEvent = { ...event, gateway };
   }
 

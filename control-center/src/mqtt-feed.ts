@@ -12,13 +12,22 @@ import {
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
+import {
+  type BoundedEvent,
+  boundedEvent,
+  boundedReading,
+  boundedStatus,
+  jsonDepthExceeds,
+  MAX_JSON_DEPTH,
+  MAX_PAYLOAD_BYTES,
+} from './bounded.ts';
 import type { LiveView } from './live-view.ts';
 
 /** What the feed hands on to the realtime layer after a message has been validated and applied. */
 export type FeedEvent =
   | { channel: 'telemetry'; site: string; gateway: string; message: Telemetry }
-  | { channel: 'status'; site: string; gateway: string; message: Status }
-  | { channel: 'event'; site: string; gateway: string; message: GatewayEvent }
+  | { channel: 'status'; site: string; gateway: string; message: ReturnType<typeof boundedStatus> }
+  | { channel: 'event'; site: string; gateway: string; message: BoundedEvent }
   | { channel: 'level'; site: string; message: SiteLevel };
 
 export interface MqttFeedOptions {
@@ -92,6 +101,11 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
       if (!parsed) return reject('topic', topic, ['not a contract topic']);
       const channel: Channel = parsed.channel;
       received.inc({ channel });
+      // Bounded before parsing: a huge or deeply nested payload is refused without building it.
+      if (payload.length > (MAX_PAYLOAD_BYTES[channel] ?? 16 * 1024))
+        return reject('too_large', topic, [`${payload.length} bytes`]);
+      if (jsonDepthExceeds(payload, MAX_JSON_DEPTH))
+        return reject('too_deep', topic, [`nesting deeper than ${MAX_JSON_DEPTH}`]);
       const decoded = decodePayload(channel, payload);
       if (!decoded.ok)
         return reject(
@@ -109,19 +123,20 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
       const { site, gateway } = parsed;
       switch (parsed.channel) {
         case 'telemetry': {
-          const message = decoded.value as Telemetry;
+          const t = decoded.value as Telemetry;
+          const message: Telemetry = { seq: t.seq, readings: t.readings.map(boundedReading) };
           view.applyTelemetry(site, gateway, message, at);
           onEvent({ channel: 'telemetry', site, gateway, message });
           break;
         }
         case 'status': {
-          const message = decoded.value as Status;
+          const message = boundedStatus(decoded.value as Status);
           view.applyStatus(site, gateway, message, at);
           onEvent({ channel: 'status', site, gateway, message });
           break;
         }
         case 'event': {
-          const message = decoded.value as GatewayEvent;
+          const message = boundedEvent(decoded.value as GatewayEvent);
           view.applyEvent(site, gateway, message);
           onEvent({ channel: 'event', site, gateway, message });
           break;

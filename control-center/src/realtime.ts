@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
+import { originAllowed } from './http/hosts.ts';
 import type { LiveView } from './live-view.ts';
 import type { FeedEvent } from './mqtt-feed.ts';
 
@@ -14,8 +15,21 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
-export function startRealtime(server: HttpServer, view: LiveView, logger: Logger): Realtime {
-  const io = new Server(server, { serveClient: false, cors: { origin: false } });
+export function startRealtime(
+  server: HttpServer,
+  view: LiveView,
+  logger: Logger,
+  allowedHosts: ReadonlySet<string>,
+): Realtime {
+  const io = new Server(server, {
+    serveClient: false,
+    cors: { origin: false },
+    // Same checks as HTTP: an allowed Host, and a browser's Origin must be this server itself
+    // (cross-site WebSocket hijacking, DNS rebinding).
+    allowRequest: (req, callback) => callback(null, originAllowed(allowedHosts, req)),
+    // A client sends nothing large; bound what one frame may hold.
+    maxHttpBufferSize: 64 * 1024,
+  });
   io.on('connection', (socket) => {
     logger.debug({ id: socket.id }, 'browser connected');
     socket.emit('snapshot', view.list());

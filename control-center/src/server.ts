@@ -5,6 +5,8 @@ import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type EngineStateStore, memoryEngineStateStore, openEngineStateStore } from './engine-state-store.ts';
+import { allowedHostSet } from './http/hosts.ts';
+import { registerSecurity } from './http/security.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { startRealtime } from './realtime.ts';
@@ -19,7 +21,8 @@ export interface LatestReadings {
 }
 
 export interface ControlCenterOptions {
-  http: { host: string; port: number };
+  /** allowedHosts: Host names answered besides the listen address, localhost and 127.0.0.1. */
+  http: { host: string; port: number; allowedHosts?: readonly string[] };
   mqtt: { url: string; username?: string; password?: string };
   logger: Logger;
   metrics: Registry;
@@ -57,6 +60,8 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     loggerInstance: httpLogger,
     logController: new LogController({ disableRequestLogging: true }),
   });
+  const allowedHosts = allowedHostSet(options.http.host, options.http.allowedHosts);
+  await registerSecurity(app, allowedHosts);
   registerSiteRoutes(app, view);
   registerMetricsRoute(app, options.metrics);
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
@@ -64,7 +69,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.http.port;
 
-  const realtime = startRealtime(app.server, view, logger);
+  const realtime = startRealtime(app.server, view, logger, allowedHosts);
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)
     : memoryEngineStateStore();
