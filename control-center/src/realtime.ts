@@ -12,6 +12,8 @@ import type { FeedEvent } from './mqtt-feed.ts';
 export interface Realtime {
   readonly io: Server;
   publish(e: FeedEvent): void;
+  /** Pushes a control-center event (site-data, alert, command) to every browser. */
+  emit(event: string, payload: unknown): void;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,9 @@ export function startRealtime(
   });
   return {
     io,
+    emit(event, payload) {
+      io.emit(event, payload);
+    },
     publish(e) {
       const { channel, ...rest } = e;
       io.emit(channel, rest);

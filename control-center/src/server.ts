@@ -14,6 +14,7 @@ import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
+import { SiteMonitor } from './site-monitor.ts';
 
 /** The part of a Store the control center reads at start-up (structurally the broker's Store). */
 export interface LatestReadings {
@@ -33,6 +34,14 @@ export interface ControlCenterOptions {
   sites?: { configs?: ReadonlyMap<string, SiteConfig>; autoConfigure?: boolean; statePath?: string };
   /** How often the engines' clocks advance without readings (stale sensors, hold-down), ms. */
   tickMs?: number;
+  /** The control center's clock (a fake one in tests); defaults to Date.now. */
+  now?: () => number;
+  /**
+   * Data state: a gateway silent this long is offline (default 180 s: three of the gateway's
+   * default 60 s status periods); a sensor of a site without an engine is stale after
+   * `fallbackStaleMs` (default 180 s).
+   */
+  dataState?: { gatewaySilenceMs?: number; fallbackStaleMs?: number };
 }
 
 export interface ControlCenter {
@@ -40,6 +49,9 @@ export interface ControlCenter {
   readonly port: number;
   readonly view: LiveView;
   readonly levels: SiteLevels;
+  readonly monitor: SiteMonitor;
+  /** Advances engines and data states to `now` (the ticker calls it; tests call it with a fake clock). */
+  tick(now?: number): void;
   close(): Promise<void>;
 }
 
@@ -47,6 +59,7 @@ export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../dist/web/', import.met
 
 export async function startControlCenter(options: ControlCenterOptions): Promise<ControlCenter> {
   const logger = options.logger.child({ component: 'control-center' });
+  const clock = options.now ?? Date.now;
   const view = new LiveView();
   if (options.store) {
     // Seed the picture from the store so a restarted control center does not show empty sites.
@@ -62,7 +75,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   });
   const allowedHosts = allowedHostSet(options.http.host, options.http.allowedHosts);
   await registerSecurity(app, allowedHosts);
-  registerSiteRoutes(app, view);
+  registerSiteRoutes(app, view, () => monitor);
   registerMetricsRoute(app, options.metrics);
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
   await app.listen({ host: options.http.host, port: options.http.port });
@@ -86,15 +99,27 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       if (restored || view.summary(site)?.level == null) publishLevel(site, encodePayload(level));
     },
   });
+  const monitor = new SiteMonitor({
+    view,
+    levels,
+    gatewaySilenceMs: options.dataState?.gatewaySilenceMs ?? 180_000,
+    fallbackStaleMs: options.dataState?.fallbackStaleMs ?? 180_000,
+    onChange: (site, data) => {
+      logger.info({ site, data: data.state, reasons: data.reasons }, 'site data state');
+      realtime.emit('site-data', { site, data });
+    },
+  });
   const feed = await startMqttFeed({
     ...options.mqtt,
     clientId: `${options.mqtt.username ?? 'control-center'}-${port}`,
     view,
     logger: logger.child({ component: 'mqtt-feed' }),
     metrics: options.metrics,
+    now: clock,
     onEvent: (e) => {
       if (e.channel === 'telemetry') levels.onReadings(e.site, e.message.readings);
       realtime.publish(e);
+      if (e.channel !== 'level') monitor.evaluate(e.site, clock());
     },
   });
   publishLevel = (site, payload) => {
@@ -103,7 +128,11 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       if (err) logger.error({ site, err: err.message }, 'level publish failed');
     });
   };
-  const ticker = setInterval(() => levels.tick(Date.now()), options.tickMs ?? 10_000);
+  const tick = (now = clock()) => {
+    levels.tick(now);
+    monitor.evaluateAll(now);
+  };
+  const ticker = setInterval(() => tick(), options.tickMs ?? 10_000);
   ticker.unref();
 
   const host = options.http.host.includes(':') ? `[${options.http.host}]` : options.http.host;
@@ -112,10 +141,12 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     port,
     view,
     levels,
+    monitor,
+    tick,
     async close() {
       clearInterval(ticker);
       await feed.close();
-      levels.saveAll(Date.now());
+      levels.saveAll(clock());
       states.close();
       await realtime.close();
       await app.close();
