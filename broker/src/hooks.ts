@@ -161,7 +161,8 @@ export function createHooks(ctx: HookContext): HookSet {
       return done(null);
     }
     metrics.messagesIn.inc({ channel: verdict.channel });
-    if (verdict.telemetry === undefined || verdict.gateway === undefined) return done(null);
+    if (verdict.telemetry === undefined || verdict.site === undefined || verdict.gateway === undefined)
+      return done(null);
     const { site, gateway } = verdict;
     const readings: StoredReading[] = verdict.telemetry.readings.map((r) => ({ ...r, site, gateway }));
     metrics.readingsReceived.inc(readings.length);

@@ -1,5 +1,4 @@
-import type { Reading, SiteLevel, Status, Telemetry } from '@slopeguard/core';
-import type { BoundedEvent, GatewayHealth } from './bounded.ts';
+import type { GatewayEvent, Reading, SiteLevel, Status, Telemetry } from '@slopeguard/core';
 import type { SiteData } from './site-monitor.ts';
 
 /**
@@ -17,7 +16,7 @@ export interface GatewayView {
   lastSeen?: number;
   lastSeq?: number;
   seqGaps: number;
-  health?: GatewayHealth;
+  health?: Omit<Status, 'state' | 'ts'>;
 }
 
 export interface SiteSummary {
@@ -28,7 +27,7 @@ export interface SiteSummary {
   lastReadingTs: number | null;
   gateways: GatewayView[];
   sensors: SensorView[];
-  lastEvent?: BoundedEvent & { gateway: string };
+  lastEvent?: GatewayEvent & { gateway: string };
 }
 
 interface SiteState {
@@ -38,7 +37,7 @@ interface SiteState {
   lastReadingTs: number | null;
   gateways: Map<string, GatewayView>;
   sensors: Map<string, SensorView>;
-  lastEvent?: BoundedEvent & { gateway: string };
+  lastEvent?: GatewayEvent & { gateway: string };
 }
 
 export class LiveView {
@@ -82,17 +81,13 @@ export class LiveView {
     this.applyReadings(site, gateway, t.readings, receivedAt);
   }
 
-  applyStatus(
-    site: string,
-    gateway: string,
-    status: { state: Status['state']; ts: number; health: GatewayHealth },
-    receivedAt: number,
-  ): void {
+  applyStatus(site: string, gateway: string, status: Status, receivedAt: number): void {
     const g = this.#gateway(this.#site(site), gateway);
-    g.state = status.state;
-    g.statusTs = status.ts;
+    const { state, ts, ...health } = status;
+    g.state = state;
+    g.statusTs = ts;
     g.lastSeen = receivedAt;
-    g.health = status.health;
+    g.health = health;
   }
 
   applyLevel(site: string, level: SiteLevel): void {
@@ -103,7 +98,7 @@ export class LiveView {
     this.#site(site).data = data;
   }
 
-  applyEvent(site: string, gateway: string, event: BoundedEvent): void {
+  applyEvent(site: string, gateway: string, event: GatewayEvent): void {
     this.#site(site).lastEvent = { ...event, gateway };
   }
 

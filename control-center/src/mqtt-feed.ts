@@ -1,6 +1,6 @@
 import {
-  type Channel,
   decodePayload,
+  failureOf,
   type GatewayEvent,
   gatewayFilter,
   parseTopic,
@@ -12,22 +12,13 @@ import {
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import {
-  type BoundedEvent,
-  boundedEvent,
-  boundedReading,
-  boundedStatus,
-  jsonDepthExceeds,
-  MAX_JSON_DEPTH,
-  MAX_PAYLOAD_BYTES,
-} from './bounded.ts';
 import type { LiveView } from './live-view.ts';
 
 /** What the feed hands on to the realtime layer after a message has been validated and applied. */
 export type FeedEvent =
   | { channel: 'telemetry'; site: string; gateway: string; message: Telemetry }
-  | { channel: 'status'; site: string; gateway: string; message: ReturnType<typeof boundedStatus> }
-  | { channel: 'event'; site: string; gateway: string; message: BoundedEvent }
+  | { channel: 'status'; site: string; gateway: string; message: Status }
+  | { channel: 'event'; site: string; gateway: string; message: GatewayEvent }
   | { channel: 'level'; site: string; message: SiteLevel };
 
 export interface MqttFeedOptions {
@@ -99,46 +90,38 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
     try {
       const parsed = parseTopic(topic);
       if (!parsed) return reject('topic', topic, ['not a contract topic']);
-      const channel: Channel = parsed.channel;
-      received.inc({ channel });
-      // Bounded before parsing: a huge or deeply nested payload is refused without building it.
-      if (payload.length > (MAX_PAYLOAD_BYTES[channel] ?? 16 * 1024))
-        return reject('too_large', topic, [`${payload.length} bytes`]);
-      if (jsonDepthExceeds(payload, MAX_JSON_DEPTH))
-        return reject('too_deep', topic, [`nesting deeper than ${MAX_JSON_DEPTH}`]);
-      const decoded = decodePayload(channel, payload);
-      if (!decoded.ok)
-        return reject(
-          decoded.errors[0]?.startsWith('not JSON') ? 'not_json' : 'schema',
-          topic,
-          decoded.errors,
-        );
+      received.inc({ channel: parsed.channel });
       const at = now();
+      const refuse = (errors: string[]) => reject(failureOf(errors), topic, errors);
+      if (parsed.scope === 'system') return;
       if (parsed.scope === 'site') {
-        const message = decoded.value as SiteLevel;
-        view.applyLevel(parsed.site, message);
-        onEvent({ channel: 'level', site: parsed.site, message });
+        const d = decodePayload('level', payload);
+        if (!d.ok) return refuse(d.errors);
+        view.applyLevel(parsed.site, d.value);
+        onEvent({ channel: 'level', site: parsed.site, message: d.value });
         return;
       }
       const { site, gateway } = parsed;
       switch (parsed.channel) {
         case 'telemetry': {
-          const t = decoded.value as Telemetry;
-          const message: Telemetry = { seq: t.seq, readings: t.readings.map(boundedReading) };
-          view.applyTelemetry(site, gateway, message, at);
-          onEvent({ channel: 'telemetry', site, gateway, message });
+          const d = decodePayload('telemetry', payload);
+          if (!d.ok) return refuse(d.errors);
+          view.applyTelemetry(site, gateway, d.value, at);
+          onEvent({ channel: 'telemetry', site, gateway, message: d.value });
           break;
         }
         case 'status': {
-          const message = boundedStatus(decoded.value as Status);
-          view.applyStatus(site, gateway, message, at);
-          onEvent({ channel: 'status', site, gateway, message });
+          const d = decodePayload('status', payload);
+          if (!d.ok) return refuse(d.errors);
+          view.applyStatus(site, gateway, d.value, at);
+          onEvent({ channel: 'status', site, gateway, message: d.value });
           break;
         }
         case 'event': {
-          const message = boundedEvent(decoded.value as GatewayEvent);
-          view.applyEvent(site, gateway, message);
-          onEvent({ channel: 'event', site, gateway, message });
+          const d = decodePayload('event', payload);
+          if (!d.ok) return refuse(d.errors);
+          view.applyEvent(site, gateway, d.value);
+          onEvent({ channel: 'event', site, gateway, message: d.value });
           break;
         }
         default:
@@ -146,7 +129,7 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
       }
     } catch (err) {
       // One bad message or a failing listener must not stop the feed.
-      logger.error({ err, topic }, 'feed handler failed');
+      logger.error({ err: (err as Error).message, topic: topic.slice(0, 200) }, 'feed handler failed');
     }
   });
 

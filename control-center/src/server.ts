@@ -92,11 +92,11 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     autoConfigure: options.sites?.autoConfigure ?? false,
     states,
     logger: logger.child({ component: 'site-levels' }),
-    publish: (site, level) => publishLevel(site, encodePayload(level)),
+    publish: (site, level) => publishLevel(site, encodePayload('level', level)),
     // Announce a starting site's level so nobody sees "not set" for a watched site; but a fresh
     // engine (no saved state) never overwrites a level another run already published.
     started: (site, level, restored) => {
-      if (restored || view.summary(site)?.level == null) publishLevel(site, encodePayload(level));
+      if (restored || view.summary(site)?.level == null) publishLevel(site, encodePayload('level', level));
     },
   });
   const monitor = new SiteMonitor({

@@ -74,6 +74,11 @@ describe('control center against hostile retained messages (mosquitto)', () => {
   let broker: Mosquitto;
   let center: ControlCenter;
   const metrics = new Registry();
+  const rejectedByReason = async () => {
+    const m = await metrics.getSingleMetric('slopeguard_center_rejected_total')?.get();
+    return Object.fromEntries((m?.values ?? []).map((v) => [v.labels.reason, v.value]));
+  };
+  const total = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sg-cc-hostile-'));
@@ -89,9 +94,10 @@ describe('control center against hostile retained messages (mosquitto)', () => {
       metrics,
       webRoot: join(dir, 'no-web'),
     });
-    await vi.waitFor(() => {
+    // Every hostile message has been refused (and counted) once the count reaches their number.
+    await vi.waitFor(async () => {
       expect(center.view.summary('good')?.gateways[0]?.state).toBe('online');
-      expect(center.view.summary('evil')?.gateways.length).toBe(3);
+      expect(total(await rejectedByReason())).toBe(HOSTILE.length - 1);
     });
   });
 
@@ -101,28 +107,13 @@ describe('control center against hostile retained messages (mosquitto)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers GET /api/v1/sites with bounded data', async () => {
+  it('answers GET /api/v1/sites, with none of the hostile content', async () => {
     const res = await get(`${center.url}api/v1/sites`);
     expect(res.status).toBe(200);
-    const { sites } = JSON.parse(res.body) as {
-      sites: Array<{
-        id: string;
-        gateways: Array<{ id: string; health?: Record<string, unknown> }>;
-        sensors: Array<{ values: object }>;
-      }>;
-    };
-    const evil = sites.find((s) => s.id === 'evil');
-    const gws = Object.fromEntries((evil?.gateways ?? []).map((g) => [g.id, g.health]));
-    // Deep ones are refused outright; the shallow ones are kept only in their declared, bounded shape.
-    expect(Object.keys(gws).sort()).toEqual(['gw-huge', 'gw-odd', 'gw-wide']);
-    expect(String(gws['gw-huge']?.version).length).toBeLessThanOrEqual(201);
-    expect(gws['gw-huge']?.cpuTempC).toBeUndefined();
-    expect(Object.keys(gws['gw-wide']?.queue as object).length).toBeLessThanOrEqual(64);
-    expect(evil?.sensors.map((s) => s.values)).toEqual([{ x: 1, y: 2 }]);
-    expect(res.body.length).toBeLessThan(20_000);
-    const rejected = await metrics.getSingleMetric('slopeguard_center_rejected_total')?.get();
-    const byReason = Object.fromEntries((rejected?.values ?? []).map((v) => [v.labels.reason, v.value]));
-    expect(byReason).toMatchObject({ too_large: 2, too_deep: 2 });
+    const { sites } = JSON.parse(res.body) as { sites: Array<{ id: string }> };
+    // Too large, too deep or outside the closed schemas: refused before they reach the live view.
+    expect(sites.map((s) => s.id)).toEqual(['good']);
+    expect(await rejectedByReason()).toEqual({ size: 1, depth: 3, schema: 4 });
   });
 
   it('gives a socket.io client its snapshot, and stays up', async () => {
@@ -132,7 +123,7 @@ describe('control center against hostile retained messages (mosquitto)', () => {
       socket.on('connect_error', reject);
     });
     socket.close();
-    expect(snapshot.map((s) => s.id)).toEqual(['evil', 'good']);
+    expect(snapshot.map((s) => s.id)).toEqual(['good']);
     expect((await get(`${center.url}api/v1/sites`)).status).toBe(200);
   });
 

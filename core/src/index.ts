@@ -1,4 +1,5 @@
 export * from './ids.ts';
+export * from './json-bounds.ts';
 export * from './levels.ts';
 export * from './schemas/messages.ts';
 export * from './schemas/reading.ts';

@@ -1,5 +1,13 @@
 import { isId } from './ids.ts';
-import type { Command, CommandAck, GatewayEvent, SiteLevel, Status, Telemetry } from './schemas/messages.ts';
+import type {
+  BrokerClock,
+  Command,
+  CommandAck,
+  GatewayEvent,
+  SiteLevel,
+  Status,
+  Telemetry,
+} from './schemas/messages.ts';
 
 /**
  * The topic contract (docs/protocol.md). Every topic in the system is built by `topic()` and read by
@@ -17,21 +25,35 @@ export interface GatewayTopics {
 export interface SiteTopics {
   level: SiteLevel;
 }
+/** Topics of the whole installation: `slopeguard/v1/{channel}`. */
+export interface SystemTopics {
+  clock: BrokerClock;
+}
 export type GatewayChannel = keyof GatewayTopics;
 export type SiteChannel = keyof SiteTopics;
-export type Channel = GatewayChannel | SiteChannel;
+export type SystemChannel = keyof SystemTopics;
+export type Channel = GatewayChannel | SiteChannel | SystemChannel;
+/** The payload type of every channel: decodePayload and encodePayload are typed by it. */
+export type ChannelPayload = GatewayTopics & SiteTopics & SystemTopics;
 
 export const GATEWAY_CHANNELS: readonly GatewayChannel[] = ['telemetry', 'status', 'event', 'cmd', 'cmd/ack'];
 export const SITE_CHANNELS: readonly SiteChannel[] = ['level'];
+export const SYSTEM_CHANNELS: readonly SystemChannel[] = ['clock'];
 
-/** QoS and retain per channel, as the contract table says. */
-export const CHANNEL_OPTIONS: Readonly<Record<Channel, { qos: 1; retain: boolean }>> = {
+/**
+ * QoS and retain per channel, as the contract table says. Only `status` and `level` are retained;
+ * the broker refuses a retained publish anywhere else (a retained command would run again at every
+ * reconnect of its gateway).
+ */
+export const CHANNEL_OPTIONS: Readonly<Record<Channel, { qos: 0 | 1; retain: boolean }>> = {
   telemetry: { qos: 1, retain: false },
   status: { qos: 1, retain: true },
   event: { qos: 1, retain: false },
   cmd: { qos: 1, retain: false },
   'cmd/ack': { qos: 1, retain: false },
   level: { qos: 1, retain: true },
+  // The time is only worth having fresh: a lost or stale one is simply superseded.
+  clock: { qos: 0, retain: false },
 };
 
 export class TopicError extends Error {
@@ -55,6 +77,10 @@ export function siteTopic(site: string, channel: SiteChannel): string {
   return `${TOPIC_ROOT}/${site}/${channel}`;
 }
 
+export function systemTopic(channel: SystemChannel): string {
+  return `${TOPIC_ROOT}/${channel}`;
+}
+
 /** Subscription filters. `site`/`gateway` default to the single-level wildcard. */
 export function gatewayFilter(channel: GatewayChannel | '#', site = '+', gateway = '+'): string {
   if (site !== '+') checkId('site', site);
@@ -69,13 +95,17 @@ export function siteFilter(channel: SiteChannel, site = '+'): string {
 
 export type ParsedTopic =
   | { scope: 'gateway'; site: string; gateway: string; channel: GatewayChannel }
-  | { scope: 'site'; site: string; channel: SiteChannel };
+  | { scope: 'site'; site: string; channel: SiteChannel }
+  | { scope: 'system'; channel: SystemChannel };
 
 /** Reads a concrete topic; returns undefined for anything outside the contract. */
 export function parseTopic(topic: string): ParsedTopic | undefined {
   if (!topic.startsWith(`${TOPIC_ROOT}/`)) return undefined;
   const parts = topic.slice(TOPIC_ROOT.length + 1).split('/');
   const [site, second, third, fourth] = parts;
+  if (parts.length === 1 && (SYSTEM_CHANNELS as readonly string[]).includes(parts[0] as string)) {
+    return { scope: 'system', channel: parts[0] as SystemChannel };
+  }
   if (site === undefined || !isId(site) || second === undefined) return undefined;
   if (parts.length === 2) {
     return (SITE_CHANNELS as readonly string[]).includes(second)

@@ -1,9 +1,12 @@
 import {
-  type Command,
+  type CommandAck,
+  type CommandResult,
   decodePayload,
+  encodePayload,
   gatewayTopic,
   type Level,
   parseTopic,
+  type Status,
   siteTopic,
 } from '@slopeguard/core';
 import type { Logger } from 'pino';
@@ -105,7 +108,7 @@ export class EdgeAgent {
     await this.#stopDrivers();
     this.#local.tick();
     if (this.#uplink?.connected) {
-      const offline = JSON.stringify({ state: 'offline', ts: this.#clock.now() });
+      const offline = encodePayload('status', { state: 'offline', ts: this.#clock.now() });
       await withTimeout(this.#uplink.publish(this.#topic('status'), offline, true), 2000).catch(() => {});
     }
     this.#forwarder.stop();
@@ -115,7 +118,7 @@ export class EdgeAgent {
     this.#log.info('gateway stopped');
   }
 
-  status(): Record<string, unknown> {
+  status(): Status {
     const sensors: Record<string, DriverHealth> = {};
     for (const d of this.#drivers) sensors[d.id] = safeHealth(d);
     const official = this.#alarm.official;
@@ -142,7 +145,7 @@ export class EdgeAgent {
   async publishStatus(): Promise<void> {
     if (!this.#uplink?.connected) return;
     try {
-      await this.#uplink.publish(this.#topic('status'), JSON.stringify(this.status()), true);
+      await this.#uplink.publish(this.#topic('status'), encodePayload('status', this.status()), true);
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'status not published');
     }
@@ -234,7 +237,7 @@ export class EdgeAgent {
     const subs = [this.#topic('cmd'), ...(config.official.follow ? [siteTopic(config.site, 'level')] : [])];
     const will = {
       topic: this.#topic('status'),
-      payload: () => JSON.stringify({ state: 'offline', ts: this.#clock.now() }),
+      payload: () => encodePayload('status', { state: 'offline', ts: this.#clock.now() }),
     };
     return new Uplink(
       config.uplink,
@@ -311,7 +314,7 @@ export class EdgeAgent {
     if (t?.channel === 'level') {
       const d = decodePayload('level', payload);
       if (!d.ok) return void this.#log.warn({ errors: d.errors }, 'official level refused');
-      const level = (d.value as { level: Level }).level;
+      const level = d.value.level;
       if (level !== this.#alarm.official) this.#log.info({ level }, 'official level');
       this.#alarm.setOfficial(level);
       return;
@@ -324,14 +327,14 @@ export class EdgeAgent {
       if (id) await this.#ack({ id, ok: false, error: `invalid command: ${d.errors.join('; ')}` });
       return;
     }
-    const cmd = d.value as Command;
+    const cmd = d.value;
     const outcome = await runCommand(cmd, this.#handlers());
     this.#log.info({ command: cmd.name, id: cmd.id, ok: outcome.ok, error: outcome.error }, 'command');
     await this.#ack({ id: cmd.id, ...outcome });
   }
 
-  async #ack(ack: { id: string; ok: boolean; error?: string; result?: unknown }): Promise<void> {
-    const body = {
+  async #ack(ack: { id: string; ok: boolean; error?: string; result?: CommandResult }): Promise<void> {
+    const body: CommandAck = {
       id: ack.id,
       ok: ack.ok,
       ts: this.#clock.now(),
@@ -339,7 +342,7 @@ export class EdgeAgent {
       ...(ack.result !== undefined ? { result: ack.result } : {}),
     };
     try {
-      await this.#uplink?.publish(this.#topic('cmd/ack'), JSON.stringify(body));
+      await this.#uplink?.publish(this.#topic('cmd/ack'), encodePayload('cmd/ack', body));
     } catch (err) {
       this.#log.warn({ err: (err as Error).message, id: ack.id }, 'ack not published');
     }

@@ -1,4 +1,4 @@
-import type { Command } from '@slopeguard/core';
+import type { Command, CommandResult } from '@slopeguard/core';
 
 /**
  * Commands from the control center on `.../cmd`, each answered on `.../cmd/ack` (CommandAck). A
@@ -10,11 +10,13 @@ export class CommandRefused extends Error {
   readonly code = 'SG_ERR_EDGE_COMMAND';
 }
 
-export type CommandHandler = (args: Record<string, unknown>) => Promise<unknown> | unknown;
+export type CommandHandler = (
+  args: Record<string, unknown>,
+) => Promise<CommandResult | undefined> | CommandResult | undefined;
 
 export interface CommandOutcome {
   ok: boolean;
-  result?: unknown;
+  result?: CommandResult;
   error?: string;
 }
 

@@ -16,7 +16,7 @@ export interface ForwarderOptions {
   backlogRatePerS: number;
   maxInflight: number;
   /** Quota policy, named in the drop event. */
-  policy: string;
+  policy: 'drop-oldest' | 'refuse-new';
   /** Gateway clock, for event timestamps. */
   now: () => number;
 }

@@ -1,5 +1,6 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
+import type { Status } from '@slopeguard/core';
 import type { DriverHealth } from '@slopeguard/firmware-bridge/driver.ts';
 import type { QueueStats } from './queue/queue.ts';
 
@@ -31,16 +32,16 @@ export interface StatusInput {
   dataDir: string;
   queue: QueueStats;
   sensors: Record<string, DriverHealth>;
-  level: { local: number; official: number | null; officialFresh: boolean; effective: number };
-  outputs: Record<string, unknown>;
+  level: NonNullable<Status['level']>;
+  outputs: NonNullable<Status['outputs']>;
   uplink: { sentReadings: number };
   /** The rule engine's health per sensor (ok, stale, stuck, spiking, ...). */
-  sensorHealth: Record<string, unknown>;
+  sensorHealth: NonNullable<Status['sensorHealth']>;
   readings: { accepted: number; rejected: number };
 }
 
-/** The retained `status` payload: Status from core plus the free-form health fields. */
-export function buildStatus(i: StatusInput): Record<string, unknown> {
+/** The retained `status` payload, typed by core's closed Status schema. */
+export function buildStatus(i: StatusInput): Status {
   const mem = process.memoryUsage();
   // Supply voltage where a driver (or one of its sensors) reports one; the lowest is the one to watch.
   const supplies = Object.values(i.sensors)

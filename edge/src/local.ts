@@ -7,6 +7,7 @@ import { configuredSensors } from './config/sensors.ts';
 import type { Driver } from './drivers/index.ts';
 import type { ReadingQueue } from './queue/queue.ts';
 import { createRules, type LevelChange, type LocalRules } from './rules/index.ts';
+import type { SensorHealth } from './rules/types.ts';
 
 const RULES_STATE = 'rules';
 
@@ -54,7 +55,7 @@ export class LocalSite {
   }
 
   /** The engine's view of each sensor (stale, stuck, spiking...): part of the status. */
-  health(): Record<string, unknown> {
+  health(): Record<string, SensorHealth> {
     try {
       return this.#rules.health();
     } catch {

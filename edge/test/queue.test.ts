@@ -104,8 +104,8 @@ describe('ReadingQueue', () => {
 
   it('keeps events until acknowledged and saves engine state', () => {
     const q = open('events');
-    q.appendEvent({ type: 'level', ts: 1, level: 3 });
-    q.appendEvent({ type: 'started', ts: 2 });
+    q.appendEvent({ type: 'level', ts: 1, scope: 'local', level: 3, previous: 0, reasons: [] });
+    q.appendEvent({ type: 'started', ts: 2, version: 'test' });
     q.saveState('rules', { level: 3 });
     q.commit();
     const ev = q.events(0, 10);

@@ -57,12 +57,17 @@ export async function startSimGateway(options: SimGatewayOptions): Promise<SimGa
     username: options.username,
     password: options.password,
     reconnectPeriod: 1000,
-    will: { topic: statusTopic, payload: Buffer.from(encodePayload(offline)), qos: 1, retain: true },
+    will: {
+      topic: statusTopic,
+      payload: Buffer.from(encodePayload('status', offline)),
+      qos: 1,
+      retain: true,
+    },
   });
   const started = now();
   await client.publishAsync(
     statusTopic,
-    encodePayload({ state: 'online', ts: now(), uptime_s: 0 }),
+    encodePayload('status', { state: 'online', ts: now(), uptimeS: 0 }),
     CHANNEL_OPTIONS.status,
   );
 
@@ -71,7 +76,7 @@ export async function startSimGateway(options: SimGatewayOptions): Promise<SimGa
   const telemetryTopic = gatewayTopic(site, gateway, 'telemetry');
   const publishOnce = async (): Promise<Telemetry> => {
     const message: Telemetry = { seq: seq++, readings: source(now()) };
-    await client.publishAsync(telemetryTopic, encodePayload(message), CHANNEL_OPTIONS.telemetry);
+    await client.publishAsync(telemetryTopic, encodePayload('telemetry', message), CHANNEL_OPTIONS.telemetry);
     acked++;
     return message;
   };
@@ -95,11 +100,11 @@ export async function startSimGateway(options: SimGatewayOptions): Promise<SimGa
     },
     async stop() {
       if (timer) clearInterval(timer);
-      const uptime_s = Math.round((now() - started) / 1000);
+      const uptimeS = Math.round((now() - started) / 1000);
       await client
         .publishAsync(
           statusTopic,
-          encodePayload({ state: 'offline', ts: now(), uptime_s }),
+          encodePayload('status', { state: 'offline', ts: now(), uptimeS }),
           CHANNEL_OPTIONS.status,
         )
         .catch(() => undefined);

@@ -21,7 +21,8 @@ export const KIND_FIELDS: Readonly<Record<SensorKind, readonly string[]>> = {
 export const Id = Type.String({ pattern: ID_PATTERN, description: 'site, gateway or sensor id' });
 /**
  * Up to 2262-04-11: the largest time InfluxDB can store (int64 nanoseconds). A reading past it
- * could be acknowledged but never stored, so it is refused at the boundary instead.
+ * could be acknowledged but never stored, so it is refused at the boundary instead. Receivers also
+ * refuse times too far ahead of their own clock (see clock.ts).
  */
 export const EpochMs = Type.Integer({ minimum: 0, maximum: 9_223_372_036_854, description: 'epoch ms' });
 export const Quality = Type.Union([Type.Literal('ok'), Type.Literal('suspect'), Type.Literal('bad')]);
@@ -29,14 +30,20 @@ export type Quality = Static<typeof Quality>;
 
 export const SensorKindSchema = Type.Union(SENSOR_KINDS.map((k) => Type.Literal(k)));
 
+export const VALUE_KEY_PATTERN = '^[a-z][a-z0-9_]{0,31}$';
+
 export const Reading = Type.Object(
   {
     sensor: Id,
     kind: SensorKindSchema,
     ts: EpochMs,
-    values: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.Number(), {
+    // Closed: a key outside the pattern is an error, not a free-form field (a nested value in an
+    // unchecked key once passed validation and then broke every store's serialiser).
+    values: Type.Record(Type.String({ pattern: VALUE_KEY_PATTERN }), Type.Number(), {
       minProperties: 1,
       maxProperties: 16,
+      additionalProperties: false,
+      description: '1-16 finite numbers keyed by ^[a-z][a-z0-9_]{0,31}$',
     }),
     q: Type.Optional(Quality),
   },

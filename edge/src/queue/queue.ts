@@ -1,7 +1,7 @@
 import { mkdirSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { Reading } from '@slopeguard/core';
+import { encodePayload, type GatewayEvent, type Reading } from '@slopeguard/core';
 import { SCHEMA_SQL } from './schema-sql.ts';
 
 /**
@@ -111,8 +111,8 @@ export class ReadingQueue {
     this.#pending.push({ reading, keep });
   }
 
-  appendEvent(event: object): void {
-    this.#pendingEvents.push(JSON.stringify(event));
+  appendEvent(event: GatewayEvent): void {
+    this.#pendingEvents.push(encodePayload('event', event));
   }
 
   get pendingCount(): number {
