@@ -16,6 +16,12 @@ export interface GatewayView {
   lastSeen?: number;
   lastSeq?: number;
   seqGaps: number;
+  /** Readings refused because their time was too far ahead of the control center's clock. */
+  futureReadings: number;
+  /** When the last such reading came; the gateway's clock is shown faulty for a while after. */
+  futureAt?: number;
+  /** True while the gateway's clock is known to be wrong (its own check, or readings from the future). */
+  clockFault: boolean;
   health?: Omit<Status, 'state' | 'ts'>;
 }
 
@@ -40,6 +46,9 @@ interface SiteState {
   lastEvent?: GatewayEvent & { gateway: string };
 }
 
+/** How long a gateway's clock shows faulty after its last reading from the future. */
+const CLOCK_FAULT_HOLD_MS = 10 * 60_000;
+
 export class LiveView {
   readonly #sites = new Map<string, SiteState>();
 
@@ -55,7 +64,7 @@ export class LiveView {
   #gateway(site: SiteState, id: string): GatewayView {
     let g = site.gateways.get(id);
     if (!g) {
-      g = { id, state: 'unknown', seqGaps: 0 };
+      g = { id, state: 'unknown', seqGaps: 0, futureReadings: 0, clockFault: false };
       site.gateways.set(id, g);
     }
     return g;
@@ -88,6 +97,21 @@ export class LiveView {
     g.statusTs = ts;
     g.lastSeen = receivedAt;
     g.health = health;
+    g.clockFault = this.#clockFault(g, receivedAt);
+  }
+
+  /** Counts readings refused for a time ahead of the receiver's clock: the gateway's clock is wrong. */
+  applyFutureReadings(site: string, gateway: string, count: number, receivedAt: number): void {
+    const g = this.#gateway(this.#site(site), gateway);
+    g.futureReadings += count;
+    g.futureAt = receivedAt;
+    g.lastSeen = receivedAt;
+    g.clockFault = true;
+  }
+
+  #clockFault(g: GatewayView, now: number): boolean {
+    if (g.health?.clock?.ok === false) return true;
+    return g.futureAt !== undefined && now - g.futureAt < CLOCK_FAULT_HOLD_MS;
   }
 
   applyLevel(site: string, level: SiteLevel): void {

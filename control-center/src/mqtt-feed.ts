@@ -1,8 +1,10 @@
 import {
+  DEFAULT_MAX_CLOCK_AHEAD_MS,
   decodePayload,
   failureOf,
   type GatewayEvent,
   gatewayFilter,
+  isAhead,
   parseTopic,
   type SiteLevel,
   type Status,
@@ -31,6 +33,8 @@ export interface MqttFeedOptions {
   metrics: Registry;
   onEvent: (e: FeedEvent) => void;
   now?: () => number;
+  /** Readings further ahead of `now` are refused (default DEFAULT_MAX_CLOCK_AHEAD_MS, 5 min). */
+  maxClockAheadMs?: number;
 }
 
 export interface MqttFeed {
@@ -75,11 +79,20 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
   client.on('error', (err) => logger.warn({ err: err.message }, 'mqtt error'));
   client.on('reconnect', () => logger.debug('mqtt reconnecting'));
 
+  const futureReadings = new Counter({
+    name: 'slopeguard_center_future_readings_total',
+    help: 'Readings refused because their time was too far ahead of the control center clock, by gateway',
+    labelNames: ['site', 'gateway'],
+    registers: [options.metrics],
+  });
+  const maxAheadMs = options.maxClockAheadMs ?? DEFAULT_MAX_CLOCK_AHEAD_MS;
+
   const lastLogged = new Map<string, number>();
   const reject = (reason: string, topic: string, errors: string[]) => {
     rejected.inc({ reason });
     // Log the first of a burst per topic, not every message: a broken gateway must not flood the log.
     const t = now();
+    if (lastLogged.size > 10_000) lastLogged.clear(); // bounded, whatever the topics
     if ((lastLogged.get(topic) ?? 0) + 60_000 < t) {
       lastLogged.set(topic, t);
       logger.warn({ topic, reason, errors }, 'dropped message');
@@ -106,8 +119,18 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
         case 'telemetry': {
           const d = decodePayload('telemetry', payload);
           if (!d.ok) return refuse(d.errors);
-          view.applyTelemetry(site, gateway, d.value, at);
-          onEvent({ channel: 'telemetry', site, gateway, message: d.value });
+          // A reading stamped too far ahead of this clock would move the site's rules into the
+          // future: refuse it (the rest of the message is good), count it, and show the clock faulty.
+          const readings = d.value.readings.filter((r) => !isAhead(r.ts, at, maxAheadMs));
+          const future = d.value.readings.length - readings.length;
+          if (future > 0) {
+            futureReadings.inc({ site, gateway }, future);
+            view.applyFutureReadings(site, gateway, future, at);
+            reject('future', topic, [`${future} reading(s) more than ${maxAheadMs} ms ahead of the clock`]);
+          }
+          const message = future > 0 ? { seq: d.value.seq, readings } : d.value;
+          view.applyTelemetry(site, gateway, message, at);
+          onEvent({ channel: 'telemetry', site, gateway, message });
           break;
         }
         case 'status': {

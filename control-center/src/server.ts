@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { CHANNEL_OPTIONS, encodePayload, siteTopic } from '@slopeguard/core';
+import { CHANNEL_OPTIONS, encodePayload, isAhead, siteTopic } from '@slopeguard/core';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -63,7 +63,10 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const view = new LiveView();
   if (options.store) {
     // Seed the picture from the store so a restarted control center does not show empty sites.
-    for (const r of await options.store.latest()) view.applyReadings(r.site, r.gateway, [r], r.ts);
+    // Rows stored before readings from the future were refused must not show as fresh forever.
+    const now = Date.now();
+    for (const r of await options.store.latest())
+      if (!isAhead(r.ts, now)) view.applyReadings(r.site, r.gateway, [r], r.ts);
   }
 
   // pino's Logger and Fastify's base logger differ only in generic parameters; the instance is the same.

@@ -10,7 +10,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ControlCenter, startControlCenter } from '../src/index.ts';
 import type { SiteData } from '../src/site-monitor.ts';
-import { type Mosquitto, startMosquitto } from './helpers/mosquitto.ts';
+import { type Mosquitto, startMosquitto } from './mosquitto.ts';
 
 /**
  * Issue 10, acceptance 1: a site whose gateway stops turns `no_data` in the API and on socket.io
@@ -59,7 +59,7 @@ describe('site data state (live, degraded, no_data)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sg-cc-data-'));
-    broker = await startMosquitto(dir);
+    broker = await startMosquitto();
     const config = siteConfig({
       id: 'slope-a',
       sensors: [

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './helpers/mosquitto.ts';
+import { type Mosquitto, startMosquitto } from './mosquitto.ts';
 
 /**
  * Issue 9, critical finding 2: a retained status with a 100,000-deep field made GET /api/v1/sites
@@ -82,7 +82,7 @@ describe('control center against hostile retained messages (mosquitto)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sg-cc-hostile-'));
-    broker = await startMosquitto(dir);
+    broker = await startMosquitto();
     const pub = await mqtt.connectAsync(broker.url, { clientId: 'evil-gateway' });
     // All retained, even telemetry and events: mosquitto keeps whatever it is told to.
     for (const [topic, payload] of HOSTILE) await pub.publishAsync(topic, payload, { qos: 1, retain: true });
