@@ -1,16 +1,26 @@
+import type { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { CHANNEL_OPTIONS, encodePayload, isAhead, siteTopic } from '@slopeguard/core';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { type AuditLog, sqliteAuditLog } from './audit/audit-log.ts';
+import { SignInLimiter } from './auth/rate-limit.ts';
+import { sqliteSessionStore } from './auth/sessions.ts';
+import { sqliteTokenStore } from './auth/tokens.ts';
+import { sqliteUserStore, type UserStore } from './auth/users.ts';
+import { openOperationalDb } from './db/open.ts';
 import { type EngineStateStore, memoryEngineStateStore, openEngineStateStore } from './engine-state-store.ts';
+import { type AuthContext, guard, principalFromCookie, registerAuth } from './http/auth.ts';
 import { allowedHostSet } from './http/hosts.ts';
 import { registerSecurity } from './http/security.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { startRealtime } from './realtime.ts';
+import { registerAdminRoutes } from './routes/admin.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
+import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
@@ -42,6 +52,13 @@ export interface ControlCenterOptions {
    * `fallbackStaleMs` (default 180 s).
    */
   dataState?: { gatewaySilenceMs?: number; fallbackStaleMs?: number };
+  /** The operational database (users, sessions, audit, alerts); in memory when omitted (tests). */
+  db?: { path: string };
+  /**
+   * Sessions last `sessionTtlMs` (default 12 h); cookies are Secure when `secureCookies` (set it
+   * behind a TLS proxy) or when the request came over HTTPS.
+   */
+  auth?: { sessionTtlMs?: number; secureCookies?: boolean };
 }
 
 export interface ControlCenter {
@@ -50,6 +67,9 @@ export interface ControlCenter {
   readonly view: LiveView;
   readonly levels: SiteLevels;
   readonly monitor: SiteMonitor;
+  readonly users: UserStore;
+  readonly audit: AuditLog;
+  readonly db: DatabaseSync;
   /** Advances engines and data states to `now` (the ticker calls it; tests call it with a fake clock). */
   tick(now?: number): void;
   close(): Promise<void>;
@@ -78,14 +98,28 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   });
   const allowedHosts = allowedHostSet(options.http.host, options.http.allowedHosts);
   await registerSecurity(app, allowedHosts);
-  registerSiteRoutes(app, view, () => monitor);
+  const db = openOperationalDb(options.db?.path ?? ':memory:');
+  const auth: AuthContext = {
+    users: sqliteUserStore(db, clock),
+    sessions: sqliteSessionStore(db, options.auth?.sessionTtlMs ?? 12 * 3_600_000, clock),
+    tokens: sqliteTokenStore(db, clock),
+    audit: sqliteAuditLog(db, clock),
+    secureCookies: options.auth?.secureCookies ?? false,
+  };
+  await registerAuth(app, auth);
+  registerSessionRoutes(app, auth, new SignInLimiter({ now: clock }));
+  registerAdminRoutes(app, auth);
+  registerSiteRoutes(app, view, () => monitor, guard(auth, 'read'));
+  app.get('/healthz', async () => ({ ok: true }));
   registerMetricsRoute(app, options.metrics);
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
   await app.listen({ host: options.http.host, port: options.http.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.http.port;
 
-  const realtime = startRealtime(app.server, view, logger, allowedHosts);
+  const realtime = startRealtime(app.server, view, logger, allowedHosts, (req) =>
+    principalFromCookie(auth, req.headers.cookie),
+  );
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)
     : memoryEngineStateStore();
@@ -145,6 +179,9 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     view,
     levels,
     monitor,
+    users: auth.users,
+    audit: auth.audit,
+    db,
     tick,
     async close() {
       clearInterval(ticker);
@@ -153,6 +190,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       states.close();
       await realtime.close();
       await app.close();
+      db.close();
     },
   };
 }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ControlCenter, startControlCenter } from '../src/index.ts';
 import type { SiteData } from '../src/site-monitor.ts';
 import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
  * Issue 10, acceptance 1: a site whose gateway stops turns `no_data` in the API and on socket.io
@@ -25,6 +26,7 @@ describe('site data state (live, degraded, no_data)', () => {
   let broker: Mosquitto;
   let center: ControlCenter;
   let socket: Socket;
+  let viewer: SignedIn;
   let now = T0;
   const pushed: Array<{ site: string; data: SiteData }> = [];
 
@@ -50,7 +52,7 @@ describe('site data state (live, degraded, no_data)', () => {
   }
 
   const apiData = async () => {
-    const res = await fetch(`${center.url}api/v1/sites`);
+    const res = await viewer.fetch('api/v1/sites');
     const body = (await res.json()) as {
       sites: Array<{ id: string; data: SiteData | null; level: unknown }>;
     };
@@ -77,7 +79,12 @@ describe('site data state (live, degraded, no_data)', () => {
       tickMs: 3_600_000,
       now: () => now,
     });
-    socket = io(center.url, { transports: ['websocket'], reconnection: false });
+    viewer = await signIn(center, 'viewer');
+    socket = io(center.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      extraHeaders: { cookie: viewer.cookie },
+    });
     socket.on('site-data', (e: { site: string; data: SiteData }) => pushed.push(e));
     await new Promise((resolve, reject) => {
       socket.on('snapshot', resolve);
@@ -148,7 +155,7 @@ describe('site data state (live, degraded, no_data)', () => {
   });
 
   it('exposes the engine health, SWI and forecasts of the site', async () => {
-    const res = await fetch(`${center.url}api/v1/sites/slope-a/health`);
+    const res = await viewer.fetch('api/v1/sites/slope-a/health');
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
       data: SiteData;
@@ -160,6 +167,7 @@ describe('site data state (live, degraded, no_data)', () => {
     expect(body.data.state).toBe('no_data');
     expect(body.engine.sensors['tilt-1']).toMatchObject({ intervalMs: IV });
     expect(body.engine.swi).toHaveProperty('rain-1');
-    expect((await fetch(`${center.url}api/v1/sites/nowhere/health`)).status).toBe(404);
+    expect((await viewer.fetch('api/v1/sites/nowhere/health')).status).toBe(404);
+    expect((await fetch(`${center.url}api/v1/sites/slope-a/health`)).status).toBe(401);
   });
 });

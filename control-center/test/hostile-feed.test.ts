@@ -9,6 +9,7 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ControlCenter, startControlCenter } from '../src/index.ts';
 import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
  * Issue 9, critical finding 2: a retained status with a 100,000-deep field made GET /api/v1/sites
@@ -73,6 +74,7 @@ describe('control center against hostile retained messages (mosquitto)', () => {
   let dir: string;
   let broker: Mosquitto;
   let center: ControlCenter;
+  let viewer: SignedIn;
   const metrics = new Registry();
   const rejectedByReason = async () => {
     const m = await metrics.getSingleMetric('slopeguard_center_rejected_total')?.get();
@@ -94,6 +96,7 @@ describe('control center against hostile retained messages (mosquitto)', () => {
       metrics,
       webRoot: join(dir, 'no-web'),
     });
+    viewer = await signIn(center, 'viewer');
     // Every hostile message has been refused (and counted) once the count reaches their number.
     await vi.waitFor(async () => {
       expect(center.view.summary('good')?.gateways[0]?.state).toBe('online');
@@ -108,7 +111,7 @@ describe('control center against hostile retained messages (mosquitto)', () => {
   });
 
   it('answers GET /api/v1/sites, with none of the hostile content', async () => {
-    const res = await get(`${center.url}api/v1/sites`);
+    const res = await get(`${center.url}api/v1/sites`, { cookie: viewer.cookie });
     expect(res.status).toBe(200);
     const { sites } = JSON.parse(res.body) as { sites: Array<{ id: string }> };
     // Too large, too deep or outside the closed schemas: refused before they reach the live view.
@@ -117,38 +120,52 @@ describe('control center against hostile retained messages (mosquitto)', () => {
   });
 
   it('gives a socket.io client its snapshot, and stays up', async () => {
-    const socket = io(center.url, { transports: ['websocket'], reconnection: false });
+    const socket = io(center.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      extraHeaders: { cookie: viewer.cookie },
+    });
     const snapshot = await new Promise<Array<{ id: string }>>((resolve, reject) => {
       socket.on('snapshot', resolve);
       socket.on('connect_error', reject);
     });
     socket.close();
     expect(snapshot.map((s) => s.id)).toEqual(['good']);
-    expect((await get(`${center.url}api/v1/sites`)).status).toBe(200);
+    expect((await get(`${center.url}api/v1/sites`, { cookie: viewer.cookie })).status).toBe(200);
   });
 
   it('answers only allowed Host names (DNS rebinding)', async () => {
     const { port } = center;
-    expect((await get(`http://127.0.0.1:${port}/api/v1/sites`, { host: 'evil.example' })).status).toBe(403);
-    expect((await get(`http://127.0.0.1:${port}/api/v1/sites`, { host: `localhost:${port}` })).status).toBe(
-      200,
-    );
+    expect(
+      (await get(`http://127.0.0.1:${port}/api/v1/sites`, { host: 'evil.example', cookie: viewer.cookie }))
+        .status,
+    ).toBe(403);
+    expect(
+      (
+        await get(`http://127.0.0.1:${port}/api/v1/sites`, {
+          host: `localhost:${port}`,
+          cookie: viewer.cookie,
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('sends security headers', async () => {
-    const res = await get(`${center.url}api/v1/sites`);
+    const res = await get(`${center.url}api/v1/sites`, { cookie: viewer.cookie });
     expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     expect(res.headers['content-security-policy']).toContain("default-src 'self'");
     expect(res.headers['x-frame-options']).toBe('DENY');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 
-  it('refuses a socket.io connection from a foreign Origin or Host', async () => {
+  it('refuses a socket.io connection from a foreign Origin or Host, or without a session', async () => {
     const foreign: Array<Record<string, string>> = [
       { origin: 'https://evil.example' },
       { host: 'evil.example' },
     ];
-    for (const extraHeaders of foreign) {
+    for (const extraHeaders of [...foreign, {}]) {
+      // Foreign Origin, foreign Host, or no session at all.
+      if (Object.keys(extraHeaders).length > 0) extraHeaders.cookie = viewer.cookie;
       const socket = io(center.url, { transports: ['websocket'], reconnection: false, extraHeaders });
       const outcome = await new Promise<string>((resolve) => {
         socket.on('snapshot', () => resolve('snapshot'));
@@ -160,7 +177,7 @@ describe('control center against hostile retained messages (mosquitto)', () => {
     const same = io(center.url, {
       transports: ['websocket'],
       reconnection: false,
-      extraHeaders: { origin: center.url.slice(0, -1) },
+      extraHeaders: { origin: center.url.slice(0, -1), cookie: viewer.cookie },
     });
     await new Promise((resolve, reject) => {
       same.on('snapshot', resolve);

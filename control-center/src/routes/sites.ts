@@ -1,15 +1,21 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { sendError } from '../http/errors.ts';
 import type { LiveView } from '../live-view.ts';
 import type { SiteMonitor } from '../site-monitor.ts';
 
 /** GET /api/v1/sites and /api/v1/sites/:site: the live picture of each site. */
-export function registerSiteRoutes(app: FastifyInstance, view: LiveView, monitor: () => SiteMonitor): void {
-  app.get('/api/v1/sites', async () => ({ sites: view.list() }));
+export function registerSiteRoutes(
+  app: FastifyInstance,
+  view: LiveView,
+  monitor: () => SiteMonitor,
+  read: preHandlerAsyncHookHandler,
+): void {
+  app.get('/api/v1/sites', { preHandler: read }, async () => ({ sites: view.list() }));
 
   app.get<{ Params: { site: string } }>(
     '/api/v1/sites/:site',
     {
+      preHandler: read,
       schema: {
         params: {
           type: 'object',
@@ -27,6 +33,7 @@ export function registerSiteRoutes(app: FastifyInstance, view: LiveView, monitor
   app.get<{ Params: { site: string } }>(
     '/api/v1/sites/:site/health',
     {
+      preHandler: read,
       schema: {
         params: {
           type: 'object',
