@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
@@ -44,6 +45,8 @@ export interface DemoStack {
   /** The device registry the broker authenticates against (benchmarks provision load generators here). */
   readonly registry: DeviceRegistry;
   readonly dashboardUrl: string;
+  /** The dashboard's admin sign-in: a new password every run. */
+  readonly admin: Credentials;
   readonly dbPath: string;
   readonly store: Store;
   readonly broker: BrokerService;
@@ -106,8 +109,14 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       logger: o.logger,
       metrics,
       store,
+      db: { path: join(dataDir, 'control-center.sqlite') },
     });
     closers.push(() => controlCenter.close());
+    // The operational database persists across demo runs: a fresh admin password every run.
+    const admin = { username: 'admin', password: randomBytes(12).toString('base64url') };
+    if (controlCenter.users.get(admin.username))
+      await controlCenter.users.setPassword(admin.username, admin.password);
+    else await controlCenter.users.add(admin.username, 'admin', admin.password);
     const gateways: SimGateway[] = [];
     for (const site of DEMO_SITES.slice(0, o.sites)) {
       const account = gatewayAccounts.get(site);
@@ -128,6 +137,7 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       registryPath,
       registry,
       dashboardUrl: controlCenter.url,
+      admin,
       dbPath,
       store,
       broker,

@@ -140,7 +140,46 @@ function schedule(): void {
   });
 }
 
-const socket = io({ transports: ['websocket'] });
+// Sign-in: the session cookie is HttpOnly (set by the server); the socket connects only once it exists.
+const form = document.getElementById('signin') as HTMLFormElement;
+const formError = document.getElementById('signin-error') as HTMLElement;
+const socket = io({ transports: ['websocket'], autoConnect: false });
+
+function showSignIn(message = ''): void {
+  form.hidden = false;
+  formError.textContent = message;
+  conn.textContent = '로그인 필요 · Sign in required';
+  conn.className = 'conn down';
+}
+
+form.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const data = new FormData(form);
+  const res = await fetch('/api/v1/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: data.get('username'), password: data.get('password') }),
+  });
+  if (res.status === 200) {
+    form.hidden = true;
+    form.reset();
+    socket.connect();
+    return;
+  }
+  showSignIn(
+    res.status === 429
+      ? '시도가 너무 많습니다. 잠시 후 다시 · Too many attempts; wait and retry'
+      : '사용자 또는 비밀번호가 틀립니다 · Wrong user or password',
+  );
+});
+
+void fetch('/api/v1/session').then((res) => (res.status === 200 ? socket.connect() : showSignIn()));
+socket.on('connect_error', () => {
+  // The server refuses a handshake without a valid session (expired, signed out, disabled).
+  void fetch('/api/v1/session').then((res) => {
+    if (res.status !== 200) showSignIn();
+  });
+});
 socket.on('connect', () => {
   conn.textContent = '연결됨 · Live';
   conn.className = 'conn up';
