@@ -1,10 +1,12 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import { CHANNEL_OPTIONS, encodePayload, isAhead, siteTopic } from '@slopeguard/core';
+import { CHANNEL_OPTIONS, encodePayload, isAhead, type SiteLevel, siteTopic } from '@slopeguard/core';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { AlertManager } from './alerts/alert-manager.ts';
+import { type Alert, sqliteAlertStore } from './alerts/alert-store.ts';
 import { type AuditLog, sqliteAuditLog } from './audit/audit-log.ts';
 import { SignInLimiter } from './auth/rate-limit.ts';
 import { sqliteSessionStore } from './auth/sessions.ts';
@@ -19,6 +21,7 @@ import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
+import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
@@ -70,6 +73,8 @@ export interface ControlCenter {
   readonly users: UserStore;
   readonly audit: AuditLog;
   readonly db: DatabaseSync;
+  /** Every route, as Fastify registered it (the security test enumerates the state-changing ones). */
+  readonly routes: ReadonlyArray<{ method: string; url: string }>;
   /** Advances engines and data states to `now` (the ticker calls it; tests call it with a fake clock). */
   tick(now?: number): void;
   close(): Promise<void>;
@@ -96,6 +101,10 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     loggerInstance: httpLogger,
     logController: new LogController({ disableRequestLogging: true }),
   });
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+  });
   const allowedHosts = allowedHostSet(options.http.host, options.http.allowedHosts);
   await registerSecurity(app, allowedHosts);
   const db = openOperationalDb(options.db?.path ?? ':memory:');
@@ -110,6 +119,51 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   registerSessionRoutes(app, auth, new SignInLimiter({ now: clock }));
   registerAdminRoutes(app, auth);
   registerSiteRoutes(app, view, () => monitor, guard(auth, 'read'));
+
+  // The official level: the engine's, or an operator's manual level when it is higher.
+  const alertStore = sqliteAlertStore(db);
+  const engineLevels = new Map<string, SiteLevel>();
+  const officialOf = (site: string, ts: number): SiteLevel | undefined => {
+    const eng = engineLevels.get(site);
+    const m = alertStore.manual(site);
+    if (!m || m.level <= (eng?.level ?? 0)) return eng;
+    const manual = {
+      rule: 'manual',
+      level: m.level as SiteLevel['level'],
+      operator: m.actor.slice(0, 64),
+      text: m.reason.slice(0, 1000),
+    };
+    return {
+      level: m.level as SiteLevel['level'],
+      ts,
+      reasons: [manual, ...(eng?.reasons ?? [])].slice(0, 64),
+    };
+  };
+  const officialLevel = (site: string) =>
+    officialOf(site, clock())?.level ?? view.summary(site)?.level?.level ?? 0;
+  const alertChanged = (a: Alert) => realtime.emit('alert', a);
+  const alerts = new AlertManager(alertStore, (a) => {
+    logger.warn(
+      { site: a.site, alert: a.id, level: a.level, data: a.dataState, cleared: a.cleared !== null },
+      'alert',
+    );
+    alertChanged(a);
+  });
+  const observe = (site: string, now = clock()) =>
+    alerts.observe(site, officialLevel(site), monitor.get(site)?.state ?? 'live', now);
+  const refresh = (site: string) => {
+    const msg = officialOf(site, clock());
+    if (msg) publishLevel(site, encodePayload('level', msg));
+    observe(site);
+  };
+  registerAlertRoutes(app, auth, alertStore, {
+    now: clock,
+    engineLevel: (site) => levels.level(site),
+    officialLevel,
+    refresh,
+    release: (site, operator) => levels.release(site, clock(), operator).length > 0,
+    alertChanged,
+  });
   app.get('/healthz', async () => ({ ok: true }));
   registerMetricsRoute(app, options.metrics);
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
@@ -129,11 +183,16 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     autoConfigure: options.sites?.autoConfigure ?? false,
     states,
     logger: logger.child({ component: 'site-levels' }),
-    publish: (site, level) => publishLevel(site, encodePayload('level', level)),
+    publish: (site, level) => {
+      engineLevels.set(site, level);
+      refresh(site);
+    },
     // Announce a starting site's level so nobody sees "not set" for a watched site; but a fresh
     // engine (no saved state) never overwrites a level another run already published.
     started: (site, level, restored) => {
-      if (restored || view.summary(site)?.level == null) publishLevel(site, encodePayload('level', level));
+      engineLevels.set(site, level);
+      const official = officialOf(site, level.ts) ?? level;
+      if (restored || view.summary(site)?.level == null) publishLevel(site, encodePayload('level', official));
     },
   });
   const monitor = new SiteMonitor({
@@ -144,6 +203,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     onChange: (site, data) => {
       logger.info({ site, data: data.state, reasons: data.reasons }, 'site data state');
       realtime.emit('site-data', { site, data });
+      observe(site);
     },
   });
   const feed = await startMqttFeed({
@@ -157,6 +217,8 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       if (e.channel === 'telemetry') levels.onReadings(e.site, e.message.readings);
       realtime.publish(e);
       if (e.channel !== 'level') monitor.evaluate(e.site, clock());
+      // A site without an engine here (another control center decides) follows the published level.
+      else if (levels.level(e.site) === undefined) observe(e.site);
     },
   });
   publishLevel = (site, payload) => {
@@ -182,6 +244,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     users: auth.users,
     audit: auth.audit,
     db,
+    routes,
     tick,
     async close() {
       clearInterval(ticker);
