@@ -66,6 +66,7 @@ export const demoCommand: CliCommand = {
         '',
         'Slopeguard demo is running. 데모가 실행 중입니다.',
         `  Dashboard  대시보드   ${stack.dashboardUrl}`,
+        `  Sign in    로그인     user ${stack.admin.username}, password ${stack.admin.password} (admin, new every run)`,
         `  REST API              ${stack.dashboardUrl}api/v1/sites`,
         `  Metrics               ${stack.dashboardUrl}metrics`,
         `  MQTT broker           ${stack.mqttUrl}`,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
@@ -50,6 +51,8 @@ export interface DemoStack {
   /** The device registry the broker authenticates against (benchmarks provision load generators here). */
   readonly registry: DeviceRegistry;
   readonly dashboardUrl: string;
+  /** The dashboard's admin sign-in: a new password every run. */
+  readonly admin: Credentials;
   readonly dbPath: string;
   readonly store: Store;
   readonly broker: BrokerService;
@@ -120,8 +123,14 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       logger: o.logger,
       metrics,
       store,
+      db: { path: join(dataDir, 'control-center.sqlite') },
     });
     closers.push(() => controlCenter.close());
+    // The operational database persists across demo runs: a fresh admin password every run.
+    const admin = { username: 'admin', password: randomBytes(12).toString('base64url') };
+    if (controlCenter.users.get(admin.username))
+      await controlCenter.users.setPassword(admin.username, admin.password);
+    else await controlCenter.users.add(admin.username, 'admin', admin.password);
     // Gateways start together; each publishes its history (if any) in the background, then goes live.
     const gateways = await Promise.all(
       siteIds.map(async (site): Promise<SimGateway> => {
@@ -145,6 +154,7 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       registryPath,
       registry,
       dashboardUrl: controlCenter.url,
+      admin,
       dbPath,
       store,
       broker,
