@@ -86,16 +86,7 @@ export interface CapMessage {
 export function capDateTime(epochMs: number, timeZone: string): string {
   const ms = Math.floor(epochMs / 1000) * 1000;
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    })
+    partsFormatter(timeZone)
       .formatToParts(ms)
       .map((p) => [p.type, p.value]),
   ) as Record<string, string>;
@@ -104,6 +95,26 @@ export function capDateTime(epochMs: number, timeZone: string): string {
   const sign = offsetMin > 0 ? '+' : '-';
   const abs = Math.abs(offsetMin);
   return `${local}${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
+}
+
+const partsFormatters = new Map<string, Intl.DateTimeFormat>();
+
+function partsFormatter(timeZone: string): Intl.DateTimeFormat {
+  let f = partsFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    if (partsFormatters.size < 200) partsFormatters.set(timeZone, f);
+  }
+  return f;
 }
 
 const pad2 = (n: number) => String(n).padStart(2, '0');

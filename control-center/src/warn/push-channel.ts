@@ -50,10 +50,26 @@ const MAX_PAYLOAD_BYTES = 3_000;
 export function webPushChannel(opts: WebPushOptions): Channel {
   const ttl = opts.ttlSeconds ?? 12 * 3600;
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const vapidDetails = {
-    subject: opts.subject,
-    publicKey: opts.vapid.publicKey,
-    privateKey: opts.vapid.privateKey,
+  // RFC 8292 lets a sender reuse its JWT until `exp` (at most 24 h): one per push service origin,
+  // valid 12 h and renewed after 6, instead of a signature (and web-push's key conversion) per message.
+  const jwts = new Map<string, { header: string; renewAt: number }>();
+  const authorization = (endpoint: string): string => {
+    const audience = new URL(endpoint).origin;
+    const now = Date.now();
+    const cached = jwts.get(audience);
+    if (cached && cached.renewAt > now) return cached.header;
+    const exp = Math.floor(now / 1000) + 12 * 3600;
+    const h = webpush.getVapidHeaders(
+      audience,
+      opts.subject,
+      opts.vapid.publicKey,
+      opts.vapid.privateKey,
+      'aes128gcm',
+      exp,
+    );
+    if (jwts.size >= 100) jwts.clear(); // origins are the few push services; bound it anyway
+    jwts.set(audience, { header: String(h.Authorization), renewAt: now + 6 * 3600_000 });
+    return String(h.Authorization);
   };
   return {
     id: opts.id,
@@ -67,12 +83,13 @@ export function webPushChannel(opts: WebPushOptions): Channel {
       let details: ReturnType<typeof webpush.generateRequestDetails>;
       try {
         details = webpush.generateRequestDetails(sub, payload, {
-          vapidDetails,
+          // No vapidDetails: web-push encrypts only; the Authorization header is ours (above).
           TTL: ttl,
           contentEncoding: 'aes128gcm',
           urgency: message.level >= 3 ? 'high' : 'normal',
           topic: topicFor(area),
         });
+        details.headers.Authorization = authorization(details.endpoint);
       } catch {
         // web-push's message may quote the keys: say only what failed.
         return { ok: false, permanent: true, error: 'could not encrypt for this subscription' };
