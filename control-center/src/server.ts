@@ -12,6 +12,7 @@ import { SignInLimiter } from './auth/rate-limit.ts';
 import { sqliteSessionStore } from './auth/sessions.ts';
 import { sqliteTokenStore } from './auth/tokens.ts';
 import { sqliteUserStore, type UserStore } from './auth/users.ts';
+import { CommandService } from './commands/command-service.ts';
 import { openOperationalDb } from './db/open.ts';
 import { type EngineStateStore, memoryEngineStateStore, openEngineStateStore } from './engine-state-store.ts';
 import { type AuthContext, guard, principalFromCookie, registerAuth } from './http/auth.ts';
@@ -22,6 +23,7 @@ import { startMqttFeed } from './mqtt-feed.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
+import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
@@ -62,6 +64,8 @@ export interface ControlCenterOptions {
    * behind a TLS proxy) or when the request came over HTTPS.
    */
   auth?: { sessionTtlMs?: number; secureCookies?: boolean };
+  /** A gateway command without a cmd/ack within this long is marked timeout (default 30 s). */
+  commandTimeoutMs?: number;
 }
 
 export interface ControlCenter {
@@ -156,6 +160,8 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     if (msg) publishLevel(site, encodePayload('level', msg));
     observe(site);
   };
+  const gatewaySilenceMs = options.dataState?.gatewaySilenceMs ?? 180_000;
+  registerGatewayRoutes(app, auth, view, () => commands, clock, gatewaySilenceMs);
   registerAlertRoutes(app, auth, alertStore, {
     now: clock,
     engineLevel: (site) => levels.level(site),
@@ -198,12 +204,31 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const monitor = new SiteMonitor({
     view,
     levels,
-    gatewaySilenceMs: options.dataState?.gatewaySilenceMs ?? 180_000,
+    gatewaySilenceMs,
     fallbackStaleMs: options.dataState?.fallbackStaleMs ?? 180_000,
     onChange: (site, data) => {
       logger.info({ site, data: data.state, reasons: data.reasons }, 'site data state');
       realtime.emit('site-data', { site, data });
       observe(site);
+    },
+  });
+  const commands = new CommandService({
+    db,
+    now: clock,
+    timeoutMs: options.commandTimeoutMs ?? 30_000,
+    publish: async (topic, payload) => {
+      await feed.client.publishAsync(topic, payload, { qos: 1, retain: false });
+    },
+    onChange: (c) => {
+      auth.audit.append({
+        actor: 'control-center',
+        address: 'mqtt',
+        action: 'gateway.command_answer',
+        target: `${c.site}/${c.gateway}`,
+        outcome: c.status === 'acked' ? 'ok' : 'failed',
+        detail: { id: c.id, name: c.name, status: c.status, error: c.error },
+      });
+      realtime.emit('command', c);
     },
   });
   const feed = await startMqttFeed({
@@ -215,6 +240,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     now: clock,
     onEvent: (e) => {
       if (e.channel === 'telemetry') levels.onReadings(e.site, e.message.readings);
+      if (e.channel === 'cmd/ack') return commands.onAck(e.site, e.gateway, e.message);
       realtime.publish(e);
       if (e.channel !== 'level') monitor.evaluate(e.site, clock());
       // A site without an engine here (another control center decides) follows the published level.
@@ -248,6 +274,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     tick,
     async close() {
       clearInterval(ticker);
+      commands.close();
       await feed.close();
       levels.saveAll(clock());
       states.close();

@@ -1,4 +1,4 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, preValidationAsyncHookHandler } from 'fastify';
 import { sendError } from '../http/errors.ts';
 import type { LiveView } from '../live-view.ts';
 import type { SiteMonitor } from '../site-monitor.ts';
@@ -8,14 +8,14 @@ export function registerSiteRoutes(
   app: FastifyInstance,
   view: LiveView,
   monitor: () => SiteMonitor,
-  read: preHandlerAsyncHookHandler,
+  read: preValidationAsyncHookHandler,
 ): void {
-  app.get('/api/v1/sites', { preHandler: read }, async () => ({ sites: view.list() }));
+  app.get('/api/v1/sites', { preValidation: read }, async () => ({ sites: view.list() }));
 
   app.get<{ Params: { site: string } }>(
     '/api/v1/sites/:site',
     {
-      preHandler: read,
+      preValidation: read,
       schema: {
         params: {
           type: 'object',
@@ -33,7 +33,7 @@ export function registerSiteRoutes(
   app.get<{ Params: { site: string } }>(
     '/api/v1/sites/:site/health',
     {
-      preHandler: read,
+      preValidation: read,
       schema: {
         params: {
           type: 'object',
