@@ -17,6 +17,7 @@ import { openOperationalDb } from './db/open.ts';
 import { type EngineStateStore, memoryEngineStateStore, openEngineStateStore } from './engine-state-store.ts';
 import { type AuthContext, guard, principalFromCookie, registerAuth } from './http/auth.ts';
 import { allowedHostSet } from './http/hosts.ts';
+import { registerOpenApi } from './http/openapi.ts';
 import { registerSecurity } from './http/security.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
@@ -111,6 +112,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   });
   const allowedHosts = allowedHostSet(options.http.host, options.http.allowedHosts);
   await registerSecurity(app, allowedHosts);
+  await registerOpenApi(app);
   const db = openOperationalDb(options.db?.path ?? ':memory:');
   const auth: AuthContext = {
     users: sqliteUserStore(db, clock),
@@ -170,7 +172,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     release: (site, operator) => levels.release(site, clock(), operator).length > 0,
     alertChanged,
   });
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ ok: true }));
   registerMetricsRoute(app, options.metrics);
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
   await app.listen({ host: options.http.host, port: options.http.port });
