@@ -59,6 +59,11 @@ describe('every state-changing route: 401, 403, CSRF, audit', () => {
   let broker: Mosquitto;
   let center: ControlCenter;
   const as: Partial<Record<'viewer' | 'operator' | 'admin', SignedIn>> = {};
+  const user = (role: 'viewer' | 'operator' | 'admin'): SignedIn => {
+    const u = as[role];
+    if (!u) throw new Error(`no ${role} signed in`);
+    return u;
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sg-cc-routes-'));
@@ -100,21 +105,21 @@ describe('every state-changing route: 401, 403, CSRF, audit', () => {
       expect(anonymous.status).toBe(401);
       for (const role of ['viewer', 'operator', 'admin'] as const) {
         if (RANK[role === 'viewer' ? 'read' : role] >= RANK[route.need]) continue;
-        const low = await as[role]?.fetch(route.path, { method, body });
-        expect(low?.status, `${role}`).toBe(403);
-        expect(((await low?.json()) as { error: string }).error).toBe('SG_ERR_FORBIDDEN');
+        const low = await user(role).fetch(route.path, { method, body });
+        expect(low.status, `${role}`).toBe(403);
+        expect(((await low.json()) as { error: string }).error).toBe('SG_ERR_FORBIDDEN');
       }
       const who = route.need === 'read' ? 'viewer' : route.need;
-      const noCsrf = await as[who]?.fetch(route.path, { method, body, csrf: false });
-      expect(noCsrf?.status).toBe(403);
-      expect(((await noCsrf?.json()) as { error: string }).error).toBe('SG_ERR_CSRF');
+      const noCsrf = await user(who).fetch(route.path, { method, body, csrf: false });
+      expect(noCsrf.status).toBe(403);
+      expect(((await noCsrf.json()) as { error: string }).error).toBe('SG_ERR_CSRF');
 
       const before = [...center.audit.iterate()].length;
-      const allowed = await as[who]?.fetch(route.path, { method, body });
-      expect([401, 403]).not.toContain(allowed?.status);
+      const allowed = await user(who).fetch(route.path, { method, body });
+      expect([401, 403]).not.toContain(allowed.status);
       const after = [...center.audit.iterate()];
       expect(after.length).toBeGreaterThan(before);
-      expect(after.at(-1)?.actor).toBe(as[who]?.username);
+      expect(after.at(-1)?.actor).toBe(user(who).username);
     });
   }
 });
