@@ -55,7 +55,12 @@ describe('slopeguard demo (CLI, child process)', () => {
   });
 
   it('serves at least three sites, each with a reading less than 10 s old', async () => {
-    // The gateways publish every second; give them two rounds.
+    // Each site publishes 24 h of history first (the demo says when it is loaded), then goes live.
+    const loaded = Date.now() + 60_000;
+    while (!/history loaded/.test(out)) {
+      if (Date.now() > loaded || child.exitCode !== null) throw new Error(`history not loaded:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     let sites: Array<{ id: string; lastReadingTs: number | null }> = [];
     const until = Date.now() + 10_000;
     while (Date.now() < until) {
