@@ -19,6 +19,7 @@ import {
   type WsListenerOptions,
 } from './listeners.ts';
 import { type BrokerMetrics, createBrokerMetrics } from './metrics.ts';
+import { createDurablePuback } from './persistence/durable-puback.ts';
 import { createSqlitePersistence, type PersistenceOptions } from './persistence/index.ts';
 import { createRecorder, type Recorder, type RecorderOptions } from './recorder.ts';
 import type { Store } from './store/types.ts';
@@ -106,8 +107,13 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     allowAnonymous: options.allowAnonymous ?? false,
   });
 
+  // With sessions on disk, a QoS 1 PUBACK waits until the message is queued for every persistent
+  // session (persistence/durable-puback.ts); in memory there is nothing durable to wait for.
+  const durablePuback = options.persistence?.kind === 'sqlite' ? createDurablePuback() : undefined;
   const persistence =
-    options.persistence?.kind === 'sqlite' ? createSqlitePersistence(options.persistence.path) : undefined;
+    options.persistence?.kind === 'sqlite'
+      ? durablePuback?.wrap(createSqlitePersistence(options.persistence.path))
+      : undefined;
   if (persistence)
     log.info(
       { path: options.persistence?.kind === 'sqlite' ? options.persistence.path : '' },
@@ -115,6 +121,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     );
   const aedes = await Aedes.createBroker({
     ...hookSet.hooks,
+    authorizePublish: durablePuback
+      ? durablePuback.authorizePublish(hookSet.hooks.authorizePublish)
+      : hookSet.hooks.authorizePublish,
     // Never a fixed id: see BrokerOptions.id.
     id: `${options.id ?? 'slopeguard'}-${randomUUID()}`,
     persistence,

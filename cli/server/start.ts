@@ -120,6 +120,8 @@ export async function startServer(
         autoConfigure: config.auto_configure_sites,
         statePath: join(config.data_dir, 'engine-state.sqlite'),
       },
+      // Users, sessions, audit, alerts: `slopeguard user add --db <data_dir>/control-center.sqlite`.
+      db: { path: join(config.data_dir, 'control-center.sqlite') },
     });
     closers.push(() => center.close());
     return { broker, center, store, registry, close: closeAll };
