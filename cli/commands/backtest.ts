@@ -260,6 +260,7 @@ export const backtestCommand: CliCommand = {
     }
     if (values.summary) {
       stats.health = engine.health();
+      stats.faults = engine.faults();
       console.error(`\n${renderSummary(stats)}`);
     }
     const score =
