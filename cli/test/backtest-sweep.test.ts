@@ -2,9 +2,17 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { siteConfig } from '@slopeguard/core/engine/index.ts';
 import { newTanks, stepTanks, swiOf, type Tanks } from '@slopeguard/core/engine/swi.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { combinations, markPareto, parseSweep, recommend, SweepError } from '../backtest/sweep.ts';
+import {
+  combinations,
+  markPareto,
+  parseSweep,
+  recommend,
+  SweepError,
+  withSetting,
+} from '../backtest/sweep.ts';
 
 /**
  * Acceptance 2 of issue 14: a sweep over a synthetic wet-spell series with events finds the
@@ -97,6 +105,33 @@ describe('sweeps (pure)', () => {
       [2, 3],
       [2, 4],
     ]);
+  });
+
+  it('sets any numeric setting by its path, array elements included, and refuses what the schema refuses', () => {
+    const base = siteConfig({
+      id: 's',
+      sensors: [{ id: 'r1', kind: 'rain' }],
+      rules: {
+        rain: {
+          criticalLine: {
+            points: [
+              { swiMm: 100, rain60Mm: 40 },
+              { swiMm: 200, rain60Mm: 10 },
+            ],
+          },
+        },
+      },
+    });
+    const c = withSetting(base, 'rules.rain.criticalLine.points.1.rain60Mm', 20);
+    expect(c.rules.rain.criticalLine?.points[1]).toEqual({ swiMm: 200, rain60Mm: 20 });
+    expect(base.rules.rain.criticalLine?.points[1]?.rain60Mm).toBe(10);
+    expect(withSetting(base, 'rules.rain.swi.criticalMm', 120).rules.rain.swi.criticalMm).toBe(120);
+    expect(() => withSetting(base, 'rules.rain.criticalLine.points.1.swiMm', 50)).toThrow(
+      /must be above the previous point's/,
+    );
+    expect(() => withSetting(base, 'rules.rain.nothing.here', 1)).toThrow(
+      /nothing is not a group of settings/,
+    );
   });
 
   it('marks the Pareto front and recommends within the budget', () => {
