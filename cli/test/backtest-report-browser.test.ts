@@ -82,7 +82,7 @@ describe('backtest --report (headless Chromium)', () => {
         '--disable-sync',
       ],
     });
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -132,7 +132,7 @@ describe('backtest --report (headless Chromium)', () => {
       await page.screenshot({ path: join(ROOT, 'docs/img/backtest-report.png'), fullPage: true });
     }
     await page.close();
-  });
+  }, 180_000);
 
   it('after a sweep, draws the trade-off with the Pareto front and the recommendation', async () => {
     const r = await cli([
@@ -163,5 +163,5 @@ describe('backtest --report (headless Chromium)', () => {
       /Recommended 권고: rules\.displacement\.level4\.mmPerHour=\d+/,
     );
     await page.close();
-  });
+  }, 180_000);
 });
