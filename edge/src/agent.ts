@@ -14,7 +14,15 @@ import { changed, commandId, openQueue, safeHealth, withFutureCounts, withTimeou
 import { Alarm } from './alarm.ts';
 import type { Clock } from './clock.ts';
 import { CLOCK_TOPIC, ClockCheck } from './clock-check.ts';
-import { type CommandHandler, CommandRefused, intArg, runCommand, stringArg } from './commands.ts';
+import {
+  CommandGuard,
+  type CommandHandler,
+  CommandLedger,
+  CommandRefused,
+  intArg,
+  runCommand,
+  stringArg,
+} from './commands.ts';
 import { driverKey, loadConfigFile } from './config/load.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { createDriverFor, type Driver, type DriverHealth, normalIntervalMs } from './drivers/index.ts';
@@ -46,6 +54,7 @@ export class EdgeAgent {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #queue: ReadingQueue;
+  readonly #commandGuard: CommandGuard;
   readonly #startedAt = Date.now();
   #config: GatewayConfig;
   #alarm: Alarm;
@@ -65,6 +74,8 @@ export class EdgeAgent {
     const { site, gateway } = opts.config;
     this.#log = opts.logger.child({ component: 'edge', site, gateway });
     this.#queue = openQueue(opts.config, this.#log);
+    // Command ids already run live in the queue's meta table: at most once, across restarts.
+    this.#commandGuard = new CommandGuard(new CommandLedger(this.#queue), this.#log, () => this.#clock.now());
     this.#alarm = this.#makeAlarm(opts.config);
     this.#local = new LocalSite(
       opts.config,
@@ -263,7 +274,7 @@ export class EdgeAgent {
           void this.publishStatus();
         },
         onClose: () => this.#alarm.setLink(false),
-        onMessage: (topic, payload) => void this.#onMessage(topic, payload),
+        onMessage: (topic, payload, retain) => void this.#onMessage(topic, payload, retain),
       },
       this.#log.child({ part: 'uplink' }),
     );
@@ -322,7 +333,7 @@ export class EdgeAgent {
     }
   }
 
-  async #onMessage(topic: string, payload: Buffer): Promise<void> {
+  async #onMessage(topic: string, payload: Buffer, retain: boolean): Promise<void> {
     if (topic === CLOCK_TOPIC) return this.#clockCheck.onTick(payload, this.#clock.now());
     const t = parseTopic(topic);
     if (t?.channel === 'level') {
@@ -334,6 +345,7 @@ export class EdgeAgent {
       return;
     }
     if (t?.channel !== 'cmd') return;
+    if (this.#commandGuard.retained(retain, commandId(payload))) return;
     const d = decodePayload('cmd', payload);
     if (!d.ok) {
       this.#log.warn({ errors: d.errors }, 'command refused');
@@ -342,6 +354,7 @@ export class EdgeAgent {
       return;
     }
     const cmd = d.value;
+    if (!this.#commandGuard.admit(cmd.id)) return;
     const outcome = await runCommand(cmd, this.#handlers());
     this.#log.info({ command: cmd.name, id: cmd.id, ok: outcome.ok, error: outcome.error }, 'command');
     await this.#ack({ id: cmd.id, ...outcome });
