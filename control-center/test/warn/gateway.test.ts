@@ -87,9 +87,9 @@ describe('SMS and messenger gateway request over the signed webhook', () => {
       expect(d.cellBroadcast).toBe(evacuate ? '긴급' : '안전안내');
       expect(body.text).toBe(n.rendered.ko[d.preferredForm]);
     });
-    const first = (rx.requests[0]?.json as { data: GatewayRequest }).data;
+    const first = ((rx.requests[0] as { json: unknown }).json as { data: GatewayRequest }).data;
     expect(first.area.polygon?.split(' ')).toHaveLength(5);
-    const jangsan = (rx.requests[2]?.json as { data: GatewayRequest }).data;
+    const jangsan = ((rx.requests[2] as { json: unknown }).json as { data: GatewayRequest }).data;
     expect(jangsan.area.circle).toBe('35.1697,129.1705 0.8');
   });
 });
