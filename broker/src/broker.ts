@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Aedes, type Client } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { createAedesFixes, memorySessionMarks } from './aedes-fixes.ts';
 import type { DeviceRegistry } from './auth/registry.ts';
 import { BrokerError } from './errors.ts';
 import { createHooks } from './hooks.ts';
@@ -101,10 +102,11 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   // With sessions on disk, a QoS 1 PUBACK waits until the message is queued for every persistent
   // session (persistence/durable-puback.ts); in memory there is nothing durable to wait for.
   const durablePuback = options.persistence?.kind === 'sqlite' ? createDurablePuback() : undefined;
-  const persistence =
-    options.persistence?.kind === 'sqlite'
-      ? durablePuback?.wrap(createSqlitePersistence(options.persistence.path))
-      : undefined;
+  const sqlite =
+    options.persistence?.kind === 'sqlite' ? createSqlitePersistence(options.persistence.path) : undefined;
+  const persistence = sqlite && durablePuback?.wrap(sqlite.persistence);
+  // Aedes 1.2 protocol defects (DUP on redelivery, Session Present): aedes-fixes.ts.
+  const fixes = createAedesFixes(sqlite?.marks ?? memorySessionMarks(), log);
   if (persistence)
     log.info(
       { path: options.persistence?.kind === 'sqlite' ? options.persistence.path : '' },
@@ -112,6 +114,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     );
   const aedes = await Aedes.createBroker({
     ...hookSet.hooks,
+    authorizeSubscribe: fixes.authorizeSubscribe(hookSet.hooks.authorizeSubscribe),
     authorizePublish: durablePuback
       ? durablePuback.authorizePublish(hookSet.hooks.authorizePublish)
       : hookSet.hooks.authorizePublish,
@@ -122,6 +125,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     // Client ids are `{site}.{gateway}` (up to 127 characters), beyond MQTT 3.1's 23 [MQTT-3.1.3-5].
     maxClientsIdLength: 255,
   });
+  fixes.install(aedes);
   aedes.on('client', () => {
     metrics.connections.inc();
     metrics.connectionsTotal.inc();
