@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { encodePayload, systemTopic } from '@slopeguard/core';
 import { Aedes, type Client } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -13,6 +14,7 @@ import {
   listenTcp,
   listenTls,
   listenWs,
+  type PeerIdentity,
   type TcpListenerOptions,
   type TlsListenerOptions,
   type WsListenerOptions,
@@ -52,6 +54,11 @@ export interface BrokerOptions {
   /** Recorder tuning (group commit delay, batch size, concurrency, retry, spill file). */
   recorder?: Omit<RecorderOptions, 'store' | 'metrics' | 'logger'>;
   /**
+   * How often the broker publishes its time on `slopeguard/v1/clock` (QoS 0, not retained), so that
+   * gateways can check their clocks. Default 10 s; 0 = never.
+   */
+  clockIntervalMs?: number;
+  /**
    * Prefix of the Aedes broker id (for $SYS topics and logs). A random suffix is always added:
    * queued messages are keyed by (broker id, counter) and the counter restarts at 0, so a
    * restarted broker with the very same id would overwrite what it queued before the restart.
@@ -90,7 +97,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   } else if (!registry) {
     log.warn('no auth registry configured: every client will be refused');
   }
+  const identities = new WeakMap<Client, PeerIdentity>();
   const hookSet = createHooks({
+    identityOf: (client) => identities.get(client),
     log,
     metrics,
     recorder,
@@ -122,8 +131,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     id: `${options.id ?? 'slopeguard'}-${randomUUID()}`,
     persistence,
     maxTopicLevels: limits.maxTopicLevels,
-    // Client ids are `{site}.{gateway}` (up to 127 characters), beyond MQTT 3.1's 23 [MQTT-3.1.3-5].
-    maxClientsIdLength: 255,
+    // Client ids are `{site}.{gateway}` (up to 127 characters), beyond MQTT 3.1's 23 [MQTT-3.1.3-5];
+    // the hooks enforce limits.maxClientIdLength for every protocol version.
+    maxClientsIdLength: limits.maxClientIdLength,
   });
   fixes.install(aedes);
   aedes.on('client', () => {
@@ -142,8 +152,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     hookSet.forget(client);
   });
 
-  const handle: Handle = (stream, req) => {
+  const handle: Handle = (stream, req, identity) => {
     const client = aedes.handle(stream, req);
+    if (identity) identities.set(client, identity);
     guardPacketSize(client, limits.maxPacketBytes, (length) => {
       metrics.rejected.inc({ reason: 'size' });
       log.warn({ length, max: limits.maxPacketBytes }, 'packet too large; closing the connection');
@@ -153,7 +164,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   function disconnect(username: string): number {
     const clients = hookSet.clientsOf(username);
     for (const c of clients) c.close();
-    if (clients.length > 0) log.info({ username, clients: clients.length }, 'disconnected revoked account');
+    if (clients.length > 0)
+      log.info({ username, clients: clients.length }, 'disconnected revoked or replaced account');
     return clients.length;
   }
   const unsubscribeRevoke = registry?.onRevoke(disconnect);
@@ -163,21 +175,46 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
         if (!registry.changedElsewhere()) return;
         for (const [client, account] of [...hookSet.connected()]) {
           const now = registry.get(account.username);
-          if (!now || now.revokedAt !== undefined) {
+          // Revoked, or replaced (`device add --replace`: a new secret, a new createdAt).
+          if (!now || now.revokedAt !== undefined || now.createdAt !== account.createdAt) {
             client.close();
-            log.info({ username: account.username }, 'disconnected revoked account');
+            log.info({ username: account.username }, 'disconnected revoked or replaced account');
           }
         }
       }, options.auth?.pollMs ?? 1000)
     : undefined;
   poll?.unref();
 
+  // The broker's time for gateways without RTC or NTP. QoS 0 and not retained: only a fresh time
+  // is worth having, and a stale retained one would mislead.
+  const clockTopic = systemTopic('clock');
+  const clockMs = options.clockIntervalMs ?? 10_000;
+  const clock =
+    clockMs > 0
+      ? setInterval(() => {
+          aedes.publish(
+            {
+              cmd: 'publish',
+              topic: clockTopic,
+              payload: Buffer.from(encodePayload('clock', { ts: Date.now() })),
+              qos: 0,
+              retain: false,
+              dup: false,
+            },
+            () => {},
+          );
+        }, clockMs)
+      : undefined;
+  clock?.unref();
+
   const listeners: Listener[] = [];
   try {
     if (options.mqtt) listeners.push(await listenTcp(options.mqtt, handle));
     if (options.tls) listeners.push(await listenTls(options.tls, handle));
-    if (options.ws) listeners.push(await listenWs(options.ws, handle));
+    // An MQTT packet is the remaining length plus a fixed header of at most 5 bytes.
+    if (options.ws) listeners.push(await listenWs(options.ws, handle, limits.maxPacketBytes + 5));
   } catch (err) {
+    if (clock) clearInterval(clock);
     for (const l of listeners) await l.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;
@@ -197,6 +234,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     close() {
       closed ??= (async () => {
         if (poll) clearInterval(poll);
+        if (clock) clearInterval(clock);
         unsubscribeRevoke?.();
         for (const l of listeners) l.stopAccepting();
         // Readings already accepted are written (and their PUBACKs sent) before clients go.

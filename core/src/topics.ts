@@ -5,6 +5,7 @@ import type {
   CommandAck,
   GatewayEvent,
   SiteLevel,
+  SiteNotice,
   Status,
   Telemetry,
 } from './schemas/messages.ts';
@@ -24,6 +25,7 @@ export interface GatewayTopics {
 }
 export interface SiteTopics {
   level: SiteLevel;
+  notice: SiteNotice;
 }
 /** Topics of the whole installation: `slopeguard/v1/{channel}`. */
 export interface SystemTopics {
@@ -37,11 +39,11 @@ export type Channel = GatewayChannel | SiteChannel | SystemChannel;
 export type ChannelPayload = GatewayTopics & SiteTopics & SystemTopics;
 
 export const GATEWAY_CHANNELS: readonly GatewayChannel[] = ['telemetry', 'status', 'event', 'cmd', 'cmd/ack'];
-export const SITE_CHANNELS: readonly SiteChannel[] = ['level'];
+export const SITE_CHANNELS: readonly SiteChannel[] = ['level', 'notice'];
 export const SYSTEM_CHANNELS: readonly SystemChannel[] = ['clock'];
 
 /**
- * QoS and retain per channel, as the contract table says. Only `status` and `level` are retained;
+ * QoS and retain per channel, as the contract table says. Only `status`, `level` and `notice` are retained;
  * the broker refuses a retained publish anywhere else (a retained command would run again at every
  * reconnect of its gateway).
  */
@@ -52,6 +54,7 @@ export const CHANNEL_OPTIONS: Readonly<Record<Channel, { qos: 0 | 1; retain: boo
   cmd: { qos: 1, retain: false },
   'cmd/ack': { qos: 1, retain: false },
   level: { qos: 1, retain: true },
+  notice: { qos: 1, retain: true },
   // The time is only worth having fresh: a lost or stale one is simply superseded.
   clock: { qos: 0, retain: false },
 };

@@ -6,6 +6,7 @@ import { Command, CommandAck } from './schemas/command.ts';
 import { GatewayEvent } from './schemas/events.ts';
 import { SiteLevel } from './schemas/level.ts';
 import { Telemetry } from './schemas/messages.ts';
+import { SiteNotice } from './schemas/notice.ts';
 import { missingKindFields, Reading } from './schemas/reading.ts';
 import { Status } from './schemas/status.ts';
 import type { Channel, ChannelPayload } from './topics.ts';
@@ -61,6 +62,7 @@ const channelValidators: Validators = {
   cmd: validator(Command),
   'cmd/ack': validator(CommandAck),
   level: validator(SiteLevel),
+  notice: validator(SiteNotice),
   clock: validator(BrokerClock),
 };
 
@@ -76,6 +78,7 @@ export const PAYLOAD_BOUNDS: Readonly<Record<Channel, JsonBounds>> = {
   cmd: { maxBytes: 8 * 1024, maxDepth: 8 },
   'cmd/ack': { maxBytes: 160 * 1024, maxDepth: 8 },
   level: { maxBytes: 64 * 1024, maxDepth: 8 },
+  notice: { maxBytes: 8 * 1024, maxDepth: 8 },
   clock: { maxBytes: 256, maxDepth: 8 },
 };
 

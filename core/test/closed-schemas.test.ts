@@ -106,6 +106,19 @@ describe('closed schemas (issue 9, critical findings 1 and 2)', () => {
     for (const h of Object.values(engine.health())) expect(check(h)).toEqual({ ok: true, value: h });
   });
 
+  it('bounds the signboard notice to the two short forms', () => {
+    const texts = { short: '산사태 경보', long: '산사태 경보: 대피하십시오' };
+    const notice = { ts: TS, level: 3, kind: 'warning', exercise: true, ko: texts, en: texts };
+    expect(parseTopic('slopeguard/v1/site-a/notice')).toEqual({
+      scope: 'site',
+      site: 'site-a',
+      channel: 'notice',
+    });
+    expect(decodePayload('notice', JSON.stringify(notice)).ok).toBe(true);
+    const long = { ...notice, ko: { ...texts, short: '가'.repeat(91) } };
+    expect(decodePayload('notice', JSON.stringify(long)).ok).toBe(false);
+  });
+
   it('parses the broker clock topic', () => {
     expect(systemTopic('clock')).toBe('slopeguard/v1/clock');
     expect(parseTopic('slopeguard/v1/clock')).toEqual({ scope: 'system', channel: 'clock' });

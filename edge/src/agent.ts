@@ -10,9 +10,10 @@ import {
   siteTopic,
 } from '@slopeguard/core';
 import type { Logger } from 'pino';
-import { changed, commandId, openQueue, safeHealth, withTimeout } from './agent-support.ts';
+import { changed, commandId, openQueue, safeHealth, withFutureCounts, withTimeout } from './agent-support.ts';
 import { Alarm } from './alarm.ts';
 import type { Clock } from './clock.ts';
+import { CLOCK_TOPIC, ClockCheck } from './clock-check.ts';
 import {
   CommandGuard,
   type CommandHandler,
@@ -64,6 +65,7 @@ export class EdgeAgent {
   #driverStates = new Map<string, DriverHealth['state']>();
   #timers: NodeJS.Timeout[] = [];
   #stopped = false;
+  readonly #clockCheck: ClockCheck;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -83,6 +85,9 @@ export class EdgeAgent {
       this.#log.child({ part: 'local' }),
     );
     this.#forwarder = this.#makeForwarder(opts.config);
+    this.#clockCheck = new ClockCheck(opts.config.clock.maxSkewMs, this.#log, (offsetMs, ok) =>
+      this.#queue.appendEvent({ type: 'clock_fault', ts: this.#clock.now(), offsetMs, ok }),
+    );
   }
 
   get queue(): ReadingQueue {
@@ -131,7 +136,9 @@ export class EdgeAgent {
 
   status(): Status {
     const sensors: Record<string, DriverHealth> = {};
-    for (const d of this.#drivers) sensors[d.id] = safeHealth(d);
+    const future = this.#local.future();
+    const clock = this.#clockCheck.state;
+    for (const d of this.#drivers) sensors[d.id] = withFutureCounts(safeHealth(d), future[d.id]);
     const official = this.#alarm.official;
     return buildStatus({
       ts: this.#clock.now(),
@@ -150,6 +157,7 @@ export class EdgeAgent {
       uplink: { sentReadings: this.#forwarder.sent },
       sensorHealth: this.#local.health(),
       readings: this.#local.counters,
+      ...(clock ? { clock } : {}),
     });
   }
 
@@ -193,6 +201,7 @@ export class EdgeAgent {
       applied.push('outputs');
     }
     this.#local.reconfigure(next);
+    this.#clockCheck.maxSkewMs = next.clock.maxSkewMs;
     this.#config = next;
     await this.#startDrivers();
     applied.push('drivers', 'rules', 'sampling');
@@ -245,7 +254,11 @@ export class EdgeAgent {
   }
 
   #makeUplink(config: GatewayConfig): Uplink {
-    const subs = [this.#topic('cmd'), ...(config.official.follow ? [siteTopic(config.site, 'level')] : [])];
+    const subs = [
+      this.#topic('cmd'),
+      CLOCK_TOPIC,
+      ...(config.official.follow ? [siteTopic(config.site, 'level')] : []),
+    ];
     const will = {
       topic: this.#topic('status'),
       payload: () => encodePayload('status', { state: 'offline', ts: this.#clock.now() }),
@@ -272,7 +285,7 @@ export class EdgeAgent {
     for (const entry of this.#config.drivers) {
       try {
         const driver = await createDriverFor(entry, this.#clock, this.#log.child({ part: 'driver' }));
-        await driver.start(this.#local.sink);
+        await driver.start(this.#local.sinkFor(driverKey(entry)));
         started.push({ driver, normalMs: normalIntervalMs(entry) });
       } catch (err) {
         // One broken port must not keep the other sensors (or the siren) down; status shows it.
@@ -321,6 +334,7 @@ export class EdgeAgent {
   }
 
   async #onMessage(topic: string, payload: Buffer, retain: boolean): Promise<void> {
+    if (topic === CLOCK_TOPIC) return this.#clockCheck.onTick(payload, this.#clock.now());
     const t = parseTopic(topic);
     if (t?.channel === 'level') {
       const d = decodePayload('level', payload);

@@ -23,5 +23,6 @@ export * from './clock.ts';
 export * from './command.ts';
 export * from './events.ts';
 export * from './level.ts';
+export * from './notice.ts';
 export { Id } from './reading.ts';
 export * from './status.ts';
