@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signInTo } from '@slopeguard/control-center/sign-in-client.ts';
 import { gatewayTopic, type Reading } from '@slopeguard/core';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
@@ -94,7 +95,8 @@ export async function run(): Promise<BenchResult[]> {
     const expected = GATEWAYS * THROUGHPUT_MESSAGES_PER_GATEWAY * READINGS_PER_MESSAGE;
 
     // Latency: a steady rate well under capacity, timed from publish to the socket.io client.
-    const socket = io(stack.dashboardUrl, { transports: ['websocket'] });
+    const { cookie } = await signInTo(stack.dashboardUrl, stack.admin.username, stack.admin.password);
+    const socket = io(stack.dashboardUrl, { transports: ['websocket'], extraHeaders: { cookie } });
     await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
     const latencies: number[] = [];
     const total = LATENCY_RATE * LATENCY_SECONDS;

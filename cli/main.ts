@@ -33,6 +33,16 @@ const COMMANDS: readonly Entry[] = [
     load: async () => (await import('./commands/device.ts')).deviceCommand,
   },
   {
+    name: 'user',
+    summary: 'add, list, disable operator accounts of the control center and set their passwords',
+    load: async () => (await import('./commands/user.ts')).userCommand,
+  },
+  {
+    name: 'audit',
+    summary: 'verify and export the control center audit trail (SHA-256 chain)',
+    load: async () => (await import('./commands/audit.ts')).auditCommand,
+  },
+  {
     name: 'certs',
     summary: 'make a private CA and TLS certificates for the broker and gateways (openssl)',
     load: async () => (await import('./commands/certs.ts')).certsCommand,

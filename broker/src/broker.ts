@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { encodePayload, systemTopic } from '@slopeguard/core';
 import { Aedes, type Client } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -12,11 +13,13 @@ import {
   listenTcp,
   listenTls,
   listenWs,
+  type PeerIdentity,
   type TcpListenerOptions,
   type TlsListenerOptions,
   type WsListenerOptions,
 } from './listeners.ts';
 import { type BrokerMetrics, createBrokerMetrics } from './metrics.ts';
+import { createDurablePuback } from './persistence/durable-puback.ts';
 import { createSqlitePersistence, type PersistenceOptions } from './persistence/index.ts';
 import { createRecorder, type Recorder, type RecorderOptions } from './recorder.ts';
 import type { Store } from './store/types.ts';
@@ -49,6 +52,11 @@ export interface BrokerOptions {
   persistence?: PersistenceOptions;
   /** Recorder tuning (group commit delay, batch size, concurrency, retry, spill file). */
   recorder?: Omit<RecorderOptions, 'store' | 'metrics' | 'logger'>;
+  /**
+   * How often the broker publishes its time on `slopeguard/v1/clock` (QoS 0, not retained), so that
+   * gateways can check their clocks. Default 10 s; 0 = never.
+   */
+  clockIntervalMs?: number;
   /**
    * Prefix of the Aedes broker id (for $SYS topics and logs). A random suffix is always added:
    * queued messages are keyed by (broker id, counter) and the counter restarts at 0, so a
@@ -88,7 +96,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   } else if (!registry) {
     log.warn('no auth registry configured: every client will be refused');
   }
+  const identities = new WeakMap<Client, PeerIdentity>();
   const hookSet = createHooks({
+    identityOf: (client) => identities.get(client),
     log,
     metrics,
     recorder,
@@ -97,8 +107,13 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     allowAnonymous: options.allowAnonymous ?? false,
   });
 
+  // With sessions on disk, a QoS 1 PUBACK waits until the message is queued for every persistent
+  // session (persistence/durable-puback.ts); in memory there is nothing durable to wait for.
+  const durablePuback = options.persistence?.kind === 'sqlite' ? createDurablePuback() : undefined;
   const persistence =
-    options.persistence?.kind === 'sqlite' ? createSqlitePersistence(options.persistence.path) : undefined;
+    options.persistence?.kind === 'sqlite'
+      ? durablePuback?.wrap(createSqlitePersistence(options.persistence.path))
+      : undefined;
   if (persistence)
     log.info(
       { path: options.persistence?.kind === 'sqlite' ? options.persistence.path : '' },
@@ -106,12 +121,16 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     );
   const aedes = await Aedes.createBroker({
     ...hookSet.hooks,
+    authorizePublish: durablePuback
+      ? durablePuback.authorizePublish(hookSet.hooks.authorizePublish)
+      : hookSet.hooks.authorizePublish,
     // Never a fixed id: see BrokerOptions.id.
     id: `${options.id ?? 'slopeguard'}-${randomUUID()}`,
     persistence,
     maxTopicLevels: limits.maxTopicLevels,
-    // Client ids are `{site}.{gateway}` (up to 127 characters), beyond MQTT 3.1's 23 [MQTT-3.1.3-5].
-    maxClientsIdLength: 255,
+    // Client ids are `{site}.{gateway}` (up to 127 characters), beyond MQTT 3.1's 23 [MQTT-3.1.3-5];
+    // the hooks enforce limits.maxClientIdLength for every protocol version.
+    maxClientsIdLength: limits.maxClientIdLength,
   });
   aedes.on('client', () => {
     metrics.connections.inc();
@@ -129,8 +148,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     hookSet.forget(client);
   });
 
-  const handle: Handle = (stream, req) => {
+  const handle: Handle = (stream, req, identity) => {
     const client = aedes.handle(stream, req);
+    if (identity) identities.set(client, identity);
     guardPacketSize(client, limits.maxPacketBytes, (length) => {
       metrics.rejected.inc({ reason: 'size' });
       log.warn({ length, max: limits.maxPacketBytes }, 'packet too large; closing the connection');
@@ -140,7 +160,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   function disconnect(username: string): number {
     const clients = hookSet.clientsOf(username);
     for (const c of clients) c.close();
-    if (clients.length > 0) log.info({ username, clients: clients.length }, 'disconnected revoked account');
+    if (clients.length > 0)
+      log.info({ username, clients: clients.length }, 'disconnected revoked or replaced account');
     return clients.length;
   }
   const unsubscribeRevoke = registry?.onRevoke(disconnect);
@@ -150,21 +171,46 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
         if (!registry.changedElsewhere()) return;
         for (const [client, account] of [...hookSet.connected()]) {
           const now = registry.get(account.username);
-          if (!now || now.revokedAt !== undefined) {
+          // Revoked, or replaced (`device add --replace`: a new secret, a new createdAt).
+          if (!now || now.revokedAt !== undefined || now.createdAt !== account.createdAt) {
             client.close();
-            log.info({ username: account.username }, 'disconnected revoked account');
+            log.info({ username: account.username }, 'disconnected revoked or replaced account');
           }
         }
       }, options.auth?.pollMs ?? 1000)
     : undefined;
   poll?.unref();
 
+  // The broker's time for gateways without RTC or NTP. QoS 0 and not retained: only a fresh time
+  // is worth having, and a stale retained one would mislead.
+  const clockTopic = systemTopic('clock');
+  const clockMs = options.clockIntervalMs ?? 10_000;
+  const clock =
+    clockMs > 0
+      ? setInterval(() => {
+          aedes.publish(
+            {
+              cmd: 'publish',
+              topic: clockTopic,
+              payload: Buffer.from(encodePayload('clock', { ts: Date.now() })),
+              qos: 0,
+              retain: false,
+              dup: false,
+            },
+            () => {},
+          );
+        }, clockMs)
+      : undefined;
+  clock?.unref();
+
   const listeners: Listener[] = [];
   try {
     if (options.mqtt) listeners.push(await listenTcp(options.mqtt, handle));
     if (options.tls) listeners.push(await listenTls(options.tls, handle));
-    if (options.ws) listeners.push(await listenWs(options.ws, handle));
+    // An MQTT packet is the remaining length plus a fixed header of at most 5 bytes.
+    if (options.ws) listeners.push(await listenWs(options.ws, handle, limits.maxPacketBytes + 5));
   } catch (err) {
+    if (clock) clearInterval(clock);
     for (const l of listeners) await l.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;
@@ -184,6 +230,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     close() {
       closed ??= (async () => {
         if (poll) clearInterval(poll);
+        if (clock) clearInterval(clock);
         unsubscribeRevoke?.();
         for (const l of listeners) l.stopAccepting();
         // Readings already accepted are written (and their PUBACKs sent) before clients go.

@@ -1,10 +1,11 @@
-import { parseTopic } from '@slopeguard/core';
+import { CHANNEL_OPTIONS, isAhead, parseTopic, type Reading } from '@slopeguard/core';
 import type { AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { clientIdAllowed, mayPublish, maySubscribe } from './auth/acl.ts';
 import type { Account, DeviceRegistry } from './auth/registry.ts';
 import { createBurstLog } from './burst-log.ts';
 import { BucketMap, type Limits, TokenBucket } from './limits.ts';
+import type { PeerIdentity } from './listeners.ts';
 import type { BrokerMetrics } from './metrics.ts';
 import type { Recorder } from './recorder.ts';
 import type { StoredReading } from './store/types.ts';
@@ -27,6 +28,8 @@ export interface HookContext {
   registry?: DeviceRegistry;
   allowAnonymous: boolean;
   now?: () => number;
+  /** What the transport proved about a client (the TLS client certificate's subject). */
+  identityOf?: (client: Client) => PeerIdentity | undefined;
 }
 
 export type Hooks = Required<
@@ -41,6 +44,15 @@ export interface HookSet {
   clientsOf(username: string): Client[];
   /** Every connected client with an account. */
   connected(): IterableIterator<[Client, Account]>;
+}
+
+/** Longest peer-controlled string (username, client id, topic) written to a log line. */
+export const LOG_STRING_MAX = 128;
+
+/** Clips a peer-controlled string for a log line, saying how long it really was. */
+export function clip(s: string | undefined): string | undefined {
+  if (s === undefined || s.length <= LOG_STRING_MAX) return s;
+  return `${s.slice(0, LOG_STRING_MAX)}...(${s.length} chars)`;
 }
 
 function authError(message: string, returnCode: number): AuthenticateError {
@@ -75,8 +87,20 @@ export function createHooks(ctx: HookContext): HookSet {
     60_000,
     now,
   );
+  const readingBuckets = new BucketMap(
+    () => new TokenBucket(limits.readingsPerSecond, limits.readingBurst, now),
+    60_000,
+    now,
+  );
+  /** Sensor ids seen per `site/gateway` since start, bounded by limits.maxSensorsPerGateway. */
+  const knownSensors = new Map<string, Set<string>>();
   const lastSeq = new Map<string, number>();
   const failedAuthBuckets = new BucketMap(
+    () => new TokenBucket(limits.failedAuthPerMinutePerAddress / 60, limits.failedAuthBurst, now),
+    120_000,
+    now,
+  );
+  const backoffChecks = new BucketMap(
     () => new TokenBucket(limits.failedAuthPerMinutePerAddress / 60, limits.failedAuthBurst, now),
     120_000,
     now,
@@ -90,10 +114,12 @@ export function createHooks(ctx: HookContext): HookSet {
     done: (e: AuthenticateError, ok: false) => void,
   ) {
     metrics.refusedConnections.inc({ reason });
-    // The username is not a secret; the password is never logged.
+    // The username is not a secret; the password is never logged. Both strings come from the
+    // peer: clipped, and the burst key uses the clipped form so that long variants share a key.
+    const user = clip(username);
     reportBurst(
-      `connect|${reason}|${username ?? ''}`,
-      { clientId: client.id, username, reason },
+      `connect|${reason}|${user ?? ''}`,
+      { clientId: clip(client.id), username: user, reason },
       'connection refused',
     );
     done(authError(`connection refused: ${reason}`, code), false);
@@ -111,8 +137,15 @@ export function createHooks(ctx: HookContext): HookSet {
       metrics.rejectedByGateway.inc({ site: account.site, gateway: account.gateway, reason });
     }
     reportBurst(
-      `${client.id}|${reason}`,
-      { clientId: client.id, username: account?.username, topic: topic.slice(0, 300), reason, errors },
+      `${clip(client.id)}|${reason}`,
+      {
+        clientId: clip(client.id),
+        username: account?.username,
+        topic: clip(topic),
+        reason,
+        // Schema errors quote the peer's keys and values: at most ten, each clipped.
+        errors: errors.slice(0, 10).map((e) => clip(e)),
+      },
       'publish refused',
     );
   }
@@ -128,6 +161,36 @@ export function createHooks(ctx: HookContext): HookSet {
     packet.topic = `${REJECTED_TOPIC_PREFIX}${reason}`;
     packet.retain = false;
     packet.payload = Buffer.from(JSON.stringify({ topic: original.slice(0, 300), reason }));
+  }
+
+  /** After a verified secret: client id binding, will ACL, then the account's connect budget. */
+  function admit(
+    client: Client,
+    account: Account,
+    username: string,
+    done: (e: AuthenticateError | null, ok: boolean) => void,
+  ) {
+    if (!clientIdAllowed(username, client.id, (id) => registry?.get(id) !== undefined)) {
+      return refuse(client, 'client_id', IDENTIFIER_REJECTED, username, done);
+    }
+    // With client certificates required, the certificate names the account: gateway A's
+    // certificate with gateway B's secret is refused. Checked after the secret, like the client id.
+    const certSubject = ctx.identityOf?.(client)?.certSubject;
+    if (certSubject !== undefined && certSubject !== username) {
+      return refuse(client, 'cert_subject', NOT_AUTHORIZED, username, done);
+    }
+    // A will is published later in the client's name: check it now, against the same ACL.
+    const will = (client as unknown as WillCarrier)._will;
+    if (will && !mayPublish(account, will.topic)) {
+      return refuse(client, 'will_acl', NOT_AUTHORIZED, username, done);
+    }
+    // Only a successful authentication spends the account's connect budget: CONNECTs that carry
+    // just the username cannot lock the owner out.
+    if (!connectBuckets.get(username).tryTake()) {
+      return refuse(client, 'rate', SERVER_UNAVAILABLE, username, done);
+    }
+    accept(client, account);
+    done(null, true);
   }
 
   function noteTelemetry(site: string, gateway: string, seq: number): void {
@@ -154,6 +217,27 @@ export function createHooks(ctx: HookContext): HookSet {
     receivedAt: number,
     done: (err?: Error | null) => void,
   ) {
+    if (packet.retain) {
+      const channel = parseTopic(packet.topic)?.channel;
+      // Retained only where the contract's table says (status, level, notice); the ACL has made
+      // sure these come from their owner (status: its gateway; level, notice: the control center).
+      if (channel !== undefined && CHANNEL_OPTIONS[channel].retain) {
+        // A zero-byte retained PUBLISH deletes the retained message [MQTT-3.3.1-10]; the ACL has
+        // already made sure it comes from the topic's owner (its gateway, or the control center).
+        if (packet.payload.length === 0) {
+          metrics.messagesIn.inc({ channel });
+          return done(null);
+        }
+      } else {
+        // Retained elsewhere, a message would reach every later subscriber and every dashboard
+        // snapshot. The message itself is valid and goes on (telemetry is still stored); only
+        // the flag is refused, and counted.
+        packet.retain = false;
+        reject(client, account, packet.topic, 'retain', [
+          'retain is allowed only on status, level and notice',
+        ]);
+      }
+    }
     const verdict = checkPublish(packet.topic, packet.payload);
     if (!verdict.ok) {
       reject(client, account, packet.topic, verdict.reason, verdict.errors);
@@ -164,16 +248,96 @@ export function createHooks(ctx: HookContext): HookSet {
     if (verdict.telemetry === undefined || verdict.site === undefined || verdict.gateway === undefined)
       return done(null);
     const { site, gateway } = verdict;
-    const readings: StoredReading[] = verdict.telemetry.readings.map((r) => ({ ...r, site, gateway }));
-    metrics.readingsReceived.inc(readings.length);
+    const all = verdict.telemetry.readings;
+    // Readings per second, per account: one message may carry 1,000 readings, so the message
+    // rate alone let one gateway push 159,200 readings/s and slow everyone's PUBACKs.
+    const bucket = readingBuckets.get(account?.username ?? `${site}.${gateway}`);
+    const wait = all.length === 0 ? 0 : bucket.reserve(all.length);
+    if (wait > limits.maxThrottleMs) {
+      bucket.refund(all.length);
+      reject(client, account, packet.topic, 'rate', [`over ${limits.readingsPerSecond} readings/s`]);
+      return done(new Error('reading rate exceeded'));
+    }
     noteTelemetry(site, gateway, verdict.telemetry.seq);
+    const readings = admitReadings(client, site, gateway, all);
+    metrics.readingsReceived.inc(readings.length);
     // Aedes writes the PUBACK right after this callback (lib/handlers/publish.js, QoS 1): holding
     // the callback until the recorder reports durability makes PUBACK mean "stored".
-    recorder.submit(readings, receivedAt).then(() => done(null));
+    const record = () => recorder.submit(readings, receivedAt).then(() => done(null));
+    if (wait === 0) record();
+    else setTimeout(record, wait);
+  }
+
+  /**
+   * The readings of a valid message that are stored: refused one by one (counted per gateway and
+   * reason, logged once per burst) are readings of sensors beyond the gateway's bound and readings
+   * from the future (a gateway clock that is wrong would move the site's engine clock).
+   */
+  function admitReadings(
+    client: Client,
+    site: string,
+    gateway: string,
+    readings: readonly Reading[],
+  ): StoredReading[] {
+    const key = `${site}/${gateway}`;
+    let sensors = knownSensors.get(key);
+    if (!sensors) {
+      sensors = new Set();
+      knownSensors.set(key, sensors);
+    }
+    const t = now();
+    const kept: StoredReading[] = [];
+    let future = 0;
+    let aheadMs = 0;
+    let overBound = 0;
+    for (const r of readings) {
+      if (isAhead(r.ts, t, limits.maxClockSkewMs)) {
+        future++;
+        aheadMs = Math.max(aheadMs, r.ts - t);
+        continue;
+      }
+      if (!sensors.has(r.sensor)) {
+        if (sensors.size >= limits.maxSensorsPerGateway) {
+          overBound++;
+          continue;
+        }
+        sensors.add(r.sensor);
+      }
+      kept.push({ ...r, site, gateway });
+    }
+    if (future > 0) {
+      metrics.readingsRefused.inc({ site, gateway, reason: 'future' }, future);
+      metrics.gatewayClockAhead.set({ site, gateway }, aheadMs / 1000);
+      reportBurst(
+        `${key}|future`,
+        {
+          clientId: clip(client.id),
+          site,
+          gateway,
+          readings: future,
+          aheadSeconds: Math.round(aheadMs / 1000),
+        },
+        'readings from the future refused (gateway clock ahead of the broker)',
+      );
+    }
+    if (overBound > 0) {
+      metrics.readingsRefused.inc({ site, gateway, reason: 'sensors' }, overBound);
+      reportBurst(
+        `${key}|sensors`,
+        { clientId: clip(client.id), site, gateway, readings: overBound, max: limits.maxSensorsPerGateway },
+        'readings of sensors beyond the gateway bound refused',
+      );
+    }
+    return kept;
   }
 
   const hooks: Hooks = {
     authenticate(client, username, password, done) {
+      // Aedes checks maxClientsIdLength only for MQTT 3.1 (protocol version 3); this is for all.
+      // Independent of any account, so refusing it first tells nothing about accounts.
+      if (client.id.length > limits.maxClientIdLength) {
+        return refuse(client, 'client_id_length', IDENTIFIER_REJECTED, username, done);
+      }
       if (!registry || username === undefined || password === undefined) {
         if (ctx.allowAnonymous) {
           accept(client, null);
@@ -181,32 +345,32 @@ export function createHooks(ctx: HookContext): HookSet {
         }
         return refuse(client, registry ? 'anonymous' : 'no_auth_configured', NOT_AUTHORIZED, username, done);
       }
-      if (!connectBuckets.get(username).tryTake()) {
-        return refuse(client, 'rate', SERVER_UNAVAILABLE, username, done);
-      }
-      if (!clientIdAllowed(username, client.id, (id) => registry.get(id) !== undefined)) {
-        return refuse(client, 'client_id', IDENTIFIER_REJECTED, username, done);
-      }
+      // Failed logins are limited per remote address. The token is taken before the secret is
+      // checked and given back only on success, so attempts in flight count: a parallel burst
+      // gets `failedAuthBurst` guesses, not one per connection.
       const address = remoteAddress(client);
-      if (!failedAuthBuckets.get(address).available()) {
-        return refuse(client, 'address_backoff', SERVER_UNAVAILABLE, username, done);
+      const addressBucket = failedAuthBuckets.get(address);
+      if (!addressBucket.tryTake()) {
+        // In back-off, a secret this process already verified for the account (an HMAC compare,
+        // no scrypt) still gets in, with its own small budget per address: the owner behind the
+        // same address as a guesser is not locked out for as long as the guessing goes on.
+        const cached = backoffChecks.get(address).tryTake()
+          ? registry.verifyCached(username, password)
+          : undefined;
+        if (!cached) return refuse(client, 'address_backoff', SERVER_UNAVAILABLE, username, done);
+        return admit(client, cached, username, done);
       }
+      // The secret is checked first (unknown accounts against a dummy hash), the client id after:
+      // an unknown username, a wrong secret and a wrong client id all answer 4 after one scrypt,
+      // so neither the code nor the timing tells which usernames exist.
       registry.verify(username, password).then(
         (result) => {
-          if (!result.ok) {
-            failedAuthBuckets.get(address).tryTake();
-            return refuse(client, result.reason, BAD_USERNAME_OR_PASSWORD, username, done);
-          }
-          // A will is published later in the client's name: check it now, against the same ACL.
-          const will = (client as unknown as WillCarrier)._will;
-          if (will && !mayPublish(result.account, will.topic)) {
-            return refuse(client, 'will_acl', NOT_AUTHORIZED, username, done);
-          }
-          accept(client, result.account);
-          done(null, true);
+          if (!result.ok) return refuse(client, result.reason, BAD_USERNAME_OR_PASSWORD, username, done);
+          addressBucket.refund();
+          admit(client, result.account, username, done);
         },
         (err: unknown) => {
-          log.error({ err, username }, 'registry lookup failed');
+          log.error({ err, username: clip(username) }, 'registry lookup failed');
           refuse(client, 'registry_error', SERVER_UNAVAILABLE, username, done);
         },
       );
@@ -219,10 +383,13 @@ export function createHooks(ctx: HookContext): HookSet {
       const receivedAt = performance.now();
       const account = accounts.get(client);
       if (account === undefined) return done(new Error('publish from an unauthenticated client'));
-      if (account && !mayPublish(account, packet.topic)) {
+      // Only the broker publishes system topics (the clock): nobody, not even an anonymous test
+      // client, may give gateways a false time.
+      const system = parseTopic(packet.topic)?.scope === 'system';
+      if (system || (account && !mayPublish(account, packet.topic))) {
         const reason: RejectReason = parseTopic(packet.topic) ? 'acl' : 'topic';
         reject(client, account, packet.topic, reason, [
-          `${account.role} ${account.username} may not publish here`,
+          `${account?.role ?? 'anonymous'} ${account?.username ?? ''} may not publish here`,
         ]);
         quarantine(packet, reason);
         return done(null);
@@ -250,8 +417,8 @@ export function createHooks(ctx: HookContext): HookSet {
         metrics.rejectedByGateway.inc({ site: account.site, gateway: account.gateway, reason: 'acl' });
       }
       reportBurst(
-        `${client.id}|subscribe`,
-        { clientId: client.id, username: account?.username, filter: sub.topic.slice(0, 300) },
+        `${clip(client.id)}|subscribe`,
+        { clientId: clip(client.id), username: account?.username, filter: clip(sub.topic) },
         'subscription refused',
       );
       // A null subscription makes Aedes answer 0x80 (failure) in the SUBACK [MQTT-3.9.3-1].
@@ -266,6 +433,9 @@ export function createHooks(ctx: HookContext): HookSet {
         const subs = (client as unknown as { subscriptions: Record<string, unknown> }).subscriptions;
         if (!Object.keys(subs).some((t) => t.startsWith('$SG/'))) return null;
       }
+      // A zero-byte PUBLISH (the deletion of a retained message) is not a contract payload: it
+      // clears the retained message, but no subscriber is handed an empty "status" or "level".
+      if (packet.payload.length === 0 && !packet.topic.startsWith('$SYS/')) return null;
       metrics.messagesOut.inc();
       return packet;
     },

@@ -18,6 +18,7 @@ export {
 export { type BrokerOptions, type BrokerService, REJECTED_TOPIC_PREFIX, startBroker } from './broker.ts';
 export { type CertFiles, createCa, createDeviceCert, createServerCert } from './certs.ts';
 export { BrokerError, type BrokerErrorCode } from './errors.ts';
+export { ensurePrivateDir, ensurePrivateFile } from './files.ts';
 export { DEFAULT_LIMITS, type Limits } from './limits.ts';
 export type { TcpListenerOptions, TlsListenerOptions, WsListenerOptions } from './listeners.ts';
 export type { BrokerMetrics } from './metrics.ts';

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_CLOCK_AHEAD_MS } from '@slopeguard/core';
 import type { Client } from 'aedes';
 
 export interface Limits {
@@ -5,12 +6,34 @@ export interface Limits {
   maxPacketBytes: number;
   /** Deepest topic accepted; the contract's deepest is 6 (`slopeguard/v1/s/g/cmd/ack`). */
   maxTopicLevels: number;
-  /** CONNECTs per account: sustained rate per minute and burst. */
+  /**
+   * Longest client id accepted, every protocol version (CONNACK 2). The longest username is 127
+   * characters (`{site}.{gateway}`, ids of at most 63); this leaves room for a `-suffix`.
+   */
+  maxClientIdLength: number;
+  /** Successful CONNECTs per account: sustained rate per minute and burst (failures do not count). */
   connectsPerMinute: number;
   connectBurst: number;
   /** PUBLISHes per account: sustained rate per second and burst. */
   messagesPerSecond: number;
   messageBurst: number;
+  /**
+   * Readings per account (per gateway): sustained rate per second and burst. Counted on top of
+   * the message rate, because one message may carry up to 1,000 readings. Over it, the PUBLISH is
+   * held like an over-rate message (closed past maxThrottleMs).
+   */
+  readingsPerSecond: number;
+  readingBurst: number;
+  /**
+   * Distinct sensor ids a gateway may report (since the broker started). Readings of further
+   * sensors are refused and counted (reason `sensors`); the other readings of the message are stored.
+   */
+  maxSensorsPerGateway: number;
+  /**
+   * Readings whose `ts` is more than this ahead of the broker's clock are refused and counted
+   * (reason `future`); the other readings of the message are stored.
+   */
+  maxClockSkewMs: number;
   /**
    * Failed logins per remote address: sustained rate per minute and burst. Past it, CONNECTs from
    * that address are refused at once, before the (deliberately slow) secret check, so that
@@ -29,10 +52,17 @@ export const DEFAULT_LIMITS: Limits = {
   // 1,000 readings of ~150 bytes is the largest valid telemetry message; 256 KiB leaves room.
   maxPacketBytes: 256 * 1024,
   maxTopicLevels: 8,
+  maxClientIdLength: 192,
   connectsPerMinute: 30,
   connectBurst: 10,
   messagesPerSecond: 200,
   messageBurst: 2000,
+  // 100 sensors reading every second is 100 readings/s; a gateway catching up after an outage
+  // sends 1,000-reading messages: ten of them at once, then one per second.
+  readingsPerSecond: 1000,
+  readingBurst: 10_000,
+  maxSensorsPerGateway: 256,
+  maxClockSkewMs: DEFAULT_MAX_CLOCK_AHEAD_MS,
   failedAuthPerMinutePerAddress: 30,
   failedAuthBurst: 30,
   maxThrottleMs: 10_000,
@@ -57,17 +87,17 @@ export class TokenBucket {
     this.#at = now();
   }
 
-  reserve(): number {
+  reserve(n = 1): number {
     const t = this.#now();
     this.#tokens = Math.min(this.#burst, this.#tokens + (t - this.#at) * this.#ratePerMs);
     this.#at = t;
-    this.#tokens -= 1;
+    this.#tokens -= n;
     return this.#tokens >= 0 ? 0 : -this.#tokens / this.#ratePerMs;
   }
 
   /** Gives back a token reserved by `reserve()` that was not used (the request was refused). */
-  refund(): void {
-    this.#tokens = Math.min(this.#burst, this.#tokens + 1);
+  refund(n = 1): void {
+    this.#tokens = Math.min(this.#burst, this.#tokens + n);
   }
 
   /** True if a token is available now (takes none). */

@@ -29,7 +29,15 @@ export interface WsListenerOptions extends TcpListenerOptions {
   path?: string;
 }
 
-export type Handle = (stream: Duplex, req?: IncomingMessage) => void;
+/**
+ * What the transport proved about the peer. `certSubject`: the subject CN of a client certificate
+ * the TLS listener required and verified; the broker then admits only the account of that name.
+ */
+export interface PeerIdentity {
+  certSubject?: string;
+}
+
+export type Handle = (stream: Duplex, req?: IncomingMessage, identity?: PeerIdentity) => void;
 
 export interface Listener {
   kind: 'mqtt' | 'mqtts' | 'ws';
@@ -98,7 +106,12 @@ export async function listenTls(o: TlsListenerOptions, handle: Handle): Promise<
       requestCert: o.requireClientCert ?? false,
       rejectUnauthorized: o.requireClientCert ?? false,
     },
-    (socket) => handle(socket),
+    (socket) => {
+      if (!o.requireClientCert) return handle(socket);
+      // The chain was verified in the handshake (rejectUnauthorized); the CN names the account.
+      const cn = socket.getPeerCertificate().subject?.CN;
+      handle(socket, undefined, { certSubject: Array.isArray(cn) ? cn.join(',') : (cn ?? '') });
+    },
   );
   // A failed handshake is the peer's problem; it must not reach the process as an unhandled error.
   server.on('tlsClientError', () => {});
@@ -112,7 +125,16 @@ export async function listenTls(o: TlsListenerOptions, handle: Handle): Promise<
 }
 
 /** MQTT over WebSocket: each connection becomes a duplex byte stream handed to Aedes. */
-export async function listenWs(o: WsListenerOptions, handle: Handle): Promise<Listener> {
+/**
+ * `maxPayload`: largest WebSocket message accepted, bytes. The broker sets it to its MQTT packet
+ * limit (plus the fixed header), so that a peer cannot make `ws` buffer up to its own default of
+ * 100 MiB before the MQTT parser sees a byte; `ws` closes such a connection with code 1009.
+ */
+export async function listenWs(
+  o: WsListenerOptions,
+  handle: Handle,
+  maxPayload = 256 * 1024 + 5,
+): Promise<Listener> {
   const http = createHttpServer((_req, res) => {
     res.writeHead(404).end();
   });
@@ -121,6 +143,7 @@ export async function listenWs(o: WsListenerOptions, handle: Handle): Promise<Li
   const wss = new WebSocketServer({
     server: http,
     path: o.path ?? '/mqtt',
+    maxPayload,
     handleProtocols: (protocols) =>
       protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false,
   });

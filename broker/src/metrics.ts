@@ -19,6 +19,8 @@ export interface BrokerMetrics {
   messagesOut: Counter;
   gatewayLastSeen: Gauge<'site' | 'gateway'>;
   seqGaps: Counter<'site' | 'gateway'>;
+  readingsRefused: Counter<'site' | 'gateway' | 'reason'>;
+  gatewayClockAhead: Gauge<'site' | 'gateway'>;
   recorderBuffered: Gauge;
   spilledReadings: Gauge;
   storeErrors: Counter;
@@ -83,6 +85,16 @@ export function createBrokerMetrics(registry: Registry): BrokerMetrics {
     seqGaps: counter(
       'slopeguard_broker_seq_gaps_total',
       'Telemetry messages missing between consecutive seq numbers of a gateway',
+      ['site', 'gateway'],
+    ),
+    readingsRefused: counter(
+      'slopeguard_broker_readings_refused_total',
+      'Readings refused one by one inside an accepted message (sensors over the bound, ts in the future)',
+      ['site', 'gateway', 'reason'],
+    ),
+    gatewayClockAhead: gauge(
+      'slopeguard_broker_gateway_clock_ahead_seconds',
+      'How far ahead of the broker clock the last reading refused as "future" was, per gateway',
       ['site', 'gateway'],
     ),
     recorderBuffered: gauge('slopeguard_broker_recorder_buffered_readings', 'Readings waiting for the store'),

@@ -56,6 +56,14 @@ interface Entry {
   resolve: () => void;
 }
 
+/**
+ * Consecutive failed single-message writes after which an isolation round stops: the store is
+ * down (an outage), not refusing one message, and writing the rest one by one would only load it.
+ */
+const ISOLATION_MAX_CONSECUTIVE_FAILURES = 8;
+
+const isRejectedError = (err: unknown) => (err as { code?: string } | null)?.code === 'SG_ERR_STORE_REJECTED';
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -192,44 +200,122 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   /**
-   * The store refused a batch as invalid (SG_ERR_STORE_REJECTED, e.g. InfluxDB's 400 for a
-   * timestamp after 2262): retrying it would block every message behind it forever. Each message
-   * is written on its own; the ones refused again go to the dead-letter file (or the log) and are
-   * acknowledged, because resending them cannot help. Returns the entries not yet settled when a
-   * transient error interrupts (they go back to the normal retry loop).
+   * A batch write failed. Either the store is down (retry the whole batch later) or a message in
+   * it is one the store cannot take (InfluxDB's 400 for a timestamp after 2262, a value its
+   * serialiser throws on): retrying that batch would block every message behind it forever, and
+   * its publisher would resend it after every reconnect. So the messages are written one by one:
+   * - a message the store refuses as invalid (SG_ERR_STORE_REJECTED) is set aside at once;
+   * - after ISOLATION_MAX_CONSECUTIVE_FAILURES failures in a row the round stops: an outage;
+   * - if nothing was stored, it is an outage: everything is retried later;
+   * - otherwise each message that failed is tried again between two writes the store is known to
+   *   take (a rewrite of a message just stored; writes are idempotent). Failing between two
+   *   successes, it failed for its content, not because the store is down (an outage that begins
+   *   or ends during the round cannot look like that): set aside. If a probe fails, the store
+   *   went down: the rest is retried later.
+   * Set aside = counted, written to the dead-letter file (or the log) and acknowledged, because
+   * resending cannot help. Returns the entries still to retry, oldest first.
    */
-  async function isolateRejected(entries: Entry[]): Promise<Entry[]> {
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i] as Entry;
-      try {
-        await timedWrite([...e.readings]);
-        settle([e], e.readings.length, true);
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'SG_ERR_STORE_REJECTED') return entries.slice(i);
-        deadLetter(e, err);
-      }
-    }
-    return [];
+  async function isolate(entries: Entry[]): Promise<Entry[]> {
+    const rest = await isolateRound(entries, {
+      write: (e) => timedWrite([...e.readings]),
+      stored: (e) => settle([e], e.readings.length, true),
+      poison: (e, err) => deadLetter(e, err),
+    });
+    return rest.sort((x, y) => x.receivedAt - y.receivedAt);
   }
 
-  function deadLetter(e: Entry, err: unknown): void {
+  /** The same isolation for a slice of the spill file, reading by reading. */
+  function isolateSpilled(readings: StoredReading[]): Promise<StoredReading[]> {
+    return isolateRound(readings, {
+      write: (r) => timedWrite([r]),
+      // Spilled readings were counted as stored when they were spilled.
+      stored: () => {},
+      poison: (r, err) => setAside([r], err),
+    });
+  }
+
+  async function isolateRound<T>(
+    items: readonly T[],
+    how: { write(item: T): Promise<void>; stored(item: T): void; poison(item: T, err: unknown): void },
+  ): Promise<T[]> {
+    const failed: { item: T; err: unknown }[] = [];
+    let good: T | undefined;
+    let consecutive = 0;
+    let i = 0;
+    for (; i < items.length && consecutive < ISOLATION_MAX_CONSECUTIVE_FAILURES; i++) {
+      const item = items[i] as T;
+      try {
+        await how.write(item);
+        how.stored(item);
+        good = item;
+        consecutive = 0;
+      } catch (err) {
+        if (isRejectedError(err)) {
+          how.poison(item, err);
+          continue;
+        }
+        consecutive++;
+        failed.push({ item, err });
+      }
+    }
+    const untried = items.slice(i);
+    if (good === undefined) return [...failed.map((f) => f.item), ...untried];
+    noteSuccess(0);
+    const probe = good;
+    const upAgain = async () => {
+      try {
+        await how.write(probe);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let k = 0; k < failed.length; k++) {
+      const f = failed[k] as { item: T; err: unknown };
+      if (!(await upAgain())) return [...failed.slice(k).map((x) => x.item), ...untried];
+      try {
+        await how.write(f.item);
+        how.stored(f.item);
+      } catch (err) {
+        if (isRejectedError(err) || (await upAgain())) {
+          how.poison(f.item, err);
+          continue;
+        }
+        return [...failed.slice(k).map((x) => x.item), ...untried];
+      }
+    }
+    return untried;
+  }
+
+  /** Counts, logs (once per burst) and writes to the dead-letter file readings the store cannot take. */
+  function setAside(readings: readonly StoredReading[], err: unknown): void {
     metrics.rejected.inc({ reason: 'store_rejected' });
-    const first = e.readings[0];
+    const first = readings[0];
+    if (first) {
+      metrics.rejectedByGateway.inc({ site: first.site, gateway: first.gateway, reason: 'store_rejected' });
+    }
     reportRejected(
       `${first?.site}/${first?.gateway}`,
-      { err, site: first?.site, gateway: first?.gateway, readings: e.readings.length },
-      'store refused readings as invalid; acknowledged and set aside',
+      { err, site: first?.site, gateway: first?.gateway, readings: readings.length },
+      'store cannot take this message; acknowledged and set aside (dead-letter)',
     );
     if (deadLetterPath) {
       try {
-        appendFileSync(
-          deadLetterPath,
-          `${JSON.stringify({ error: (err as Error).message, readings: e.readings })}\n`,
-        );
+        appendFileSync(deadLetterPath, `${JSON.stringify({ error: (err as Error).message, readings })}\n`, {
+          mode: 0o600,
+        });
       } catch (appendErr) {
-        log.error({ err: appendErr }, 'dead-letter file write failed');
+        // The readings themselves may be what cannot be serialised: keep at least where they came from.
+        log.error(
+          { err: appendErr, site: first?.site, gateway: first?.gateway },
+          'dead-letter file write failed',
+        );
       }
     }
+  }
+
+  function deadLetter(e: Entry, err: unknown): void {
+    setAside(e.readings, err);
     settle([e], e.readings.length, false);
   }
 
@@ -247,9 +333,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         settle(batch, readings.length, true);
         break;
       } catch (err) {
-        if ((err as { code?: string }).code === 'SG_ERR_STORE_REJECTED') {
-          batch = await isolateRejected(batch);
-          continue;
+        if (batch.length > 1 || isRejectedError(err)) {
+          batch = await isolate(batch);
+          if (batch.length === 0) break;
         }
         failures++;
         noteFailure(err, failures, delay);
@@ -258,6 +344,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         if ((closing || waited >= spillAfterMs || pendingReadings > maxBuffered) && trySpill(batch)) break;
         await sleep(delay);
         delay = Math.min(retryMaxMs, delay * 2);
+        // Messages that arrived meanwhile join the retry: if they are stored while an older one
+        // still fails, that one is refused for its content (isolate), and they are not held behind it.
+        if (queue.length > 0) batch = [...batch, ...takeBatch()];
       }
     }
     inFlight--;
@@ -278,15 +367,21 @@ export function createRecorder(options: RecorderOptions): Recorder {
         log.info({ readings: all.length }, 'draining spill file into the store');
         let ok = true;
         for (let i = 0; i < all.length && !closing; i += maxBatch) {
-          try {
-            await timedWrite(all.slice(i, i + maxBatch));
-            delay = retryMinMs;
-          } catch (err) {
-            metrics.storeErrors.inc();
-            log.warn({ err, retryInMs: delay }, 'spill drain: store write failed; retrying');
-            await sleep(delay);
-            delay = Math.min(retryMaxMs, delay * 2);
-            i -= maxBatch; // retry this slice
+          let slice = all.slice(i, i + maxBatch);
+          while (slice.length > 0 && !closing) {
+            try {
+              await timedWrite(slice);
+              delay = retryMinMs;
+              slice = [];
+            } catch (err) {
+              metrics.storeErrors.inc();
+              // As for live batches: a reading the store cannot take must not block the drain.
+              if (slice.length > 1 || isRejectedError(err)) slice = await isolateSpilled(slice);
+              if (slice.length === 0) break;
+              log.warn({ err, retryInMs: delay }, 'spill drain: store write failed; retrying');
+              await sleep(delay);
+              delay = Math.min(retryMaxMs, delay * 2);
+            }
           }
           if (closing) ok = false;
         }

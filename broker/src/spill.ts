@@ -2,7 +2,6 @@ import {
   closeSync,
   existsSync,
   fsyncSync,
-  mkdirSync,
   openSync,
   readFileSync,
   renameSync,
@@ -12,6 +11,7 @@ import {
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { BrokerError } from './errors.ts';
+import { ensurePrivateDir } from './files.ts';
 import type { StoredReading } from './store/types.ts';
 
 /**
@@ -31,7 +31,7 @@ export interface SpillFile {
 }
 
 export function openSpillFile(path: string, log: Logger): SpillFile {
-  mkdirSync(dirname(path), { recursive: true });
+  ensurePrivateDir(dirname(path));
   const draining = `${path}.draining`;
   let count = 0;
 
@@ -58,7 +58,7 @@ export function openSpillFile(path: string, log: Logger): SpillFile {
     append(readings) {
       let fd: number | undefined;
       try {
-        fd = openSync(path, 'a');
+        fd = openSync(path, 'a', 0o600);
         writeSync(fd, `${JSON.stringify(readings)}\n`);
         fsyncSync(fd);
       } catch (err) {

@@ -6,6 +6,7 @@ export type RejectReason =
   | 'schema'
   | 'acl'
   | 'rate'
+  | 'retain'
   | 'size'
   | 'depth'
   | 'store_rejected';

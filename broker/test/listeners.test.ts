@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gatewayTopic } from '@slopeguard/core';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import {
   type BrokerService,
   createCa,
@@ -17,22 +19,28 @@ import {
 import { silent, telemetry, tempDir, tilt } from './helpers.ts';
 
 const HAS_OPENSSL = existsSync('/usr/bin/openssl');
+const HAS_MOSQUITTO_PUB = existsSync('/usr/bin/mosquitto_pub');
 
-describe.skipIf(!HAS_OPENSSL)('TLS (certificates from `slopeguard certs`) and WebSocket listeners', () => {
+describe('TLS (certificates from `slopeguard certs`) and WebSocket listeners', () => {
+  // Never skipped: without openssl this fails and names the package (npm test checks it first).
+  if (!HAS_OPENSSL) throw new Error('openssl missing: install the Debian package `openssl`');
   const tmp = tempDir();
   const certs = join(tmp.dir, 'certs');
   let store: Store;
   let registry: DeviceRegistry;
   let broker: BrokerService;
   let secret: string;
+  let secret2: string;
 
   beforeAll(async () => {
     await createCa(certs);
     await createServerCert(certs, ['localhost', '127.0.0.1']);
     await createDeviceCert(certs, 's1', 'g1');
+    await createDeviceCert(certs, 's1', 'g2');
     store = openSqliteStore(join(tmp.dir, 'readings.sqlite'));
     registry = openDeviceRegistry(join(tmp.dir, 'registry.sqlite'));
     secret = registry.addDevice('s1', 'g1');
+    secret2 = registry.addDevice('s1', 'g2');
     broker = await startBroker({
       tls: {
         host: '127.0.0.1',
@@ -128,4 +136,73 @@ describe.skipIf(!HAS_OPENSSL)('TLS (certificates from `slopeguard certs`) and We
       }),
     ).rejects.toMatchObject({ code: 4 });
   });
+
+  it('closes a WebSocket whose message is larger than the MQTT packet limit (1009), before CONNECT', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${broker.wsPort}/mqtt`, 'mqtt');
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.on('error', () => {}); // the close code is what is checked
+    // 1 MiB, four times the 256 KiB packet limit: ws would have buffered up to 100 MiB before.
+    ws.send(Buffer.alloc(1024 * 1024, 0x30));
+    expect(await closed).toBe(1009);
+  });
+
+  /** A TLS connection with gateway `certOf`'s certificate, as account `username`. */
+  const tlsAs = (certOf: string, username: string, password: string) =>
+    mqtt.connectAsync({
+      protocol: 'mqtts',
+      host: '127.0.0.1',
+      port: broker.tlsPort,
+      ca: readFileSync(join(certs, 'ca.crt')),
+      cert: readFileSync(join(certs, `${certOf}.crt`)),
+      key: readFileSync(join(certs, `${certOf}.key`)),
+      servername: 'localhost',
+      username,
+      password,
+      clientId: username,
+      reconnectPeriod: 0,
+    });
+
+  it("refuses gateway A's certificate with gateway B's secret (code 5): the certificate's CN must be the username", async () => {
+    await expect(tlsAs('s1.g1', 's1.g2', secret2)).rejects.toMatchObject({ code: 5 });
+    const own = await tlsAs('s1.g2', 's1.g2', secret2);
+    expect(own.connected).toBe(true);
+    await own.endAsync();
+  });
+
+  it.skipIf(!HAS_MOSQUITTO_PUB)(
+    'mosquitto_pub with the wrong gateway certificate is refused; with its own it publishes',
+    async () => {
+      const pub = (certOf: string) =>
+        new Promise<{ code: number; out: string }>((resolve) =>
+          execFile(
+            'mosquitto_pub',
+            [
+              ...['-h', '127.0.0.1', '-p', String(broker.tlsPort), '--cafile', join(certs, 'ca.crt')],
+              ...['--cert', join(certs, `${certOf}.crt`), '--key', join(certs, `${certOf}.key`)],
+              ...['-u', 's1.g2', '-P', secret2, '-i', 's1.g2-mosq', '-q', '1'],
+              ...[
+                '-t',
+                gatewayTopic('s1', 'g2', 'telemetry'),
+                '-m',
+                JSON.stringify(telemetry(5, [tilt('t2', 9)])),
+              ],
+            ],
+            { timeout: 8000 },
+            (err, stdout, stderr) =>
+              resolve({
+                code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+                out: `${stdout}${stderr}`,
+              }),
+          ),
+        );
+      const wrong = await pub('s1.g1');
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.out).toMatch(/not authori[sz]ed/i);
+      expect(await pub('s1.g2')).toMatchObject({ code: 0 });
+    },
+  );
 });

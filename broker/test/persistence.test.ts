@@ -1,5 +1,5 @@
 import { gatewayTopic } from '@slopeguard/core';
-import type { MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDeviceRegistry, openSqliteStore } from '../src/index.ts';
 import { type ChildBroker, startChildBroker } from './child.ts';
@@ -30,8 +30,13 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
   it('keeps queued and unacknowledged QoS 1 messages and every acknowledged reading across kill -9', async () => {
     broker = await startChildBroker({ dir: tmp.dir });
     const port = broker.port;
+    // Valid `started` events (the contract's schemas are closed); `version` carries the number.
     const events = (n: number, from = 0) =>
-      Array.from({ length: n }, (_, i) => JSON.stringify({ type: 'test', ts: 1000 + from + i, n: from + i }));
+      Array.from({ length: n }, (_, i) =>
+        JSON.stringify({ type: 'started', ts: Date.now(), version: `${from + i}` }),
+      );
+    const numberOf = (payload: Buffer | string) =>
+      Number((JSON.parse(payload.toString()) as { version: string }).version);
     const eventTopic = gatewayTopic('s1', 'g1', 'event');
     const ccOptions = { username: 'control-center', password: ccPassword, clean: false };
 
@@ -41,7 +46,7 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
     // An error from handleMessage makes MQTT.js skip the PUBACK (and go on with the next packet):
     // the messages stay in flight at the broker.
     a.handleMessage = (packet, callback) => {
-      received.push((JSON.parse(packet.payload.toString()) as { n: number }).n);
+      received.push(numberOf(packet.payload));
       callback(new Error('PUBACK withheld'));
     };
     await a.subscribeAsync(eventTopic, { qos: 1 });
@@ -80,8 +85,15 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
     await gw2.endAsync();
     const redelivered = async (clientId: string) => {
       const got = new Set<number>();
-      const c: MqttClient = await connect(port, { ...ccOptions, clientId });
-      c.on('message', (_t, payload) => got.add((JSON.parse(payload.toString()) as { n: number }).n));
+      // The listener must be there before CONNACK: the queued messages can arrive in the same TCP
+      // read as the CONNACK, and MQTT.js handles (and acknowledges) them before an `await connect()`
+      // resumes. Registered afterwards, it missed the first 8-16 under CPU load (the issue's "loss").
+      const c = mqtt.connect({ host: '127.0.0.1', port, reconnectPeriod: 0, ...ccOptions, clientId });
+      c.on('message', (_t, payload) => got.add(numberOf(payload)));
+      await new Promise((resolve, reject) => {
+        c.once('connect', resolve);
+        c.once('error', reject);
+      });
       await until(() => got.size === 50, 10_000).catch(() => undefined);
       await c.endAsync();
       return [...got].sort((x, y) => x - y);

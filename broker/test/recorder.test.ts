@@ -178,6 +178,34 @@ describe('recorder', () => {
     await expect(until(() => s.state.failures > failuresAtClose + 1, 300)).rejects.toThrow();
   });
 
+  it('drains a spill file past a reading the store cannot take (set aside, not retried forever)', async () => {
+    const s = switchable(sqlite);
+    s.state.down = true;
+    const metrics = createBrokerMetrics(new Registry());
+    const poisonable: Store = {
+      ...s.store,
+      async write(batch) {
+        if (!s.state.down && batch.some((x) => x.sensor === 'poison')) throw new Error('cannot store (test)');
+        return s.store.write(batch);
+      },
+    };
+    const spillPath = `${tmp.dir}/spill.jsonl`;
+    const rec = createRecorder({ ...options(), metrics, store: poisonable, spillPath, spillAfterMs: 20 });
+    await rec.start();
+    await Promise.all([rec.submit([r('a', 1), r('poison', 1)]), rec.submit([r('b', 2)])]);
+    expect(rec.spilled).toBe(3);
+    s.state.down = false;
+    await rec.submit([r('c', 3)]); // a successful write starts the drain
+    await rec.idle();
+    expect(rec.spilled).toBe(0);
+    expect(await sqlite.count()).toBe(3); // a, b, c
+    expect(readFileSync(`${spillPath}.rejected`, 'utf8')).toContain('"sensor":"poison"');
+    expect(await metrics.rejected.get()).toMatchObject({
+      values: [{ labels: { reason: 'store_rejected' }, value: 1 }],
+    });
+    await rec.close();
+  });
+
   it('groups concurrent submissions into few store writes (group commit)', async () => {
     const s = switchable(sqlite);
     const rec = createRecorder({ ...options(), store: s.store, maxDelayMs: 5 });

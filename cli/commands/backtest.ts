@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, extname } from 'node:path';
 import { isId, SENSOR_KINDS } from '@slopeguard/core';
 import {
@@ -8,11 +9,28 @@ import {
   type SiteConfig,
   siteConfig,
 } from '@slopeguard/core/engine/index.ts';
+import { type KnownEvent, readEvents } from '../backtest/events.ts';
+import { Packer } from '../backtest/pack.ts';
+import { type ScoreSummary, scoreRun } from '../backtest/score.ts';
+import { renderScore } from '../backtest/score-report.ts';
 import { readReadings, SourceError, scanSensors } from '../backtest/source.ts';
 import { type BacktestStats, renderSummary } from '../backtest/summary.ts';
-import { type CliCommand, parseFlags, UsageError } from '../command.ts';
+import {
+  combinations,
+  markPareto,
+  parseSweep,
+  recommend,
+  type SweepAxis,
+  withSetting,
+} from '../backtest/sweep.ts';
+import { runSweep } from '../backtest/sweep-pool.ts';
+import { renderSweep } from '../backtest/sweep-report.ts';
+import { type CliCommand, intFlag, parseFlags, UsageError } from '../command.ts';
 
 const usage = `Usage: slopeguard backtest [--site SITE.yaml] --readings FILE [--summary]
+                          [--events EVENTS.csv [--alarm-level N] [--window HOURS] [--false-window HOURS]]
+                          [--sweep PATH=FROM:TO:STEP ... [--max-false-per-year N] [--workers N]]
+                          [--json]
 
 Replays recorded readings through the alert engine, exactly as the gateway and the control center
 run it, and prints every level change. Use it to tune a site's thresholds on recorded storms: edit
@@ -26,9 +44,29 @@ Options:
                     such as a tilt sensor's x and y, form one reading), or NDJSON of Readings.
   --summary         after the run, a table (on stderr) of the highest level, the time at each
                     level, every level change, the time-of-failure forecasts and sensor health.
+  --events FILE     score the run against known events: CSV with the header ts,kind,note (kind
+                    failure, landslide, movement, or none-period with an end column). Prints, on
+                    stderr, each event's lead time at each level, misses, false alarms and a summary.
+  --alarm-level N   the level that counts as a warning for scoring (default 3)
+  --window HOURS    a warning counts for an event when its episode overlaps this long before it
+                    (default 24)
+  --false-window HOURS
+                    an episode at the alarm level with no event this long after its start is a
+                    false alarm (default: --window)
+  --sweep PATH=FROM:TO:STEP
+                    (repeatable; needs --events) run every combination of these numeric settings of
+                    the site configuration, e.g. rules.rain.swi.criticalMm=60:160:5, on worker
+                    threads; print each one's detection, false alarms and lead times, and mark the
+                    Pareto front. No level changes are printed.
+  --max-false-per-year N
+                    recommend the setting with the best detection (then the longest lead) with at
+                    most N false alarms per year
+  --workers N       worker threads for --sweep (default: the machine's parallelism)
+  --json            stdout is one JSON document {site, readings, changes, score} instead of one
+                    line per level change
   -h, --help        this text
 
-Output: one JSON object per level change on stdout:
+Output (without --json): one JSON object per level change on stdout:
   {"ts": <epoch ms>, "level": n, "previous": n, "reasons": [...]}
 Bad rows are reported on stderr with their line number and skipped.
 
@@ -47,9 +85,43 @@ export const backtestCommand: CliCommand = {
       site: { type: 'string' },
       readings: { type: 'string' },
       summary: { type: 'boolean', default: false },
+      events: { type: 'string' },
+      'alarm-level': { type: 'string' },
+      window: { type: 'string' },
+      'false-window': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      sweep: { type: 'string', multiple: true },
+      'max-false-per-year': { type: 'string' },
+      workers: { type: 'string' },
     });
     const file = values.readings;
     if (!file) throw new UsageError('--readings FILE is required');
+    const alarmLevel = intFlag(values['alarm-level'], 'alarm-level', 3);
+    if (alarmLevel < 1 || alarmLevel > 4) throw new UsageError('--alarm-level must be 1 to 4');
+    const windowMs = hoursFlag(values.window, 'window', 24);
+    const falseWindowMs = hoursFlag(values['false-window'], 'false-window', windowMs / 3_600_000);
+    const sweeps = values.sweep ?? [];
+    if (sweeps.length > 0 && !values.events) throw new UsageError('--sweep needs --events to score against');
+    let axes: SweepAxis[] = [];
+    try {
+      axes = sweeps.map(parseSweep);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const budgetText = values['max-false-per-year'];
+    const budget = budgetText === undefined ? null : Number(budgetText);
+    if (budget !== null && !(Number.isFinite(budget) && budget >= 0))
+      throw new UsageError(`--max-false-per-year must be a number >= 0, got ${JSON.stringify(budgetText)}`);
+    const workers = intFlag(values.workers, 'workers', availableParallelism());
+    let known: KnownEvent[] | null = null;
+    if (values.events) {
+      try {
+        known = await readEvents(values.events);
+      } catch (err) {
+        console.error(`slopeguard backtest: ${(err as Error).message}`);
+        return 2;
+      }
+    }
 
     let config: SiteConfig;
     let rulesFrom: string;
@@ -76,6 +148,15 @@ export const backtestCommand: CliCommand = {
       return 2;
     }
 
+    if (axes.length > 0) {
+      try {
+        for (const a of axes) withSetting(config, a.path, a.values[0] as number);
+      } catch (err) {
+        console.error(`slopeguard backtest: ${(err as Error).message}`);
+        return 2;
+      }
+    }
+    const packer = axes.length > 0 ? new Packer(config) : null;
     const engine = createEngine(config);
     const kinds = new Map(config.sensors.map((s) => [s.id, s.kind]));
     const lastTs = new Map<string, number>();
@@ -109,9 +190,10 @@ export const backtestCommand: CliCommand = {
     const emit = (changes: LevelChange[], ts: number) => {
       for (const c of changes) {
         stats.changes.push(c);
-        out.write(
-          `${JSON.stringify({ ts: c.ts, level: c.level, previous: c.previous, reasons: c.reasons })}\n`,
-        );
+        if (!values.json)
+          out.write(
+            `${JSON.stringify({ ts: c.ts, level: c.level, previous: c.previous, reasons: c.reasons })}\n`,
+          );
       }
       if (changes.length > 0) sampleForecasts(ts);
     };
@@ -131,6 +213,7 @@ export const backtestCommand: CliCommand = {
           stats.readings++;
           if (stats.first === null || r.ts < stats.first) stats.first = r.ts;
           if (stats.last === null || r.ts > stats.last) stats.last = r.ts;
+          if (packer) return packer.add(r);
           emit(engine.push(r), r.ts);
           const slot = Math.floor(r.ts / FORECAST_SAMPLE_MS);
           if (slot !== forecastSlot) {
@@ -151,9 +234,48 @@ export const backtestCommand: CliCommand = {
     await out.flush();
     if (reported > MAX_ROW_REPORTS)
       console.error(`... and ${reported - MAX_ROW_REPORTS} more bad rows (${stats.skipped} skipped in all)`);
+    if (packer && known) {
+      const paths = axes.map((a) => a.path);
+      const combos = combinations(axes);
+      const options = { alarmLevel, windowMs, falseWindowMs };
+      let summaries: ScoreSummary[];
+      try {
+        summaries = await runSweep(config, paths, combos, packer.pack(), known, options, workers);
+      } catch (err) {
+        console.error(`slopeguard backtest: sweep failed: ${(err as Error).message}`);
+        return 2;
+      }
+      const results = markPareto(
+        combos.map((v, i) => ({ values: v, summary: summaries[i] as ScoreSummary })),
+      );
+      const best = budget === null ? null : recommend(results, budget);
+      console.error(`\n${renderSweep(paths, results, best, budget)}`);
+      if (values.json) {
+        out.write(
+          `${JSON.stringify({ site: config.id, readings: stats.readings, sweep: { paths, options, maxFalsePerYear: budget, results, recommended: best } })}\n`,
+        );
+        await out.flush();
+      }
+      return stats.skipped > 0 ? 1 : 0;
+    }
     if (values.summary) {
       stats.health = engine.health();
       console.error(`\n${renderSummary(stats)}`);
+    }
+    const score =
+      known && stats.first !== null && stats.last !== null
+        ? scoreRun({ first: stats.first, last: stats.last, changes: stats.changes }, known, {
+            alarmLevel,
+            windowMs,
+            falseWindowMs,
+          })
+        : null;
+    if (score) console.error(`\n${renderScore(score)}`);
+    if (values.json) {
+      out.write(
+        `${JSON.stringify({ site: config.id, readings: stats.readings, changes: stats.changes, score })}\n`,
+      );
+      await out.flush();
     }
     return stats.skipped > 0 ? 1 : 0;
   },
@@ -191,4 +313,12 @@ class Output {
     this.size = 0;
     if (!process.stdout.write(text)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
   }
+}
+
+function hoursFlag(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback * 3_600_000;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--${name} must be a positive number of hours, got ${JSON.stringify(value)}`);
+  return n * 3_600_000;
 }

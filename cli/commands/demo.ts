@@ -6,8 +6,10 @@ import { untilStopSignal } from '../signals.ts';
 const usage = `Usage: slopeguard demo [options]
 
 Runs the whole chain in one process: an MQTT broker (Aedes) with the recorder writing readings to
-SQLite, the control center (dashboard and REST API) and simulated sites whose gateways publish tilt
-and rain readings every second. The demo provisions its accounts in <data-dir>/registry.sqlite
+SQLite, the control center (dashboard and REST API) and simulated sites. Each site first publishes
+its last 24 h of history, then goes live: the first site is in a storm (the Umyeonsan 2011 scenario)
+that reaches level 3 or more about a minute after start, the second has a stuck tilt sensor, the
+rest are calm. The demo provisions its accounts in <data-dir>/registry.sqlite
 (fresh secrets every run) and prints a read-only observer account for MQTT clients such as
 mosquitto_sub. Ctrl-C stops everything cleanly.
 
@@ -51,18 +53,26 @@ export const demoCommand: CliCommand = {
       sites,
       intervalMs: intFlag(values['interval-ms'], 'interval-ms', 1000),
       logger,
+      story: true,
     });
+    const roleText: Record<string, string> = {
+      storm: 'storm (Umyeonsan 2011 replayed): level 3+ in about a minute / 폭우, 약 1분 뒤 경계 이상',
+      faulty: 'a stuck tilt sensor / 경사계 고장',
+      calm: 'calm / 평온',
+    };
 
     console.log(
       [
         '',
         'Slopeguard demo is running. 데모가 실행 중입니다.',
         `  Dashboard  대시보드   ${stack.dashboardUrl}`,
+        `  Sign in    로그인     user ${stack.admin.username}, password ${stack.admin.password} (admin, new every run)`,
         `  REST API              ${stack.dashboardUrl}api/v1/sites`,
         `  Metrics               ${stack.dashboardUrl}metrics`,
         `  MQTT broker           ${stack.mqttUrl}`,
         `  Readings store        ${stack.dbPath}`,
-        `  Sites                 ${stack.gateways.map((g) => g.site).join(', ')}`,
+        '  Sites      현장',
+        ...stack.gateways.map((g) => `    ${g.site}  ${roleText[stack.roles.get(g.site) ?? 'calm']}`),
         '',
         `  Observer account      user ${stack.observer.username}, password ${stack.observer.password} (read-only, new every run)`,
         `  Watch the traffic:    mosquitto_sub -h ${new URL(stack.mqttUrl).hostname} -p ${stack.broker.port} -u ${stack.observer.username} -P ${stack.observer.password} -i ${stack.observer.username} -t 'slopeguard/v1/#' -v`,
@@ -71,6 +81,10 @@ export const demoCommand: CliCommand = {
       ].join('\n'),
     );
 
+    stack.ready.then(
+      () => console.log('24 h of history loaded; the sites are live. 24시간 이력 적재 완료, 실시간 수신 중.'),
+      (err: Error) => logger.error({ err: err.message }, 'history not loaded'),
+    );
     await untilStopSignal();
     console.log('\nStopping... 종료 중...');
     await stack.close();

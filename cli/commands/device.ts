@@ -17,6 +17,8 @@ Secrets are generated, printed once, and stored only as scrypt hashes.
 
 Actions:
   add --site S --gateway G [--replace]     provision a gateway; prints its secret once
+                                           (--replace: new secret; a running broker
+                                           disconnects sessions of the old one within a second)
   account --name N --role R [--replace]    create a service account (roles: control-center,
                                            recorder, observer); prints its password once
   list [--site S] [--all] [--json]         list accounts (--all includes revoked ones)

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
@@ -9,7 +10,7 @@ import {
   startBroker,
 } from '@slopeguard/broker';
 import { type ControlCenter, startControlCenter } from '@slopeguard/control-center';
-import { type SimGateway, startSimGateway } from '@slopeguard/simulators';
+import { demoStory, type SimGateway, type StoryRole, startSimGateway } from '@slopeguard/simulators';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 
@@ -27,6 +28,12 @@ export interface DemoOptions {
   /** Sampling interval of the simulated gateways; 0 = they publish only when told (tests, bench). */
   intervalMs: number;
   logger: Logger;
+  /**
+   * Tell the demo's story (simulators/src/demo-story.ts): 24 h of history for every site, one site in
+   * a storm that reaches level 3 or more about a minute after start, one with a faulty sensor, the
+   * rest calm. Off for tests and benchmarks, which drive the gateways themselves.
+   */
+  story?: boolean;
 }
 
 export interface Credentials {
@@ -44,11 +51,17 @@ export interface DemoStack {
   /** The device registry the broker authenticates against (benchmarks provision load generators here). */
   readonly registry: DeviceRegistry;
   readonly dashboardUrl: string;
+  /** The dashboard's admin sign-in: a new password every run. */
+  readonly admin: Credentials;
   readonly dbPath: string;
   readonly store: Store;
   readonly broker: BrokerService;
   readonly center: ControlCenter;
   readonly gateways: readonly SimGateway[];
+  /** Resolves when every gateway has published its history and is live. */
+  readonly ready: Promise<void>;
+  /** What each site plays in the story (empty without `story`). */
+  readonly roles: ReadonlyMap<string, StoryRole>;
   readonly metrics: Registry;
   close(): Promise<void>;
 }
@@ -98,29 +111,42 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
     closers.push(() => broker.close());
     const mqttHost = o.host.includes(':') ? `[${o.host}]` : o.host;
     const mqttUrl = `mqtt://${mqttHost}:${broker.port}`;
+    const siteIds = DEMO_SITES.slice(0, o.sites);
+    const stories = o.story ? demoStory(siteIds, { now: Date.now(), intervalMs: o.intervalMs || 1000 }) : [];
+    const configs = new Map(stories.flatMap((s) => (s.config ? [[s.site, s.config] as const] : [])));
     const controlCenter = await startControlCenter({
       http: { host: o.host, port: o.httpPort },
-      // Demo sites have no configuration files: every rule at its default, sensors as reported.
-      sites: { autoConfigure: true, statePath: join(dataDir, 'engine-state.sqlite') },
+      // Scenario sites bring their rules; the others have no configuration file: every rule at its
+      // default, sensors as reported.
+      sites: { configs, autoConfigure: true, statePath: join(dataDir, 'engine-state.sqlite') },
       mqtt: { url: mqttUrl, ...center },
       logger: o.logger,
       metrics,
       store,
+      db: { path: join(dataDir, 'control-center.sqlite') },
     });
     closers.push(() => controlCenter.close());
-    const gateways: SimGateway[] = [];
-    for (const site of DEMO_SITES.slice(0, o.sites)) {
-      const account = gatewayAccounts.get(site);
-      const gw = await startSimGateway({
-        url: mqttUrl,
-        site,
-        gateway: 'gw-1',
-        intervalMs: o.intervalMs,
-        ...account,
-      });
-      gateways.push(gw);
-      closers.push(() => gw.stop());
-    }
+    // The operational database persists across demo runs: a fresh admin password every run.
+    const admin = { username: 'admin', password: randomBytes(12).toString('base64url') };
+    if (controlCenter.users.get(admin.username))
+      await controlCenter.users.setPassword(admin.username, admin.password);
+    else await controlCenter.users.add(admin.username, 'admin', admin.password);
+    // Gateways start together; each publishes its history (if any) in the background, then goes live.
+    const gateways = await Promise.all(
+      siteIds.map(async (site): Promise<SimGateway> => {
+        const story = stories.find((s) => s.site === site);
+        const gw = await startSimGateway({
+          url: mqttUrl,
+          site,
+          gateway: 'gw-1',
+          intervalMs: story?.cadenceMs ?? o.intervalMs,
+          ...(story ? { source: story.source, backfill: story.backfill() } : {}),
+          ...gatewayAccounts.get(site),
+        });
+        closers.push(() => gw.stop());
+        return gw;
+      }),
+    );
     return {
       mqttUrl,
       observer,
@@ -128,11 +154,14 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       registryPath,
       registry,
       dashboardUrl: controlCenter.url,
+      admin,
       dbPath,
       store,
       broker,
       center: controlCenter,
       gateways,
+      ready: Promise.all(gateways.map((g) => g.live)).then(() => undefined),
+      roles: new Map(stories.map((s) => [s.site, s.role])),
       metrics,
       close: closeAll,
     };

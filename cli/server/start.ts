@@ -1,8 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type BrokerService,
   type DeviceRegistry,
+  ensurePrivateDir,
+  ensurePrivateFile,
   openDeviceRegistry,
   openSqliteStore,
   type Store,
@@ -52,7 +54,9 @@ export async function startServer(
   sites: ReadonlyMap<string, SiteConfig>,
   logger: Logger,
 ): Promise<ServerHandle> {
-  mkdirSync(config.data_dir, { recursive: true });
+  // Registry (scrypt hashes), sessions and readings: the data directory is the service's alone.
+  ensurePrivateDir(config.data_dir);
+  chmodSync(config.data_dir, 0o700);
   const closers: Array<() => Promise<void> | void> = [];
   const closeAll = async () => {
     for (const c of closers.reverse()) {
@@ -70,6 +74,9 @@ export async function startServer(
     const registry = openDeviceRegistry(join(config.data_dir, 'registry.sqlite'));
     closers.push(() => registry.close());
     const { tcp, tls, ws } = config.mqtt;
+    const sessionsPath = join(config.data_dir, 'sessions.sqlite');
+    // The session store opens its own file; create it private first.
+    if (config.mqtt.persistence === 'sqlite') ensurePrivateFile(sessionsPath);
     const broker = await startBroker({
       ...(tcp ? { mqtt: tcp } : {}),
       ...(tls
@@ -90,9 +97,7 @@ export async function startServer(
       metrics,
       auth: { registry },
       persistence:
-        config.mqtt.persistence === 'sqlite'
-          ? { kind: 'sqlite', path: join(config.data_dir, 'sessions.sqlite') }
-          : { kind: 'memory' },
+        config.mqtt.persistence === 'sqlite' ? { kind: 'sqlite', path: sessionsPath } : { kind: 'memory' },
       recorder: { spillPath: join(config.data_dir, 'recorder-spill.ndjson') },
       id: 'slopeguard-server',
     });
@@ -114,6 +119,8 @@ export async function startServer(
         autoConfigure: config.auto_configure_sites,
         statePath: join(config.data_dir, 'engine-state.sqlite'),
       },
+      // Users, sessions, audit, alerts: `slopeguard user add --db <data_dir>/control-center.sqlite`.
+      db: { path: join(config.data_dir, 'control-center.sqlite') },
     });
     closers.push(() => center.close());
     return { broker, center, store, registry, close: closeAll };

@@ -59,6 +59,15 @@ describe('dashboard in headless Chromium', () => {
   it('shows every site and updates a value when a new reading arrives', async () => {
     const page = await browser.newPage();
     await page.goto(stack.dashboardUrl);
+    // Signed out: the sign-in form, no data.
+    await page.locator('#signin:not([hidden])').waitFor();
+    expect(await page.locator('section.site').count()).toBe(0);
+    await page.fill('#signin input[name=username]', stack.admin.username);
+    await page.fill('#signin input[name=password]', 'wrong-password-here');
+    await page.click('#signin button');
+    await expect.poll(() => page.locator('#signin-error').textContent()).toContain('Wrong user or password');
+    await page.fill('#signin input[name=password]', stack.admin.password);
+    await page.click('#signin button');
     await page.locator('#conn.up').waitFor();
     await expect.poll(() => page.locator('section.site').count()).toBe(3);
     expect(await page.locator('section.site h2').allTextContents()).toEqual(

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { signInTo } from '@slopeguard/control-center/sign-in-client.ts';
 import { decodePayload, parseTopic } from '@slopeguard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -19,6 +20,7 @@ describe('slopeguard demo (CLI, child process)', () => {
   let out = '';
   let dashboard: URL;
   let mqttPort: string;
+  let auth: { cookie: string } = { cookie: '' };
   let observerPassword: string;
 
   beforeAll(async () => {
@@ -43,6 +45,8 @@ describe('slopeguard demo (CLI, child process)', () => {
     dashboard = new URL(/Dashboard\s+\S+\s+(http:\/\/\S+)/.exec(out)?.[1] ?? '');
     mqttPort = /-p (\d+) -u/.exec(out)?.[1] ?? '';
     observerPassword = /-P (\S+) -i observer/.exec(out)?.[1] ?? '';
+    const admin = /user admin, password (\S+) \(admin/.exec(out)?.[1] ?? '';
+    auth = { cookie: (await signInTo(dashboard.href, 'admin', admin)).cookie };
   });
 
   afterAll(() => {
@@ -51,12 +55,20 @@ describe('slopeguard demo (CLI, child process)', () => {
   });
 
   it('serves at least three sites, each with a reading less than 10 s old', async () => {
-    // The gateways publish every second; give them two rounds.
+    // Each site publishes 24 h of history first (the demo says when it is loaded), then goes live.
+    const loaded = Date.now() + 60_000;
+    while (!/history loaded/.test(out)) {
+      if (Date.now() > loaded || child.exitCode !== null) throw new Error(`history not loaded:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     let sites: Array<{ id: string; lastReadingTs: number | null }> = [];
     const until = Date.now() + 10_000;
     while (Date.now() < until) {
-      sites = ((await (await fetch(new URL('/api/v1/sites', dashboard))).json()) as { sites: typeof sites })
-        .sites;
+      sites = (
+        (await (await fetch(new URL('/api/v1/sites', dashboard), { headers: auth })).json()) as {
+          sites: typeof sites;
+        }
+      ).sites;
       if (sites.length >= 3 && sites.every((s) => s.lastReadingTs !== null)) break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -102,7 +114,7 @@ describe('slopeguard demo (CLI, child process)', () => {
       ...['-q', '1', '-t', 'slopeguard/v1/demo-a/gw-test/telemetry', '-m', 'not json at all'],
     ]);
     expect(await rejected()).toBe(before + 1);
-    const res = await fetch(new URL('/api/v1/sites', dashboard));
+    const res = await fetch(new URL('/api/v1/sites', dashboard), { headers: auth });
     expect(res.status).toBe(200);
     expect(child.exitCode).toBeNull();
   });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { signInTo } from '@slopeguard/control-center/sign-in-client.ts';
 import { gatewayTopic, type Telemetry } from '@slopeguard/core';
 import mqtt from 'mqtt';
 import pino from 'pino';
@@ -18,6 +19,7 @@ describe('demo stack end to end', () => {
   let dir: string;
   let stack: DemoStack;
   let socket: Socket;
+  let auth: { cookie: string } = { cookie: '' };
   const seen: Array<{ site: string; gateway: string; message: Telemetry }> = [];
 
   beforeAll(async () => {
@@ -31,7 +33,9 @@ describe('demo stack end to end', () => {
       intervalMs: 0,
       logger: pino({ level: 'silent' }),
     });
-    socket = io(stack.dashboardUrl, { transports: ['websocket'] });
+    const { cookie } = await signInTo(stack.dashboardUrl, stack.admin.username, stack.admin.password);
+    auth = { cookie };
+    socket = io(stack.dashboardUrl, { transports: ['websocket'], extraHeaders: auth });
     socket.on('telemetry', (e) => seen.push(e));
     await new Promise<void>((resolve, reject) => {
       socket.on('connect', () => resolve());
@@ -65,7 +69,7 @@ describe('demo stack end to end', () => {
     expect(seen.map((e) => e.site).sort()).toEqual(['demo-a', 'demo-b', 'demo-c']);
     expect(seen.find((e) => e.site === 'demo-a')?.message.readings).toEqual(sent[0]?.readings);
 
-    const res = await fetch(`${stack.dashboardUrl}api/v1/sites`);
+    const res = await fetch(`${stack.dashboardUrl}api/v1/sites`, { headers: auth });
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
       sites: Array<{ id: string; sensors: Array<{ sensor: string; ts: number }> }>;
@@ -78,7 +82,7 @@ describe('demo stack end to end', () => {
 
   it("runs the alert engine per site and publishes each site's official level (retained)", async () => {
     const levels = async () => {
-      const res = await fetch(`${stack.dashboardUrl}api/v1/sites`);
+      const res = await fetch(`${stack.dashboardUrl}api/v1/sites`, { headers: auth });
       return ((await res.json()) as { sites: Array<{ id: string; level: { level: number } | null }> }).sites;
     };
     let sites = await levels();

@@ -1,4 +1,5 @@
 import type { GatewayEvent, Reading, SiteLevel, Status, Telemetry } from '@slopeguard/core';
+import type { SiteData } from './site-monitor.ts';
 
 /**
  * The control center's in-memory picture of every site, fed by the MQTT feed (and seeded from the
@@ -26,7 +27,9 @@ export interface GatewayView {
 
 export interface SiteSummary {
   id: string;
+  /** The last known official level; read it together with `data` (never Normal while no_data). */
   level: SiteLevel | null;
+  data: SiteData | null;
   lastReadingTs: number | null;
   gateways: GatewayView[];
   sensors: SensorView[];
@@ -36,6 +39,7 @@ export interface SiteSummary {
 interface SiteState {
   id: string;
   level: SiteLevel | null;
+  data: SiteData | null;
   lastReadingTs: number | null;
   gateways: Map<string, GatewayView>;
   sensors: Map<string, SensorView>;
@@ -51,7 +55,7 @@ export class LiveView {
   #site(id: string): SiteState {
     let s = this.#sites.get(id);
     if (!s) {
-      s = { id, level: null, lastReadingTs: null, gateways: new Map(), sensors: new Map() };
+      s = { id, level: null, data: null, lastReadingTs: null, gateways: new Map(), sensors: new Map() };
       this.#sites.set(id, s);
     }
     return s;
@@ -114,6 +118,10 @@ export class LiveView {
     this.#site(site).level = level;
   }
 
+  applyData(site: string, data: SiteData): void {
+    this.#site(site).data = data;
+  }
+
   applyEvent(site: string, gateway: string, event: GatewayEvent): void {
     this.#site(site).lastEvent = { ...event, gateway };
   }
@@ -128,6 +136,7 @@ export class LiveView {
     const out: SiteSummary = {
       id: s.id,
       level: s.level,
+      data: s.data,
       lastReadingTs: s.lastReadingTs,
       gateways: [...s.gateways.values()].sort((a, b) => a.id.localeCompare(b.id)),
       sensors: [...s.sensors.values()].sort((a, b) => a.sensor.localeCompare(b.sensor)),

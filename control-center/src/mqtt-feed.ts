@@ -33,6 +33,9 @@ export interface MqttFeedOptions {
   metrics: Registry;
   onEvent: (e: FeedEvent) => void;
   now?: () => number;
+  /** Reconnect back-off after a lost or refused connection: first and largest delay (ms). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
   /** Readings further ahead of `now` are refused (default DEFAULT_MAX_CLOCK_AHEAD_MS, 5 min). */
   maxClockAheadMs?: number;
 }
@@ -70,14 +73,47 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
     registers: [options.metrics],
   });
 
-  const client = await mqtt.connectAsync(options.url, {
+  // The broker may refuse or be unreachable (restarting, or busy: CONNACK 3): the feed retries
+  // with a capped exponential back-off and never gives up, so the server does not exit over it.
+  // MQTT.js's own reconnect has a fixed period, so reconnecting is done here.
+  const retryMinMs = options.retryMinMs ?? 500;
+  const retryMaxMs = options.retryMaxMs ?? 30_000;
+  let retryInMs = retryMinMs;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let closing = false;
+  const client = mqtt.connect(options.url, {
     clientId: options.clientId ?? `control-center-${process.pid}`,
     username: options.username,
     password: options.password,
-    reconnectPeriod: 1000,
+    reconnectPeriod: 0,
+    // Subscribed again on every connect below (a clean session forgets them).
+    resubscribe: false,
+  });
+  let firstOutcome: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => {
+    firstOutcome = resolve;
   });
   client.on('error', (err) => logger.warn({ err: err.message }, 'mqtt error'));
-  client.on('reconnect', () => logger.debug('mqtt reconnecting'));
+  client.on('connect', () => {
+    retryInMs = retryMinMs;
+    client.subscribe(SUBSCRIPTIONS, { qos: 1 }, (err) => {
+      if (err) logger.error({ err: err.message }, 'subscribe failed');
+      else logger.info({ url: options.url, subscriptions: SUBSCRIPTIONS }, 'subscribed');
+      firstOutcome();
+    });
+  });
+  client.on('close', () => {
+    if (closing || retryTimer) return;
+    logger.warn({ url: options.url, retryInMs }, 'broker connection lost or refused; retrying');
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      // Keep the stores: QoS 1 level publishes waiting for their PUBACK are resent.
+      client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+    }, retryInMs);
+    retryInMs = Math.min(retryMaxMs, retryInMs * 2);
+    // Start without the feed rather than wait: the dashboard shows data once it connects.
+    firstOutcome();
+  });
 
   const futureReadings = new Counter({
     name: 'slopeguard_center_future_readings_total',
@@ -157,13 +193,14 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
     }
   });
 
-  await client.subscribeAsync(SUBSCRIPTIONS, { qos: 1 });
-  logger.info({ url: options.url, subscriptions: SUBSCRIPTIONS }, 'subscribed');
+  await started;
 
   return {
     client,
     async close() {
-      await client.endAsync();
+      closing = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      await client.endAsync(!client.connected);
     },
   };
 }

@@ -1,17 +1,33 @@
+import type { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import { CHANNEL_OPTIONS, encodePayload, isAhead, siteTopic } from '@slopeguard/core';
+import { CHANNEL_OPTIONS, encodePayload, isAhead, type SiteLevel, siteTopic } from '@slopeguard/core';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { AlertManager } from './alerts/alert-manager.ts';
+import { type Alert, sqliteAlertStore } from './alerts/alert-store.ts';
+import { type AuditLog, sqliteAuditLog } from './audit/audit-log.ts';
+import { SignInLimiter } from './auth/rate-limit.ts';
+import { sqliteSessionStore } from './auth/sessions.ts';
+import { sqliteTokenStore } from './auth/tokens.ts';
+import { sqliteUserStore, type UserStore } from './auth/users.ts';
+import { openOperationalDb } from './db/open.ts';
 import { type EngineStateStore, memoryEngineStateStore, openEngineStateStore } from './engine-state-store.ts';
+import { type AuthContext, guard, principalFromCookie, registerAuth } from './http/auth.ts';
+import { allowedHostSet } from './http/hosts.ts';
+import { registerSecurity } from './http/security.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { startRealtime } from './realtime.ts';
+import { registerAdminRoutes } from './routes/admin.ts';
+import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
+import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
+import { SiteMonitor } from './site-monitor.ts';
 
 /** The part of a Store the control center reads at start-up (structurally the broker's Store). */
 export interface LatestReadings {
@@ -19,7 +35,8 @@ export interface LatestReadings {
 }
 
 export interface ControlCenterOptions {
-  http: { host: string; port: number };
+  /** allowedHosts: Host names answered besides the listen address, localhost and 127.0.0.1. */
+  http: { host: string; port: number; allowedHosts?: readonly string[] };
   mqtt: { url: string; username?: string; password?: string };
   logger: Logger;
   metrics: Registry;
@@ -30,6 +47,21 @@ export interface ControlCenterOptions {
   sites?: { configs?: ReadonlyMap<string, SiteConfig>; autoConfigure?: boolean; statePath?: string };
   /** How often the engines' clocks advance without readings (stale sensors, hold-down), ms. */
   tickMs?: number;
+  /** The control center's clock (a fake one in tests); defaults to Date.now. */
+  now?: () => number;
+  /**
+   * Data state: a gateway silent this long is offline (default 180 s: three of the gateway's
+   * default 60 s status periods); a sensor of a site without an engine is stale after
+   * `fallbackStaleMs` (default 180 s).
+   */
+  dataState?: { gatewaySilenceMs?: number; fallbackStaleMs?: number };
+  /** The operational database (users, sessions, audit, alerts); in memory when omitted (tests). */
+  db?: { path: string };
+  /**
+   * Sessions last `sessionTtlMs` (default 12 h); cookies are Secure when `secureCookies` (set it
+   * behind a TLS proxy) or when the request came over HTTPS.
+   */
+  auth?: { sessionTtlMs?: number; secureCookies?: boolean };
 }
 
 export interface ControlCenter {
@@ -37,6 +69,14 @@ export interface ControlCenter {
   readonly port: number;
   readonly view: LiveView;
   readonly levels: SiteLevels;
+  readonly monitor: SiteMonitor;
+  readonly users: UserStore;
+  readonly audit: AuditLog;
+  readonly db: DatabaseSync;
+  /** Every route, as Fastify registered it (the security test enumerates the state-changing ones). */
+  readonly routes: ReadonlyArray<{ method: string; url: string }>;
+  /** Advances engines and data states to `now` (the ticker calls it; tests call it with a fake clock). */
+  tick(now?: number): void;
   close(): Promise<void>;
 }
 
@@ -44,6 +84,7 @@ export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../dist/web/', import.met
 
 export async function startControlCenter(options: ControlCenterOptions): Promise<ControlCenter> {
   const logger = options.logger.child({ component: 'control-center' });
+  const clock = options.now ?? Date.now;
   const view = new LiveView();
   if (options.store) {
     // Seed the picture from the store so a restarted control center does not show empty sites.
@@ -60,14 +101,79 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     loggerInstance: httpLogger,
     logController: new LogController({ disableRequestLogging: true }),
   });
-  registerSiteRoutes(app, view);
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+  });
+  const allowedHosts = allowedHostSet(options.http.host, options.http.allowedHosts);
+  await registerSecurity(app, allowedHosts);
+  const db = openOperationalDb(options.db?.path ?? ':memory:');
+  const auth: AuthContext = {
+    users: sqliteUserStore(db, clock),
+    sessions: sqliteSessionStore(db, options.auth?.sessionTtlMs ?? 12 * 3_600_000, clock),
+    tokens: sqliteTokenStore(db, clock),
+    audit: sqliteAuditLog(db, clock),
+    secureCookies: options.auth?.secureCookies ?? false,
+  };
+  await registerAuth(app, auth);
+  registerSessionRoutes(app, auth, new SignInLimiter({ now: clock }));
+  registerAdminRoutes(app, auth);
+  registerSiteRoutes(app, view, () => monitor, guard(auth, 'read'));
+
+  // The official level: the engine's, or an operator's manual level when it is higher.
+  const alertStore = sqliteAlertStore(db);
+  const engineLevels = new Map<string, SiteLevel>();
+  const officialOf = (site: string, ts: number): SiteLevel | undefined => {
+    const eng = engineLevels.get(site);
+    const m = alertStore.manual(site);
+    if (!m || m.level <= (eng?.level ?? 0)) return eng;
+    const manual = {
+      rule: 'manual',
+      level: m.level as SiteLevel['level'],
+      operator: m.actor.slice(0, 64),
+      text: m.reason.slice(0, 1000),
+    };
+    return {
+      level: m.level as SiteLevel['level'],
+      ts,
+      reasons: [manual, ...(eng?.reasons ?? [])].slice(0, 64),
+    };
+  };
+  const officialLevel = (site: string) =>
+    officialOf(site, clock())?.level ?? view.summary(site)?.level?.level ?? 0;
+  const alertChanged = (a: Alert) => realtime.emit('alert', a);
+  const alerts = new AlertManager(alertStore, (a) => {
+    logger.warn(
+      { site: a.site, alert: a.id, level: a.level, data: a.dataState, cleared: a.cleared !== null },
+      'alert',
+    );
+    alertChanged(a);
+  });
+  const observe = (site: string, now = clock()) =>
+    alerts.observe(site, officialLevel(site), monitor.get(site)?.state ?? 'live', now);
+  const refresh = (site: string) => {
+    const msg = officialOf(site, clock());
+    if (msg) publishLevel(site, encodePayload('level', msg));
+    observe(site);
+  };
+  registerAlertRoutes(app, auth, alertStore, {
+    now: clock,
+    engineLevel: (site) => levels.level(site),
+    officialLevel,
+    refresh,
+    release: (site, operator) => levels.release(site, clock(), operator).length > 0,
+    alertChanged,
+  });
+  app.get('/healthz', async () => ({ ok: true }));
   registerMetricsRoute(app, options.metrics);
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
   await app.listen({ host: options.http.host, port: options.http.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.http.port;
 
-  const realtime = startRealtime(app.server, view, logger);
+  const realtime = startRealtime(app.server, view, logger, allowedHosts, (req) =>
+    principalFromCookie(auth, req.headers.cookie),
+  );
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)
     : memoryEngineStateStore();
@@ -77,11 +183,27 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     autoConfigure: options.sites?.autoConfigure ?? false,
     states,
     logger: logger.child({ component: 'site-levels' }),
-    publish: (site, level) => publishLevel(site, encodePayload('level', level)),
+    publish: (site, level) => {
+      engineLevels.set(site, level);
+      refresh(site);
+    },
     // Announce a starting site's level so nobody sees "not set" for a watched site; but a fresh
     // engine (no saved state) never overwrites a level another run already published.
     started: (site, level, restored) => {
-      if (restored || view.summary(site)?.level == null) publishLevel(site, encodePayload('level', level));
+      engineLevels.set(site, level);
+      const official = officialOf(site, level.ts) ?? level;
+      if (restored || view.summary(site)?.level == null) publishLevel(site, encodePayload('level', official));
+    },
+  });
+  const monitor = new SiteMonitor({
+    view,
+    levels,
+    gatewaySilenceMs: options.dataState?.gatewaySilenceMs ?? 180_000,
+    fallbackStaleMs: options.dataState?.fallbackStaleMs ?? 180_000,
+    onChange: (site, data) => {
+      logger.info({ site, data: data.state, reasons: data.reasons }, 'site data state');
+      realtime.emit('site-data', { site, data });
+      observe(site);
     },
   });
   const feed = await startMqttFeed({
@@ -90,9 +212,13 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     view,
     logger: logger.child({ component: 'mqtt-feed' }),
     metrics: options.metrics,
+    now: clock,
     onEvent: (e) => {
       if (e.channel === 'telemetry') levels.onReadings(e.site, e.message.readings);
       realtime.publish(e);
+      if (e.channel !== 'level') monitor.evaluate(e.site, clock());
+      // A site without an engine here (another control center decides) follows the published level.
+      else if (levels.level(e.site) === undefined) observe(e.site);
     },
   });
   publishLevel = (site, payload) => {
@@ -101,7 +227,11 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       if (err) logger.error({ site, err: err.message }, 'level publish failed');
     });
   };
-  const ticker = setInterval(() => levels.tick(Date.now()), options.tickMs ?? 10_000);
+  const tick = (now = clock()) => {
+    levels.tick(now);
+    monitor.evaluateAll(now);
+  };
+  const ticker = setInterval(() => tick(), options.tickMs ?? 10_000);
   ticker.unref();
 
   const host = options.http.host.includes(':') ? `[${options.http.host}]` : options.http.host;
@@ -110,13 +240,20 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     port,
     view,
     levels,
+    monitor,
+    users: auth.users,
+    audit: auth.audit,
+    db,
+    routes,
+    tick,
     async close() {
       clearInterval(ticker);
       await feed.close();
-      levels.saveAll(Date.now());
+      levels.saveAll(clock());
       states.close();
       await realtime.close();
       await app.close();
+      db.close();
     },
   };
 }

@@ -118,6 +118,10 @@ export class SiteLevels {
     return this.#runs.get(site)?.engine.level;
   }
 
+  config(site: string): SiteConfig | undefined {
+    return this.#runs.get(site)?.config;
+  }
+
   engine(site: string): Engine | undefined {
     return this.#runs.get(site)?.engine;
   }

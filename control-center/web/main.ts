@@ -2,14 +2,10 @@
  * The live dashboard: one card per site with its official level, its gateways and the latest value
  * of each sensor. Everything is rendered with textContent (never innerHTML of received data).
  */
-import {
-  LEVEL_NAMES,
-  type Level,
-  type Reading,
-  type SiteLevel,
-  type Status,
-  type Telemetry,
-} from '@slopeguard/core';
+import type { Reading, SiteLevel, Status, Telemetry } from '@slopeguard/core';
+// Only the level names, not the core index: it compiles validators with new Function(), which the
+// Content-Security-Policy (no 'unsafe-eval') rightly refuses in the browser.
+import { LEVEL_NAMES, type Level } from '@slopeguard/core/levels.ts';
 import { io } from 'socket.io-client';
 
 interface SensorView extends Reading {
@@ -20,9 +16,15 @@ interface GatewayView {
   state: string;
   lastSeen?: number;
 }
+interface SiteData {
+  state: 'live' | 'degraded' | 'no_data';
+  reasons: string[];
+  since: number;
+}
 interface SiteSummary {
   id: string;
   level: SiteLevel | null;
+  data: SiteData | null;
   lastReadingTs: number | null;
   gateways: GatewayView[];
   sensors: SensorView[];
@@ -58,12 +60,23 @@ function levelText(level: SiteLevel | null): string {
   return `${level.level} ${n.ko} · ${n.en}`;
 }
 
+/** A silent site never shows a bare level: "no data" first, the last known level after it. */
+function badgeText(s: SiteSummary): string {
+  if (s.data?.state === 'no_data') return `데이터 없음 · No data (마지막 last: ${levelText(s.level)})`;
+  if (s.data?.state === 'degraded') return `${levelText(s.level)} · 일부 장애 degraded`;
+  return levelText(s.level);
+}
+
 function renderSite(s: SiteSummary, now: number): HTMLElement {
-  const card = el('section', undefined, `site lv${s.level?.level ?? 'x'}`);
+  const noData = s.data?.state === 'no_data';
+  const card = el('section', undefined, `site lv${noData ? 'nodata' : (s.level?.level ?? 'x')}`);
   card.dataset.site = s.id;
+  card.dataset.state = s.data?.state ?? 'unknown';
   const h = el('h2', s.id);
-  h.append(el('span', levelText(s.level), 'level'));
+  h.append(el('span', badgeText(s), 'level'));
   card.append(h);
+  for (const r of s.data?.state === 'live' ? [] : (s.data?.reasons ?? []))
+    card.append(el('div', r, 'reason'));
   for (const r of s.level?.reasons ?? []) {
     const parts = [
       r.rule,
@@ -111,7 +124,7 @@ function render(): void {
 function site(id: string): SiteSummary {
   let s = sites.get(id);
   if (!s) {
-    s = { id, level: null, lastReadingTs: null, gateways: [], sensors: [] };
+    s = { id, level: null, data: null, lastReadingTs: null, gateways: [], sensors: [] };
     sites.set(id, s);
   }
   return s;
@@ -127,7 +140,46 @@ function schedule(): void {
   });
 }
 
-const socket = io({ transports: ['websocket'] });
+// Sign-in: the session cookie is HttpOnly (set by the server); the socket connects only once it exists.
+const form = document.getElementById('signin') as HTMLFormElement;
+const formError = document.getElementById('signin-error') as HTMLElement;
+const socket = io({ transports: ['websocket'], autoConnect: false });
+
+function showSignIn(message = ''): void {
+  form.hidden = false;
+  formError.textContent = message;
+  conn.textContent = '로그인 필요 · Sign in required';
+  conn.className = 'conn down';
+}
+
+form.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const data = new FormData(form);
+  const res = await fetch('/api/v1/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: data.get('username'), password: data.get('password') }),
+  });
+  if (res.status === 200) {
+    form.hidden = true;
+    form.reset();
+    socket.connect();
+    return;
+  }
+  showSignIn(
+    res.status === 429
+      ? '시도가 너무 많습니다. 잠시 후 다시 · Too many attempts; wait and retry'
+      : '사용자 또는 비밀번호가 틀립니다 · Wrong user or password',
+  );
+});
+
+void fetch('/api/v1/session').then((res) => (res.status === 200 ? socket.connect() : showSignIn()));
+socket.on('connect_error', () => {
+  // The server refuses a handshake without a valid session (expired, signed out, disabled).
+  void fetch('/api/v1/session').then((res) => {
+    if (res.status !== 200) showSignIn();
+  });
+});
 socket.on('connect', () => {
   conn.textContent = '연결됨 · Live';
   conn.className = 'conn up';
@@ -161,6 +213,10 @@ socket.on('status', (e: { site: string; gateway: string; message: Status }) => {
 });
 socket.on('level', (e: { site: string; message: SiteLevel }) => {
   site(e.site).level = e.message;
+  schedule();
+});
+socket.on('site-data', (e: { site: string; data: SiteData }) => {
+  site(e.site).data = e.data;
   schedule();
 });
 setInterval(schedule, 1000);

@@ -1,6 +1,6 @@
 /**
  * Site alert levels: Korea's four crisis stages (재난 및 안전관리 기본법 art. 38) plus 0 for normal.
- * See shared/DOMAIN.md, "Alert tiers".
+ * See docs/domain.md, "Alert tiers".
  */
 export const LEVELS = [0, 1, 2, 3, 4] as const;
 export type Level = (typeof LEVELS)[number];

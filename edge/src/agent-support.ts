@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config/schema.ts';
 import type { Driver, DriverHealth } from './drivers/index.ts';
@@ -19,6 +20,7 @@ export function openQueue(config: GatewayConfig, log: Logger): ReadingQueue {
     minFreeMb: q.minFreeMb,
     policy: q.policy,
   };
+  privateDir(config.dataDir, log);
   try {
     return new ReadingQueue(options);
   } catch (err) {
@@ -35,12 +37,45 @@ export function openQueue(config: GatewayConfig, log: Logger): ReadingQueue {
   }
 }
 
+/**
+ * The data directory holds the queue (every reading, the engine state): 0700, the gateway's user only.
+ * An existing directory is tightened too (a package or an older version may have made it 0755).
+ */
+export function privateDir(dir: string, log: Logger): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    log.warn({ dataDir: dir, err: (err as Error).message }, 'cannot make the data directory private');
+  }
+}
+
 export function safeHealth(d: Driver): DriverHealth {
   try {
     return d.health();
   } catch (err) {
     return { state: 'down', errors: { health: 1 }, readings: 0, lastError: (err as Error).message };
   }
+}
+
+/**
+ * A driver's health with the readings the gateway refused as too far ahead of its clock added as the
+ * error counter `future`, in total and per sensor: where an operator already looks for a sensor's
+ * trouble, and inside the closed status schema.
+ */
+export function withFutureCounts(
+  h: DriverHealth,
+  bySensor: Record<string, number> | undefined,
+): DriverHealth {
+  if (!bySensor) return h;
+  let total = 0;
+  for (const [sensor, n] of Object.entries(bySensor)) {
+    total += n;
+    const s = h.sensors?.[sensor];
+    if (s) s.errors.future = (s.errors.future ?? 0) + n;
+  }
+  h.errors.future = (h.errors.future ?? 0) + total;
+  return h;
 }
 
 export function changed(a: GatewayConfig, b: GatewayConfig, key: keyof GatewayConfig): boolean {

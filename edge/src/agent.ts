@@ -10,10 +10,19 @@ import {
   siteTopic,
 } from '@slopeguard/core';
 import type { Logger } from 'pino';
-import { changed, commandId, openQueue, safeHealth, withTimeout } from './agent-support.ts';
+import { changed, commandId, openQueue, safeHealth, withFutureCounts, withTimeout } from './agent-support.ts';
 import { Alarm } from './alarm.ts';
 import type { Clock } from './clock.ts';
-import { type CommandHandler, CommandRefused, intArg, runCommand, stringArg } from './commands.ts';
+import { CLOCK_TOPIC, ClockCheck } from './clock-check.ts';
+import {
+  CommandGuard,
+  type CommandHandler,
+  CommandLedger,
+  CommandRefused,
+  intArg,
+  runCommand,
+  stringArg,
+} from './commands.ts';
 import { driverKey, loadConfigFile } from './config/load.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { createDriverFor, type Driver, type DriverHealth, normalIntervalMs } from './drivers/index.ts';
@@ -45,6 +54,7 @@ export class EdgeAgent {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #queue: ReadingQueue;
+  readonly #commandGuard: CommandGuard;
   readonly #startedAt = Date.now();
   #config: GatewayConfig;
   #alarm: Alarm;
@@ -55,6 +65,7 @@ export class EdgeAgent {
   #driverStates = new Map<string, DriverHealth['state']>();
   #timers: NodeJS.Timeout[] = [];
   #stopped = false;
+  readonly #clockCheck: ClockCheck;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -63,6 +74,8 @@ export class EdgeAgent {
     const { site, gateway } = opts.config;
     this.#log = opts.logger.child({ component: 'edge', site, gateway });
     this.#queue = openQueue(opts.config, this.#log);
+    // Command ids already run live in the queue's meta table: at most once, across restarts.
+    this.#commandGuard = new CommandGuard(new CommandLedger(this.#queue), this.#log, () => this.#clock.now());
     this.#alarm = this.#makeAlarm(opts.config);
     this.#local = new LocalSite(
       opts.config,
@@ -72,6 +85,9 @@ export class EdgeAgent {
       this.#log.child({ part: 'local' }),
     );
     this.#forwarder = this.#makeForwarder(opts.config);
+    this.#clockCheck = new ClockCheck(opts.config.clock.maxSkewMs, this.#log, (offsetMs, ok) =>
+      this.#queue.appendEvent({ type: 'clock_fault', ts: this.#clock.now(), offsetMs, ok }),
+    );
   }
 
   get queue(): ReadingQueue {
@@ -120,7 +136,9 @@ export class EdgeAgent {
 
   status(): Status {
     const sensors: Record<string, DriverHealth> = {};
-    for (const d of this.#drivers) sensors[d.id] = safeHealth(d);
+    const future = this.#local.future();
+    const clock = this.#clockCheck.state;
+    for (const d of this.#drivers) sensors[d.id] = withFutureCounts(safeHealth(d), future[d.id]);
     const official = this.#alarm.official;
     return buildStatus({
       ts: this.#clock.now(),
@@ -139,6 +157,7 @@ export class EdgeAgent {
       uplink: { sentReadings: this.#forwarder.sent },
       sensorHealth: this.#local.health(),
       readings: this.#local.counters,
+      ...(clock ? { clock } : {}),
     });
   }
 
@@ -182,6 +201,7 @@ export class EdgeAgent {
       applied.push('outputs');
     }
     this.#local.reconfigure(next);
+    this.#clockCheck.maxSkewMs = next.clock.maxSkewMs;
     this.#config = next;
     await this.#startDrivers();
     applied.push('drivers', 'rules', 'sampling');
@@ -234,7 +254,11 @@ export class EdgeAgent {
   }
 
   #makeUplink(config: GatewayConfig): Uplink {
-    const subs = [this.#topic('cmd'), ...(config.official.follow ? [siteTopic(config.site, 'level')] : [])];
+    const subs = [
+      this.#topic('cmd'),
+      CLOCK_TOPIC,
+      ...(config.official.follow ? [siteTopic(config.site, 'level')] : []),
+    ];
     const will = {
       topic: this.#topic('status'),
       payload: () => encodePayload('status', { state: 'offline', ts: this.#clock.now() }),
@@ -250,7 +274,7 @@ export class EdgeAgent {
           void this.publishStatus();
         },
         onClose: () => this.#alarm.setLink(false),
-        onMessage: (topic, payload) => void this.#onMessage(topic, payload),
+        onMessage: (topic, payload, retain) => void this.#onMessage(topic, payload, retain),
       },
       this.#log.child({ part: 'uplink' }),
     );
@@ -261,7 +285,7 @@ export class EdgeAgent {
     for (const entry of this.#config.drivers) {
       try {
         const driver = await createDriverFor(entry, this.#clock, this.#log.child({ part: 'driver' }));
-        await driver.start(this.#local.sink);
+        await driver.start(this.#local.sinkFor(driverKey(entry)));
         started.push({ driver, normalMs: normalIntervalMs(entry) });
       } catch (err) {
         // One broken port must not keep the other sensors (or the siren) down; status shows it.
@@ -309,7 +333,8 @@ export class EdgeAgent {
     }
   }
 
-  async #onMessage(topic: string, payload: Buffer): Promise<void> {
+  async #onMessage(topic: string, payload: Buffer, retain: boolean): Promise<void> {
+    if (topic === CLOCK_TOPIC) return this.#clockCheck.onTick(payload, this.#clock.now());
     const t = parseTopic(topic);
     if (t?.channel === 'level') {
       const d = decodePayload('level', payload);
@@ -320,6 +345,7 @@ export class EdgeAgent {
       return;
     }
     if (t?.channel !== 'cmd') return;
+    if (this.#commandGuard.retained(retain, commandId(payload))) return;
     const d = decodePayload('cmd', payload);
     if (!d.ok) {
       this.#log.warn({ errors: d.errors }, 'command refused');
@@ -328,6 +354,7 @@ export class EdgeAgent {
       return;
     }
     const cmd = d.value;
+    if (!this.#commandGuard.admit(cmd.id)) return;
     const outcome = await runCommand(cmd, this.#handlers());
     this.#log.info({ command: cmd.name, id: cmd.id, ok: outcome.ok, error: outcome.error }, 'command');
     await this.#ack({ id: cmd.id, ...outcome });

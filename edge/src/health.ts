@@ -38,6 +38,8 @@ export interface StatusInput {
   /** The rule engine's health per sensor (ok, stale, stuck, spiking, ...). */
   sensorHealth: NonNullable<Status['sensorHealth']>;
   readings: { accepted: number; rejected: number };
+  /** The gateway's clock against the broker's; absent until the broker's first tick. */
+  clock?: Status['clock'];
 }
 
 /** The retained `status` payload, typed by core's closed Status schema. */
@@ -67,6 +69,7 @@ export function buildStatus(i: StatusInput): Status {
     sensors: i.sensors,
     sensorHealth: i.sensorHealth,
     readings: i.readings,
+    ...(i.clock ? { clock: i.clock } : {}),
     outputs: i.outputs,
     uplink: i.uplink,
     disk: disk(i.dataDir) ?? null,

@@ -5,6 +5,7 @@ import type { Clock } from './clock.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { configuredSensors } from './config/sensors.ts';
 import type { Driver } from './drivers/index.ts';
+import { FutureGuard } from './future-guard.ts';
 import type { ReadingQueue } from './queue/queue.ts';
 import { createRules, type LevelChange, type LocalRules } from './rules/index.ts';
 import type { SensorHealth } from './rules/types.ts';
@@ -39,6 +40,7 @@ export class LocalSite {
   #lastReject = '';
   #accepted = 0;
   #savedState = '';
+  readonly #future: FutureGuard;
 
   constructor(config: GatewayConfig, queue: ReadingQueue, alarm: Alarm, clock: Clock, log: Logger) {
     this.#config = config;
@@ -46,6 +48,7 @@ export class LocalSite {
     this.#alarm = alarm;
     this.#clock = clock;
     this.#log = log;
+    this.#future = new FutureGuard(config.clock.maxSkewMs, log);
     this.#rules = this.#makeRules(config, queue.loadState(RULES_STATE));
     alarm.setLocal(this.#rules.level);
   }
@@ -63,8 +66,27 @@ export class LocalSite {
     }
   }
 
+  /** `rejected` counts both failed checks and readings refused as too far ahead of the clock. */
   get counters(): { accepted: number; rejected: number } {
-    return { accepted: this.#accepted, rejected: this.#rejected };
+    return { accepted: this.#accepted, rejected: this.#rejected + this.#future.counts().total };
+  }
+
+  /** Readings refused as too far ahead of the gateway's clock: driver -> sensor -> count. */
+  future(): Record<string, Record<string, number>> {
+    return this.#future.counts().byDriver;
+  }
+
+  /**
+   * The sink for one driver: readings stamped more than `clock.maxSkewMs` ahead of the gateway's
+   * clock are refused there (counted per driver and sensor), the rest go to `sink`.
+   */
+  sinkFor(driver: string): (reading: Reading) => void {
+    return (reading) => {
+      const ts = (reading as { ts?: unknown } | null)?.ts;
+      if (typeof ts === 'number' && reading && !this.#future.admit(driver, reading, this.#clock.now()))
+        return;
+      this.sink(reading);
+    };
   }
 
   /** The sink handed to every driver. Never throws: a bad reading is counted and logged once per reason. */
@@ -135,6 +157,7 @@ export class LocalSite {
     const key = (c: GatewayConfig) => JSON.stringify([c.engine, configuredSensors(c.drivers)]);
     const rulesChanged = key(config) !== key(this.#config);
     this.#config = config;
+    this.#future.maxSkewMs = config.clock.maxSkewMs;
     if (rulesChanged) {
       this.#rules = this.#makeRules(config, undefined);
       this.#alarm.setLocal(this.#rules.level);

@@ -6,7 +6,8 @@ import type { UplinkConfig } from './config/schema.ts';
 export interface UplinkEvents {
   onConnect(): void;
   onClose(): void;
-  onMessage(topic: string, payload: Buffer): void;
+  /** `retain`: the broker sent a stored retained copy, not a live message (e.g. on every subscribe). */
+  onMessage(topic: string, payload: Buffer, retain: boolean): void;
 }
 
 /**
@@ -71,7 +72,7 @@ export class Uplink {
       if (firstError) log.warn({ err: err.message, url: redact(cfg.url) }, 'uplink error');
       firstError = false;
     });
-    this.#client.on('message', (topic, payload) => events.onMessage(topic, payload));
+    this.#client.on('message', (topic, payload, packet) => events.onMessage(topic, payload, packet.retain));
   }
 
   get connected(): boolean {

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '@slopeguard/edge/config/load.ts';
+import { SHIPPED_MAPS_DIR } from '@slopeguard/firmware-bridge/modbus/register-map.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, NODE, ROOT, tempDir } from './helpers.ts';
 
@@ -88,6 +89,39 @@ describe('gateway config', () => {
     ]);
   });
 
+  // Acceptance 2: a sensor naming a register map that does not exist is refused, with its path.
+  it('refuses a Modbus sensor whose register map is missing, invalid or of another kind', () => {
+    const mine = join(tmp.dir, 'maps');
+    mkdirSync(mine, { recursive: true });
+    writeFileSync(join(mine, 'my-tilt.yaml'), 'model: my-tilt\nkind: tilt\nfunction: 4\nfields: []\n');
+    writeFileSync(
+      join(mine, 'my-ext.yaml'),
+      'model: my-ext\nkind: displacement\nfunction: 3\nfields: [{ name: mm, address: 0, type: uint16 }]\n',
+    );
+    const r = parseConfig(`${minimal}
+  - driver: modbus-rtu
+    port: /dev/ttyUSB0
+    mapsDir: ${mine}
+    sensors:
+      - { id: tilt-9, kind: tilt, unit: 1, model: generic-tilt }
+      - { id: tilt-8, kind: tilt, unit: 2, model: my-tilt }
+      - { id: ext-8, kind: displacement, unit: 3, model: my-ext }
+      - { id: ext-9, kind: displacement, unit: 4, model: inclinometer-generic }
+      - { id: piezo-9, kind: pore_pressure, unit: 5, model: piezometer-4-20ma-logger }
+`);
+    const errors = r.ok ? [] : r.errors;
+    expect(errors).toHaveLength(3);
+    expect(errors[0]).toBe(
+      `/drivers/1/sensors/0/model: no register map for model generic-tilt in ${mine}, ${SHIPPED_MAPS_DIR}`,
+    );
+    expect(errors[1]).toMatch(
+      new RegExp(`^/drivers/1/sensors/1/model: ${join(mine, 'my-tilt.yaml')}: .*fields`),
+    );
+    expect(errors[2]).toBe(
+      '/drivers/1/sensors/3/model: register map inclinometer-generic gives tilt readings, the sensor is displacement',
+    );
+  });
+
   it('refuses YAML syntax errors and a non-mapping document', () => {
     expect(parseConfig('site: [unclosed').ok).toBe(false);
     expect(parseConfig('- a\n- b\n')).toEqual({
@@ -133,7 +167,7 @@ engine: { rules: { holdDown: { hours: -1 } } }
       '/drivers/0/sensors/0/intervalMs: Expected integer to be greater or equal to 10',
       '/drivers/1/sensors/0/intervalMS: Unexpected property',
       '/drivers/1/sensors/0/unit: Expected integer to be less or equal to 247',
-      '/drivers/2/driver: must be one of "synthetic", "scenario", "modbus-rtu", "sdi12", "line"',
+      '/drivers/2/driver: must be one of "synthetic", "scenario", "mqtt", "modbus-rtu", "sdi12", "line"',
       '/outputs/0/line: Expected required property',
       '/outputs/0/atLevel: Expected integer to be less or equal to 4',
       '/engine/rules/holdDown/hours: Expected number to be greater than 0',
@@ -147,6 +181,27 @@ engine: { rules: { holdDown: { hours: -1 } } }
     const r = spawnSync(NODE, [CLI, 'edge', '--config', example, '--check'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(readFileSync(example, 'utf8')).toContain('site:');
+    // It names shipped maps, so the check above looked them up; and --check would fail on one that
+    // does not exist (the test above), so a renamed map breaks this test.
+    const models = [...readFileSync(example, 'utf8').matchAll(/model: ([a-z0-9-]+)/g)].map((m) => m[1]);
+    expect(models).toEqual([
+      'inclinometer-generic',
+      'extensometer-wire-generic',
+      'crack-meter-generic',
+      'piezometer-4-20ma-logger',
+      'rain-counter-generic',
+    ]);
+  });
+
+  it('--check fails on the example config with a map renamed, naming the sensor path', () => {
+    const file = join(tmp.dir, 'renamed.yaml');
+    const text = readFileSync(join(ROOT, 'deploy/gateway.example.yaml'), 'utf8');
+    writeFileSync(file, text.replace('model: crack-meter-generic', 'model: crack-meter-acme'));
+    const r = spawnSync(NODE, [CLI, 'edge', '--config', file, '--check'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain('(1 error)');
+    expect(r.stderr).toContain(
+      '  /drivers/0/sensors/2/model: no register map for model crack-meter-acme in ',
+    );
   });
 });

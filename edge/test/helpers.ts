@@ -124,6 +124,20 @@ export async function testBroker(dir: string, options: { ackDelayMs?: number } =
       };
       clients[clientId]?.conn.destroy();
     },
+    /**
+     * Publishes from inside the broker (as the broker publishes its own messages, e.g. its clock),
+     * past the checks it applies to clients.
+     */
+    publish(topic: string, payload: string): Promise<void> {
+      const s = service;
+      if (!s) return Promise.reject(new Error('broker is down'));
+      return new Promise((resolve, reject) =>
+        s.aedes.publish(
+          { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false },
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      );
+    },
     offered,
     telemetry,
     messages,

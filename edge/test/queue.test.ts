@@ -94,6 +94,17 @@ describe('ReadingQueue', () => {
     again.close();
   });
 
+  it('when one commit brings more than the quota holds, drop-oldest keeps only the newest', () => {
+    // A stalled event loop (a loaded CPU) can hand one commit more readings than the whole quota.
+    const q = open('overflow', { maxReadings: 1000 });
+    for (let i = 0; i < 1000; i++) q.append(reading('a', i));
+    q.commit();
+    for (let i = 1000; i < 2432; i++) q.append(reading('a', i));
+    expect(q.commit()).toMatchObject({ inserted: 1000, dropped: 1432 });
+    expect(q.stats()).toMatchObject({ depth: 1000, dropped: 1432, oldestTs: 1432 });
+    q.close();
+  });
+
   it('with policy refuse-new, keeps the backlog and refuses what does not fit', () => {
     const q = open('refuse', { maxReadings: 1000, policy: 'refuse-new' });
     for (let i = 0; i < 1050; i++) q.append(reading('a', i));

@@ -49,7 +49,7 @@ export class HealthTracker {
     if (n === undefined) {
       this.log.warn(
         { reason, sensor: sensorId, err: message },
-        'serial error (further errors of this run are counted, not logged)',
+        'driver error (further errors of this run are counted, not logged)',
       );
       this.runs.set(key, 1);
     } else {

@@ -1,2 +1,3 @@
+export * from './demo-story.ts';
 export * from './rng.ts';
 export * from './sim-gateway.ts';

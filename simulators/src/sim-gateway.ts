@@ -33,6 +33,11 @@ export interface SimGatewayOptions {
   source?: ReadingSource;
   seed?: number;
   now?: () => number;
+  /**
+   * History to publish before going live (instants in time order), in telemetry messages of up to
+   * 1,000 readings, each acknowledged before the next; the live timer starts after it.
+   */
+  backfill?: Iterable<Reading[]>;
 }
 
 export interface SimGateway {
@@ -42,6 +47,8 @@ export interface SimGateway {
   publishOnce(): Promise<Telemetry>;
   /** Number of telemetry messages acknowledged by the broker. */
   readonly acked: number;
+  /** Resolves when the history (if any) is published and the live timer runs; rejects if publishing failed. */
+  readonly live: Promise<void>;
   readonly client: MqttClient;
   stop(): Promise<void>;
 }
@@ -74,21 +81,65 @@ export async function startSimGateway(options: SimGatewayOptions): Promise<SimGa
   let seq = 0;
   let acked = 0;
   const telemetryTopic = gatewayTopic(site, gateway, 'telemetry');
-  const publishOnce = async (): Promise<Telemetry> => {
-    const message: Telemetry = { seq: seq++, readings: source(now()) };
+  const publish = async (readings: Reading[]): Promise<Telemetry> => {
+    const message: Telemetry = { seq: seq++, readings };
     await client.publishAsync(telemetryTopic, encodePayload('telemetry', message), CHANNEL_OPTIONS.telemetry);
     acked++;
     return message;
   };
+  // Readings are stamped on the sampling grid (multiples of the interval), as a gateway polling on a
+  // timer does; scenario sources are replayed on the same grid.
+  const sampleTs = () =>
+    options.intervalMs && options.intervalMs > 0
+      ? Math.floor(now() / options.intervalMs) * options.intervalMs
+      : now();
+  let lastTs = Number.NEGATIVE_INFINITY;
+  const publishOnce = (): Promise<Telemetry> => {
+    // A late timer must not stamp two samples on one grid point (a sensor's readings go forward).
+    const ts = Math.max(sampleTs(), lastTs + (options.intervalMs || 1));
+    lastTs = ts;
+    return publish(source(ts));
+  };
 
   let timer: NodeJS.Timeout | undefined;
-  if (options.intervalMs && options.intervalMs > 0) {
+  let stopped = false;
+  const goLive = () => {
+    if (stopped || !options.intervalMs || options.intervalMs <= 0) return;
     timer = setInterval(() => {
       // A failed publish (broker gone) is retried by MQTT.js on reconnect; nothing to do here.
       publishOnce().catch(() => undefined);
     }, options.intervalMs);
     timer.unref?.();
-  }
+  };
+  const backfill = async (history: Iterable<Reading[]>) => {
+    let batch: Reading[] = [];
+    for (const instant of history) {
+      if (stopped) return;
+      for (const r of instant) if (r.ts > lastTs) lastTs = r.ts;
+      if (batch.length + instant.length > 1000) {
+        await publish(batch);
+        batch = [];
+      }
+      batch.push(...instant);
+    }
+    // Catch up: the instants that passed while the history was being published, so the live
+    // readings carry on from it without a gap.
+    if (options.intervalMs && options.intervalMs > 0) {
+      for (let t = lastTs + options.intervalMs; t <= sampleTs() && !stopped; t += options.intervalMs) {
+        const instant = source(t);
+        if (batch.length + instant.length > 1000) {
+          await publish(batch);
+          batch = [];
+        }
+        batch.push(...instant);
+        lastTs = t;
+      }
+    }
+    if (batch.length > 0 && !stopped) await publish(batch);
+  };
+  // History goes first, in the background; the live timer starts once it is all acknowledged.
+  const live = options.backfill ? backfill(options.backfill).then(goLive) : Promise.resolve(goLive());
+  live.catch(() => undefined);
 
   return {
     site,
@@ -98,7 +149,9 @@ export async function startSimGateway(options: SimGatewayOptions): Promise<SimGa
     get acked() {
       return acked;
     },
+    live,
     async stop() {
+      stopped = true;
       if (timer) clearInterval(timer);
       const uptimeS = Math.round((now() - started) / 1000);
       await client

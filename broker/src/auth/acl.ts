@@ -1,4 +1,4 @@
-import { parseTopic, TOPIC_ROOT } from '@slopeguard/core';
+import { parseTopic, systemTopic, TOPIC_ROOT } from '@slopeguard/core';
 import type { Account } from './registry.ts';
 
 /**
@@ -27,13 +27,21 @@ export function mayPublish(account: Account, topic: string): boolean {
 
 /** The subscription patterns a role may use (a requested filter must be covered by one of them). */
 export function subscribePatterns(account: Account): string[] {
+  // Every account may read the broker's clock (gateways check their own against it).
+  const clock = systemTopic('clock');
   switch (account.role) {
     case 'gateway':
-      return [`${TOPIC_ROOT}/${account.site}/${account.gateway}/cmd`, `${TOPIC_ROOT}/${account.site}/level`];
+      return [
+        `${TOPIC_ROOT}/${account.site}/${account.gateway}/cmd`,
+        `${TOPIC_ROOT}/${account.site}/level`,
+        // The residents' notice of its site, for a signboard the gateway drives.
+        `${TOPIC_ROOT}/${account.site}/notice`,
+        clock,
+      ];
     case 'control-center':
       return [`${TOPIC_ROOT}/#`, '$SG/#'];
     case 'recorder':
-      return [`${TOPIC_ROOT}/+/+/telemetry`];
+      return [`${TOPIC_ROOT}/+/+/telemetry`, clock];
     case 'observer':
       return [`${TOPIC_ROOT}/#`, '$SG/rejected/#'];
   }

@@ -1,9 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { isId } from '@slopeguard/core';
 import { BrokerError } from '../errors.ts';
+import { ensurePrivateFile } from '../files.ts';
 import { generateSecret, hashSecret, verifySecret } from './secret.ts';
 
 /**
@@ -45,7 +44,15 @@ export interface DeviceRegistry {
   revoke(username: string): boolean;
   /** Checks a secret (slow hash, constant-time compare); says why it failed, for metrics and logs. */
   verify(username: string, secret: Buffer | string): Promise<VerifyResult>;
-  /** Calls `listener` with the username whenever an account is revoked through this object. */
+  /**
+   * The cheap check only: the account if `secret` is the one this process already verified for it
+   * (HMAC compare under an in-memory key, no scrypt), else undefined. For the address back-off.
+   */
+  verifyCached(username: string, secret: Buffer | string): Account | undefined;
+  /**
+   * Calls `listener` with the username whenever an account is revoked, or an active account's
+   * secret is replaced, through this object: its connected sessions must end.
+   */
   onRevoke(listener: (username: string) => void): () => void;
   /** True if another connection (e.g. the CLI in another process) changed the database since last call. */
   changedElsewhere(): boolean;
@@ -88,7 +95,7 @@ function toAccount(row: Row): Account {
  * with the SQLite store). Opening it creates the file and table if needed.
  */
 export function openDeviceRegistry(path: string): DeviceRegistry {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  ensurePrivateFile(path);
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA busy_timeout = 5000');
@@ -105,9 +112,9 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
   const revokeStmt = db.prepare(
     'UPDATE mqtt_accounts SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL',
   );
+  const listeners = new Set<(username: string) => void>();
   const dataVersion = db.prepare('PRAGMA data_version');
   let lastVersion = (dataVersion.get() as { data_version: number }).data_version;
-  const listeners = new Set<(username: string) => void>();
 
   // After one slow check succeeds, later CONNECTs with the same secret compare an HMAC under a key
   // that exists only in this process's memory: reconnect storms stay cheap, and nothing on disk is
@@ -137,6 +144,8 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
     }
     upsert.run(username, role, site, gateway, hashSecret(secret), Date.now());
     verified.delete(username);
+    // A new secret (rotation) ends the sessions opened with the old one, as a revocation does.
+    if (existing && existing.revoked_at === null) for (const l of listeners) l(username);
     return secret;
   }
 
@@ -210,6 +219,13 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
       if (now.secret_hash !== r.secret_hash) return { ok: false, reason: 'bad_secret' };
       verified.set(username, { hash: now.secret_hash, mac: mac(secret) });
       return { ok: true, account: toAccount(now) };
+    },
+    verifyCached(username, secret) {
+      const cached = verified.get(username);
+      if (!cached) return undefined;
+      const r = row(username);
+      if (!r || r.revoked_at !== null || r.secret_hash !== cached.hash) return undefined;
+      return timingSafeEqual(cached.mac, mac(secret)) ? toAccount(r) : undefined;
     },
     onRevoke(listener) {
       listeners.add(listener);

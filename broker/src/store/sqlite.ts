@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Quality, SensorKind } from '@slopeguard/core';
 import { BrokerError } from '../errors.ts';
+import { ensurePrivateFile } from '../files.ts';
 import { type Bucket, bucketStep, type RangeQuery, type Store, type StoredReading } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -74,7 +73,7 @@ function checkVersion(db: DatabaseSync): void {
 
 /** The embedded default store: node:sqlite in WAL mode. Creates the file's directory. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  ensurePrivateFile(path);
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec(`PRAGMA synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
@@ -142,11 +141,24 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   function writeSync(batch: readonly StoredReading[]): void {
     // The newest reading per sensor in this batch is the only candidate for `latest`.
     const newest = new Map<number, { r: StoredReading; vals: string }>();
+    // Serialised before the transaction: a value JSON.stringify throws on (too deep, a BigInt) is
+    // this reading's fault, not the database's, and the recorder sets such a message aside.
+    const serialised = batch.map((r, i) => {
+      try {
+        return JSON.stringify(r.values);
+      } catch (err) {
+        throw new BrokerError(
+          'SG_ERR_STORE_REJECTED',
+          `reading ${i} (${r.site}/${r.sensor}): values cannot be stored: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+    });
     db.exec('BEGIN IMMEDIATE');
     try {
-      for (const r of batch) {
+      for (const [i, r] of batch.entries()) {
         const sid = sidOf(r.site, r.sensor, true) as number;
-        const vals = JSON.stringify(r.values);
+        const vals = serialised[i] as string;
         insert.run(sid, r.ts, r.gateway, r.kind, r.q ?? null, vals);
         const n = newest.get(sid);
         if (!n || r.ts >= n.r.ts) newest.set(sid, { r, vals });

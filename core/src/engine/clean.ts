@@ -14,6 +14,15 @@ import { medianInPlace } from './stats.ts';
  *   the sensor is quarantined (the engine marks it "stepped");
  * - anything else (the series bends away, as a slope accelerating to failure does): the pending
  *   values are genuine and are accepted, and the filter restarts from them.
+ *
+ * A jump that comes with rain at level 1 or higher, or with movement on another sensor of the site
+ * (`moving()`, asked once when an outlier starts a held run), is movement, not a sensor step: a
+ * slope that moves 8 mm at once after a storm must not be subtracted as a knocked gauge.
+ *
+ * Sparse instruments (read every few hours to weeks) cannot wait for several readings: an outlier
+ * that comes with rain or movement is accepted at once as movement, and any other is held as
+ * unconfirmed (the sensor reported; the value waits to enter the rules) and judged by the very
+ * next reading: back to the prediction, a spike; staying at the new level, a step.
  */
 export interface CleanState {
   /** Accepted (corrected) values: ring of times and values. */
@@ -23,6 +32,8 @@ export interface CleanState {
   wi: number;
   pt: number[];
   pv: number[];
+  /** Whether rain or movement elsewhere came with the start of the held run. */
+  pm: boolean;
   /** Step corrections so far, subtracted from every raw value. */
   offset: number;
 }
@@ -34,7 +45,7 @@ export interface CleanParams {
   confirm: number;
 }
 
-export type CleanVerdict = 'accepted' | 'pending' | 'spike' | 'step' | 'regime';
+export type CleanVerdict = 'accepted' | 'pending' | 'spike' | 'step' | 'regime' | 'movement';
 
 export function newClean(window: number): CleanState {
   return {
@@ -44,6 +55,7 @@ export function newClean(window: number): CleanState {
     wi: 0,
     pt: [],
     pv: [],
+    pm: false,
     offset: 0,
   };
 }
@@ -103,6 +115,8 @@ export function cleanValue(
   ts: number,
   raw: number,
   emit: (ts: number, v: number) => void,
+  sparse: boolean,
+  moving: () => boolean,
 ): CleanVerdict {
   const x = raw - c.offset;
   if (c.wn < 4) {
@@ -121,9 +135,18 @@ export function cleanValue(
     emit(ts, x);
     return hadPending ? 'spike' : 'accepted';
   }
+  if (c.pt.length === 0) {
+    c.pm = moving();
+    if (c.pm && sparse) {
+      resetClean(c);
+      accept(c, ts, x);
+      emit(ts, x);
+      return 'movement';
+    }
+  }
   c.pt.push(ts);
   c.pv.push(x);
-  if (c.pt.length < p.confirm) return 'pending';
+  if (c.pt.length < (sparse ? 2 : p.confirm)) return 'pending';
 
   // Judge the pending run against the prediction at each of its times.
   let lo = Number.POSITIVE_INFINITY;
@@ -141,7 +164,8 @@ export function cleanValue(
   // Flat: the run stays put relative to the jump itself (a slope starting to move drifts away from
   // the old prediction by more than a quarter of the jump within `confirm` readings).
   const flat = hi - lo <= Math.max(3 * pred.sigma, 0.25 * Math.abs(sum / m));
-  if (sameSide && flat) {
+  const step = sameSide && flat;
+  if (step && !c.pm) {
     const shift = sum / m;
     c.offset += shift;
     for (let j = 0; j < m; j++) {
@@ -161,5 +185,5 @@ export function cleanValue(
     accept(c, t0[j] as number, v0[j] as number);
     emit(t0[j] as number, v0[j] as number);
   }
-  return 'regime';
+  return step ? 'movement' : 'regime';
 }

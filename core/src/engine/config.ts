@@ -4,7 +4,7 @@ import { Id, SensorKindSchema } from '../schemas/reading.ts';
 /**
  * The site configuration: sensors plus optional overrides of every rule threshold. One schema gives
  * the static type, the validator and the defaults (see docs/alert-engine.md for the sources of each
- * default in shared/DOMAIN.md). Every object carries `default: {}` so that a file naming only the
+ * default in docs/domain.md). Every object carries `default: {}` so that a file naming only the
  * sensors gets the whole rule set filled in.
  */
 
@@ -28,8 +28,9 @@ export const SensorConfig = Type.Object(
     intervalMs: Type.Optional(
       Type.Integer({
         minimum: 100,
-        maximum: 86_400_000,
-        description: 'expected sampling interval; estimated from the readings when absent',
+        maximum: 31 * 86_400_000,
+        description:
+          'expected sampling interval, up to 31 days (instruments read by hand); estimated from the readings when absent',
       }),
     ),
     range: Type.Optional(Range),
@@ -128,6 +129,24 @@ const DisplacementRules = obj(
       },
       'level 4 rapid movement or imminent failure',
     ),
+    span: obj(
+      {
+        minHours: pos(
+          24,
+          'sparse sensors: rate from the newest reading back to the newest one at least this long before it',
+        ),
+      },
+      'rate of sparse sensors (interval >= health.sparseIntervalHours) against level1/level2 mmPerDay',
+    ),
+    cumulative: obj(
+      {
+        mm: Type.Optional(
+          Type.Number({ exclusiveMinimum: 0, description: 'site-specific; no default (off when absent)' }),
+        ),
+        level: int(2, 1, 'level raised when the displacement since the first reading reaches mm'),
+      },
+      'cumulative displacement since the baseline (the first reading, steps removed)',
+    ),
   },
   'displacement rules per extensometer or crack gauge',
 );
@@ -178,6 +197,14 @@ export const SiteConfig = Type.Object(
       {
         staleIntervals: pos(3, 'stale after this many sampling intervals without a reading'),
         defaultIntervalMs: Type.Integer({ default: 3_600_000, minimum: 100 }),
+        sparseIntervalHours: pos(
+          6,
+          'a sensor read this seldom or less is sparse: held values are judged by the next reading, rates by span',
+        ),
+        maxAheadMinutes: pos(
+          60,
+          'a reading further ahead of the site clock is held until another sensor or a tick confirms the time',
+        ),
         stuckReadings: int(
           30,
           0,

@@ -17,7 +17,8 @@ import {
   staleAt,
   statusOf,
 } from './sensor.ts';
-import { siteTrigger, triggerReasons } from './site.ts';
+import { isMovement, siteTrigger, triggerReasons } from './site.ts';
+import { type EngineState, fromSaved, type Internal, toSaved } from './state.ts';
 
 /**
  * The alert engine of one site: pure, streaming, deterministic. Time comes only from the readings
@@ -28,6 +29,18 @@ import { siteTrigger, triggerReasons } from './site.ts';
  * last accepted reading is rejected and counted (`outOfOrder`). Across sensors, readings may come
  * slightly out of order: each is applied to its own sensor, and the site's clock is the newest time
  * seen, so level changes are stamped in non-decreasing order.
+ *
+ * Clock: one reading must not move the site's clock far beyond its other sensors (a gateway or
+ * logger without a working clock stamps 2099; a site clock in 2099 makes every honest reading
+ * "late" and silences the site for good). A reading stamped more than `health.maxAheadMinutes`
+ * ahead of the site clock is therefore HELD (one per sensor, the latest) rather than applied, and
+ * applied only when its time is confirmed: by a reading of ANOTHER sensor within the bound of it
+ * (a backlog after a real outage brings every sensor's readings; no wall clock is needed, so a
+ * backtest works) or by `tick`/`release` moving the clock to within the bound (the wall clock of
+ * the gateway or control center). A held reading is dropped and counted (`future`) when its sensor
+ * sends a newer one instead; two or more in a row unconfirmed mark the sensor `clock_ahead`. The
+ * first reading of a site, and any reading while no other sensor has reported, sets the clock:
+ * there is nothing to compare it with.
  */
 export interface LevelChange {
   ts: number;
@@ -49,26 +62,14 @@ export interface SensorHealth {
   steps: number;
   outOfOrder: number;
   outOfRange: number;
+  /** Readings dropped as stamped too far ahead of the site clock, never confirmed. */
+  future: number;
+  /** Time of the reading held now as too far ahead (awaiting confirmation), or null. */
+  heldTs: number | null;
+  /** Sparse sensors: readings held as unconfirmed until the next reading judged them. */
+  unconfirmed: number;
   /** The sensor's own trigger level (whether or not it drives the site). */
   level: Level;
-}
-
-export interface EngineState {
-  v: 1;
-  site: string;
-  clock: number | null;
-  start: number | null;
-  level: Level;
-  raw: Level;
-  /** Site rain level at the last evaluation, and when rain was last at level 1 or higher. */
-  rain: Level;
-  /** Per level 0-4: when the trigger was last at or above it. */
-  lastTrig: (number | null)[];
-  rainAt: number | null;
-  next: number | null;
-  unknown: number;
-  invalid: number;
-  sensors: SensorRec[];
 }
 
 export interface EngineCounters {
@@ -77,6 +78,7 @@ export interface EngineCounters {
   invalid: number;
   outOfOrder: number;
   outOfRange: number;
+  future: number;
 }
 
 export interface Engine {
@@ -93,7 +95,14 @@ export interface Engine {
 
 const HOUR = 3_600_000;
 
-export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
+export type { EngineState };
+
+/**
+ * `saved` is what `state()` returned (any version, e.g. parsed from a file or database): checked
+ * against its schema here, never trusted; a state that fails is refused with EngineError
+ * SG_ENGINE_STATE.
+ */
+export function createEngine(input: SiteConfig, saved?: unknown): Engine {
   // Re-validated once (cheap) so that a configuration built in code without its defaults, or
   // mutated since, fails here with a coded error instead of deep inside a rule.
   const checked = parseSiteConfig(input);
@@ -107,6 +116,7 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     quarantineMs: config.health.stepQuarantineMinutes * 60_000,
     spikingCount: config.health.spikingCount,
     spikingWindow: config.health.spikingWindowReadings,
+    sparseMs: config.health.sparseIntervalHours * HOUR,
   };
   const moveRules: Partial<Record<'tilt' | 'displacement', MovementRules>> = {
     tilt: compileMovementRules(config, 'tilt'),
@@ -122,9 +132,22 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
   const holdMs = config.rules.holdDown.hours * HOUR;
   const corroborate = config.rules.corroboration.enabled;
   const rainWindowMs = config.rules.corroboration.rainWindowHours * HOUR;
-  const s: EngineState = saved ? resume(saved, config, setups, site) : fresh(config, setups, site);
+  const aheadMs = config.health.maxAheadMinutes * 60_000;
+  const s: Internal =
+    saved !== undefined && saved !== null
+      ? resume(fromSaved(saved), config, setups, site)
+      : fresh(config, setups, site);
+  const repaired = (saved as { v?: unknown } | null | undefined)?.v === 1 && repairClock(s, setups, site);
   const index = new Map<string, number>(s.sensors.map((r, i) => [r.id, i]));
   let changes: LevelChange[] = [];
+
+  /** Sensors holding a reading (rare: only then is anything released; a count keeps push O(1)). */
+  let heldN = s.sensors.reduce((n, r) => n + (r.held ? 1 : 0), 0);
+  const holds = () => heldN > 0;
+  const setHeld = (r: SensorRec, h: SensorRec['held']) => {
+    heldN += (h ? 1 : 0) - (r.held ? 1 : 0);
+    r.held = h;
+  };
 
   const lower = (t: number) => {
     if (s.next === null || t < s.next) s.next = t;
@@ -145,6 +168,7 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     if (s.rain >= 1) s.rainAt = now;
     const trig = siteTrigger(s.sensors, corroborate, isRainRecent(now));
     if (trig.rain >= 1) s.rainAt = now;
+    if (s.rain >= 1 || trig.rain >= 1) s.wetAt = now;
     s.rain = trig.rain;
     const top = Math.max(s.raw, trig.level);
     for (let k = 1; k <= top; k++) s.lastTrig[k] = now;
@@ -162,7 +186,8 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     };
     const start = s.start ?? 0;
     for (const r of s.sensors) {
-      if (r.status !== 'stale') min(staleAt(r, site, start));
+      // A clock_ahead sensor stays so until a reading of its own clears it (push lowers then).
+      if (r.status !== 'stale' && r.status !== 'clock_ahead') min(staleAt(r, site, start));
       if (r.quarantineUntil !== null) min(r.quarantineUntil);
     }
     if (s.level > 0 && s.level < 4 && s.raw < s.level) min((s.lastTrig[s.level] ?? 0) + holdMs);
@@ -218,6 +243,127 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     }
   };
 
+  /**
+   * Whether a jump on sensor `i` comes with rain at level >= 1 or with movement (level >= 1) on
+   * another sensor, since its previous reading (less the rain window): then it is movement, not a
+   * sensor step. Asked by the outlier filter only when an outlier starts a held run.
+   */
+  let since = 0;
+  const corroborated = (i: number): boolean => {
+    if (s.rain >= 1 || (s.wetAt !== null && s.wetAt >= since)) return true;
+    for (let j = 0; j < s.sensors.length; j++) {
+      const o = s.sensors[j] as SensorRec;
+      if (j !== i && o.movedAt !== null && o.movedAt >= since && isMovement(o)) return true;
+    }
+    return false;
+  };
+  const movingFns = s.sensors.map((_, i) => () => corroborated(i));
+
+  /** Applies a reading that passed every check (in order for its sensor, not too far ahead). */
+  const accept = (i: number, reading: Reading) => {
+    const r = s.sensors[i] as SensorRec;
+    const setup = setups[i] as SensorSetup;
+    const ts = reading.ts;
+    advance(ts);
+    const now = s.clock ?? ts;
+    const level = r.level;
+    const status = r.status;
+    since = (r.lastTs ?? ts) - rainWindowMs;
+    applyReading(r, setup, site, reading, movingFns[i] as () => boolean);
+    const st = statusOf(r, setup, site, now, s.start ?? ts);
+    if (st !== status) {
+      r.status = st;
+      r.since = now;
+    }
+    if (r.quarantineUntil !== null) lower(r.quarantineUntil);
+    lower(staleAt(r, site, s.start ?? ts));
+    if (r.level !== level || r.status !== status) evaluate(now);
+  };
+
+  const heldReading = (r: SensorRec): Reading => ({
+    sensor: r.id,
+    kind: r.kind,
+    ts: r.held?.ts ?? 0,
+    values: r.held?.values ?? {},
+  });
+
+  /** Sets a sensor's aheadRun (which drives `clock_ahead`) and re-evaluates if its status moved. */
+  const setAheadRun = (i: number, run: number) => {
+    const r = s.sensors[i] as SensorRec;
+    if (r.aheadRun === run) return;
+    r.aheadRun = run;
+    const now = s.clock ?? 0;
+    const st = statusOf(r, setups[i] as SensorSetup, site, now, s.start ?? now);
+    if (st === r.status) return;
+    r.status = st;
+    r.since = now;
+    if (st !== 'clock_ahead') lower(staleAt(r, site, s.start ?? now));
+    evaluate(now);
+  };
+
+  /** Applies, in time order, every held reading whose time is now within the bound of the clock. */
+  const releaseDue = () => {
+    for (;;) {
+      let k = -1;
+      for (let j = 0; j < s.sensors.length; j++) {
+        const h = (s.sensors[j] as SensorRec).held;
+        if (h && h.ts <= (s.clock ?? 0) + aheadMs && (k < 0 || h.ts < (s.sensors[k]?.held?.ts ?? 0))) k = j;
+      }
+      if (k < 0) return;
+      const r = s.sensors[k] as SensorRec;
+      const reading = heldReading(r);
+      setHeld(r, null);
+      setAheadRun(k, 0);
+      accept(k, reading);
+    }
+  };
+
+  /**
+   * A reading stamped more than the bound ahead of the clock: applied at once (with the other
+   * sensors' held readings it confirms, those first) when another sensor holds one within the
+   * bound of it, else held in place of this sensor's previous held reading.
+   */
+  const ahead = (i: number, reading: Reading) => {
+    const r = s.sensors[i] as SensorRec;
+    const ts = reading.ts;
+    let confirmed = false;
+    let anyOther = false;
+    for (let j = 0; j < s.sensors.length; j++) {
+      if (j === i) continue;
+      const o = s.sensors[j] as SensorRec;
+      if (o.lastTs !== null || o.held !== null) anyOther = true;
+      if (o.held && Math.abs(o.held.ts - ts) <= aheadMs) confirmed = true;
+    }
+    if (confirmed || !anyOther) {
+      // Held readings that arrived earlier and are not beyond this one's time go first, in order.
+      const earlier: number[] = [];
+      s.sensors.forEach((o, j) => {
+        if (j !== i && o.held && o.held.ts <= ts + aheadMs) earlier.push(j);
+      });
+      earlier.sort((a, b) => (s.sensors[a]?.held?.ts ?? 0) - (s.sensors[b]?.held?.ts ?? 0));
+      for (const j of earlier) {
+        const o = s.sensors[j] as SensorRec;
+        const h = heldReading(o);
+        setHeld(o, null);
+        setAheadRun(j, 0);
+        if (o.lastTs === null || h.ts > o.lastTs) accept(j, h);
+      }
+      if (r.held) {
+        r.future++;
+        setHeld(r, null);
+      }
+      setAheadRun(i, 0);
+      accept(i, reading);
+      releaseDue();
+      return;
+    }
+    if (r.held) r.future++;
+    setHeld(r, { ts, values: { ...reading.values } });
+    setAheadRun(i, r.aheadRun + 1);
+  };
+
+  if (repaired) s.next = nextDeadline();
+
   const api: Engine = {
     push(reading) {
       changes = [];
@@ -227,7 +373,6 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
         return changes;
       }
       const r = s.sensors[i] as SensorRec;
-      const setup = setups[i] as SensorSetup;
       const ts = reading.ts;
       if (reading.kind !== r.kind || typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) {
         s.invalid++;
@@ -237,30 +382,33 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
         r.outOfOrder++;
         return changes;
       }
-      advance(ts);
-      const now = s.clock ?? ts;
-      const level = r.level;
-      const status = r.status;
-      applyReading(r, setup, site, reading);
-      const st = statusOf(r, setup, site, now, s.start ?? ts);
-      if (st !== status) {
-        r.status = st;
-        r.since = now;
+      if (s.clock !== null && ts > s.clock + aheadMs) {
+        ahead(i, reading);
+        return changes;
       }
-      if (r.quarantineUntil !== null) lower(r.quarantineUntil);
-      lower(staleAt(r, site, s.start ?? ts));
-      if (r.level !== level || r.status !== status) evaluate(now);
+      if (r.held) {
+        // An in-time reading after a held one: the held one was the sensor's clock going wrong.
+        r.future++;
+        setHeld(r, null);
+        setAheadRun(i, 0);
+      }
+      accept(i, reading);
+      if (holds()) releaseDue();
       return changes;
     },
     tick(ts) {
       changes = [];
-      if (Number.isFinite(ts) && (s.clock === null || ts >= s.clock)) advance(ts);
+      if (Number.isFinite(ts) && (s.clock === null || ts >= s.clock)) {
+        advance(ts);
+        if (holds()) releaseDue();
+      }
       return changes;
     },
     release(ts, operator) {
       changes = [];
       if (!Number.isFinite(ts)) return changes;
       advance(Math.max(ts, s.clock ?? ts));
+      if (holds()) releaseDue();
       const now = s.clock ?? ts;
       // An operator can release level 4 only once nothing triggers it any more.
       if (s.level !== 4 || s.raw >= 4) return changes;
@@ -274,7 +422,7 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
     get level() {
       return s.level;
     },
-    state: () => structuredClone(s),
+    state: () => toSaved(s),
     health() {
       const out: Record<string, SensorHealth> = {};
       for (const r of s.sensors)
@@ -289,6 +437,9 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
           steps: r.steps,
           outOfOrder: r.outOfOrder,
           outOfRange: r.outOfRange,
+          future: r.future,
+          heldTs: r.held?.ts ?? null,
+          unconfirmed: r.unconfirmed,
           level: r.level,
         };
       return out;
@@ -311,20 +462,22 @@ export function createEngine(input: SiteConfig, saved?: EngineState): Engine {
       let readings = 0;
       let outOfOrder = 0;
       let outOfRange = 0;
+      let future = 0;
       for (const r of s.sensors) {
         readings += r.readings;
         outOfOrder += r.outOfOrder;
         outOfRange += r.outOfRange;
+        future += r.future;
       }
-      return { readings, unknownSensor: s.unknown, invalid: s.invalid, outOfOrder, outOfRange };
+      return { readings, unknownSensor: s.unknown, invalid: s.invalid, outOfOrder, outOfRange, future };
     },
   };
   return api;
 }
 
-function fresh(config: SiteConfig, setups: SensorSetup[], site: SiteSetup): EngineState {
+function fresh(config: SiteConfig, setups: SensorSetup[], site: SiteSetup): Internal {
   return {
-    v: 1,
+    v: 2,
     site: config.id,
     clock: null,
     start: null,
@@ -333,6 +486,7 @@ function fresh(config: SiteConfig, setups: SensorSetup[], site: SiteSetup): Engi
     rain: 0,
     lastTrig: [null, null, null, null, null],
     rainAt: null,
+    wetAt: null,
     next: null,
     unknown: 0,
     invalid: 0,
@@ -345,12 +499,9 @@ function fresh(config: SiteConfig, setups: SensorSetup[], site: SiteSetup): Engi
  * starts fresh, and one whose rule layout changed (thresholds with other windows) restarts its
  * rule state but keeps its health.
  */
-function resume(saved: EngineState, config: SiteConfig, setups: SensorSetup[], site: SiteSetup): EngineState {
-  if (typeof saved !== 'object' || saved === null || saved.v !== 1 || !Array.isArray(saved.sensors))
-    throw new EngineError('SG_ENGINE_STATE', 'unsupported engine state (expected version 1)');
-  if (saved.site !== config.id)
-    throw new EngineError('SG_ENGINE_STATE', `state is for site ${saved.site}, not ${config.id}`);
-  const s = structuredClone(saved);
+function resume(s: Internal, config: SiteConfig, setups: SensorSetup[], site: SiteSetup): Internal {
+  if (s.site !== config.id)
+    throw new EngineError('SG_ENGINE_STATE', `state is for site ${s.site}, not ${config.id}`);
   const byId = new Map(s.sensors.map((r) => [r.id, r]));
   s.sensors = setups.map((u) => {
     const old = byId.get(u.cfg.id);
@@ -369,4 +520,48 @@ function resume(saved: EngineState, config: SiteConfig, setups: SensorSetup[], s
     return old;
   });
   return s;
+}
+
+/**
+ * A state saved before the clock check (version 1) may carry a reading from the future (issue 9):
+ * its sensor's last time, and the site clock, moved to 2099, so every honest reading after it was
+ * "late" for good. Ticks also move the clock past the readings (a silent site), so only a time more
+ * than a year beyond the median of the sensors' last readings is taken as such. The sensor that
+ * took it restarts its rule state (its bins were moved to 2099) with the reading counted as
+ * `future`; the clock, and every time derived from it, comes back to the newest plausible reading,
+ * and the deadlines are recomputed. A site really silent for a year is marked stale again by the
+ * next tick.
+ */
+const REPAIR_BEYOND_MS = 366 * 24 * HOUR;
+function repairClock(s: Internal, setups: readonly SensorSetup[], site: SiteSetup): boolean {
+  const times = s.sensors.flatMap((r) => (r.lastTs === null ? [] : [r.lastTs])).sort((a, b) => a - b);
+  if (times.length === 0 || s.clock === null) return false;
+  const bound = (times[(times.length - 1) >> 1] as number) + REPAIR_BEYOND_MS;
+  const plausible = Math.max(...times.filter((t) => t <= bound));
+  let repaired = false;
+  s.sensors.forEach((r, i) => {
+    if (r.lastTs === null || r.lastTs <= bound) return;
+    const blank = newSensorRec(setups[i] as SensorSetup, site);
+    r.move = blank.move;
+    r.clean = blank.clean;
+    r.rain = blank.rain;
+    r.level = 0;
+    r.ivals = [];
+    r.lastTs = plausible;
+    r.future++;
+    repaired = true;
+  });
+  if (s.clock <= plausible + REPAIR_BEYOND_MS) return repaired;
+  const clock = plausible;
+  const clamp = (t: number | null) => (t !== null && t > clock ? clock : t);
+  s.clock = clock;
+  s.lastTrig = s.lastTrig.map(clamp);
+  s.rainAt = clamp(s.rainAt);
+  s.wetAt = clamp(s.wetAt);
+  for (const r of s.sensors) {
+    r.since = clamp(r.since);
+    if (r.status === 'stale' && r.lastTs !== null) r.status = 'ok';
+    r.quarantineUntil = clamp(r.quarantineUntil);
+  }
+  return true;
 }

@@ -15,3 +15,4 @@ export { EngineError, type EngineErrorCode } from './errors.ts';
 export { type ParsedSiteConfig, parseSiteConfig, parseSiteConfigText, siteConfig } from './parse-config.ts';
 export type { Reason } from './reason.ts';
 export type { HealthStatus } from './sensor.ts';
+export { EngineStateSchema } from './state.ts';

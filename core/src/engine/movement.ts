@@ -24,7 +24,18 @@ export interface MovementState {
   spans: number[];
   forecast: ForecastState;
   level: Level;
+  /** Sparse sensors: the latest cleaned values (times, values), newest last, and their span rate. */
+  recentT: number[];
+  recentV: number[];
+  spanRate: number | null;
+  spanMs: number;
+  /** First cleaned value (the baseline of the cumulative rule) and the latest one. */
+  base: number | null;
+  lastV: number;
 }
+
+/** Values kept for the span rate: enough to reach back a day at the sparse bound (6 h) and more. */
+const RECENT = 16;
 
 export function newMovement(r: MovementRules): MovementState {
   return {
@@ -33,6 +44,12 @@ export function newMovement(r: MovementRules): MovementState {
     spans: r.rules.map(() => 0),
     forecast: newForecast(),
     level: 0,
+    recentT: [],
+    recentV: [],
+    spanRate: null,
+    spanMs: 0,
+    base: null,
+    lastV: 0,
   };
 }
 
@@ -48,8 +65,29 @@ export function addMovementValue(
   ts: number,
   v: number,
   intervalMs: number,
+  sparse: boolean,
 ): boolean {
   let evaluated = false;
+  if (m.base === null) m.base = v;
+  m.lastV = v;
+  if (r.cumulative) evaluated = true;
+  if (r.span && sparse) {
+    evaluated = true;
+    m.recentT.push(ts);
+    m.recentV.push(v);
+    if (m.recentT.length > RECENT) {
+      m.recentT.shift();
+      m.recentV.shift();
+    }
+    m.spanRate = null;
+    for (let j = m.recentT.length - 2; j >= 0; j--) {
+      const dt = ts - (m.recentT[j] as number);
+      if (dt < r.span.minMs) continue;
+      m.spanRate = ((v - (m.recentV[j] as number)) / dt) * 3_600_000;
+      m.spanMs = dt;
+      break;
+    }
+  } else if (m.spanRate !== null) m.spanRate = null; // dense again: the windowed rules take over
   for (let k = 0; k < m.tracks.length; k++) {
     const t = m.tracks[k] as TrackState;
     if (!addToTrack(t, ts, v)) continue;
@@ -82,6 +120,18 @@ export function movementLevel(m: MovementState, r: MovementRules, now: number): 
     if (Math.abs(rate) >= rule.perHour && rule.level > level) level = rule.level;
   }
   if (forecastTriggers(m, r, now) && r.forecast.level > level) level = r.forecast.level;
+  if (r.span && m.spanRate !== null) {
+    const rate = Math.abs(m.spanRate);
+    const l: Level = rate >= r.span.l2PerHour ? 2 : rate >= r.span.l1PerHour ? 1 : 0;
+    if (l > level) level = l;
+  }
+  if (
+    r.cumulative &&
+    m.base !== null &&
+    Math.abs(m.lastV - m.base) >= r.cumulative.mm &&
+    r.cumulative.level > level
+  )
+    level = r.cumulative.level;
   return level;
 }
 
@@ -111,6 +161,33 @@ export function movementReasons(m: MovementState, r: MovementRules, sensor: stri
       window: `${formatDuration(rule.windowMs)}${widened}`,
       unit: rule.unit,
     });
+  }
+  if (r.span && m.spanRate !== null) {
+    const perDay = Math.abs(m.spanRate) * 24;
+    const threshold = m.level >= 2 ? r.span.l2 : r.span.l1;
+    if (perDay >= threshold && m.level <= 2)
+      reasons.push({
+        rule: 'displacement_rate',
+        level: m.level,
+        sensor,
+        value: sig4(perDay),
+        threshold,
+        window: `${formatDuration(m.spanMs)} between readings`,
+        unit: 'mm/day',
+      });
+  }
+  if (r.cumulative && m.base !== null && m.level === r.cumulative.level) {
+    const moved = Math.abs(m.lastV - m.base);
+    if (moved >= r.cumulative.mm)
+      reasons.push({
+        rule: 'displacement_cumulative',
+        level: m.level,
+        sensor,
+        value: sig4(moved),
+        threshold: r.cumulative.mm,
+        window: 'since the first reading',
+        unit: 'mm',
+      });
   }
   const f = m.forecast.fit;
   if (f !== null && m.level === r.forecast.level && forecastTriggers(m, r, now)) {

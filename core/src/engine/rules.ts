@@ -42,6 +42,10 @@ export interface MovementRules {
     level: Level;
     horizonMs: number;
   };
+  /** Sparse sensors (displacement): rate over at least `minMs`, levels 1 and 2 per day as shown. */
+  span: { minMs: number; l1PerHour: number; l2PerHour: number; l1: number; l2: number } | null;
+  /** Displacement since the baseline that raises `level`, or null (not configured). */
+  cumulative: { mm: number; level: Level } | null;
 }
 
 const HOUR = 3_600_000;
@@ -104,10 +108,25 @@ export function compileMovementRules(c: SiteConfig, kind: 'tilt' | 'displacement
     add('displacement_rate', 3, d.level3.mmPerHour, 'mm/h', 1, d.level3.sustainHours * HOUR, true);
     add('displacement_rate', 4, d.level4.mmPerHour, 'mm/h', 1, d.level4.windowMinutes * 60_000);
   }
+  const d = c.rules.displacement;
+  const disp = kind === 'displacement';
   return {
     tracks,
     rules,
     minBins,
+    span: disp
+      ? {
+          minMs: d.span.minHours * HOUR,
+          l1PerHour: d.level1.mmPerDay / 24,
+          l2PerHour: d.level2.mmPerDay / 24,
+          l1: d.level1.mmPerDay,
+          l2: d.level2.mmPerDay,
+        }
+      : null,
+    cumulative:
+      disp && d.cumulative.mm !== undefined
+        ? { mm: d.cumulative.mm, level: Math.min(4, d.cumulative.level) as Level }
+        : null,
     forecast: {
       track: trackFor(fBin, fCap),
       smoothBins: f.smoothBins,

@@ -12,6 +12,8 @@ import { medianInPlace } from './stats.ts';
  * the rain gauge or movement rule state. Plain data so that the engine state serialises to JSON.
  *
  * Health status, in order of precedence:
+ * - clock_ahead: the sensor's last two or more readings were stamped more than
+ *   `maxAheadMinutes` ahead of the site clock and nothing confirmed that time (its clock is wrong);
  * - waiting: no reading yet (not yet stale);
  * - stale: no reading for `staleIntervals` sampling intervals (configured, else the median of the
  *   last five intervals, else `defaultIntervalMs`);
@@ -23,7 +25,21 @@ import { medianInPlace } from './stats.ts';
  * - ok.
  * Only an ok sensor drives levels.
  */
-export type HealthStatus = 'waiting' | 'ok' | 'stale' | 'out_of_range' | 'stuck' | 'stepped' | 'spiking';
+export type HealthStatus =
+  | 'waiting'
+  | 'ok'
+  | 'stale'
+  | 'clock_ahead'
+  | 'out_of_range'
+  | 'stuck'
+  | 'stepped'
+  | 'spiking';
+
+/** A reading held because it was stamped far ahead of the site clock (see engine.ts, "Clock"). */
+export interface HeldReading {
+  ts: number;
+  values: Record<string, number>;
+}
 
 export interface SensorRec {
   id: string;
@@ -43,6 +59,16 @@ export interface SensorRec {
   quarantineUntil: number | null;
   outOfOrder: number;
   outOfRange: number;
+  /** Readings refused for good as stamped too far ahead of the site clock. */
+  future: number;
+  /** The latest reading stamped too far ahead, held until confirmed or dropped. */
+  held: HeldReading | null;
+  /** Consecutive readings of this sensor held so far without confirmation. */
+  aheadRun: number;
+  /** Readings of a sparse sensor held as unconfirmed (judged by the next reading) so far. */
+  unconfirmed: number;
+  /** Last time this sensor's own level was 1 or higher (corroborates a jump on another sensor). */
+  movedAt: number | null;
   level: Level;
   base: number[] | null;
   clean: CleanState | null;
@@ -69,6 +95,8 @@ export interface SiteSetup {
   quarantineMs: number;
   spikingCount: number;
   spikingWindow: number;
+  /** A sensor whose interval is at least this is sparse (see clean.ts and movement.ts). */
+  sparseMs: number;
 }
 
 const FIELDS: Record<SensorKind, readonly string[]> = {
@@ -120,6 +148,11 @@ export function newSensorRec(setup: SensorSetup, site: SiteSetup): SensorRec {
     quarantineUntil: null,
     outOfOrder: 0,
     outOfRange: 0,
+    future: 0,
+    held: null,
+    aheadRun: 0,
+    unconfirmed: 0,
+    movedAt: null,
     level: 0,
     base: cfg.baseline ? [cfg.baseline.x, cfg.baseline.y] : null,
     clean: setup.clean ? newClean(setup.clean.window) : null,
@@ -143,6 +176,7 @@ export function statusOf(
   now: number,
   start: number,
 ): HealthStatus {
+  if (r.aheadRun >= 2) return 'clock_ahead';
   if (now >= staleAt(r, site, start)) return 'stale';
   if (r.lastTs === null) return 'waiting';
   if (r.oor) return 'out_of_range';
@@ -157,13 +191,14 @@ export function statusOf(
 const ivScratch: number[] = [];
 
 /** Where cleaned values go; set per reading (no closure allocated per reading on the hot path). */
-const target: { m: MovementState | null; rules: MovementRules | null; iv: number } = {
+const target: { m: MovementState | null; rules: MovementRules | null; iv: number; sparse: boolean } = {
   m: null,
   rules: null,
   iv: 0,
+  sparse: false,
 };
 function emitToTarget(t: number, v: number): void {
-  if (target.m && target.rules) addMovementValue(target.m, target.rules, t, v, target.iv);
+  if (target.m && target.rules) addMovementValue(target.m, target.rules, t, v, target.iv, target.sparse);
 }
 const raw: number[] = [0, 0];
 
@@ -171,7 +206,13 @@ const raw: number[] = [0, 0];
  * Applies an accepted-in-order reading to the sensor (ts is newer than its last reading). Updates
  * health inputs and the rule state; the caller recomputes the status and the site.
  */
-export function applyReading(r: SensorRec, setup: SensorSetup, site: SiteSetup, reading: Reading): void {
+export function applyReading(
+  r: SensorRec,
+  setup: SensorSetup,
+  site: SiteSetup,
+  reading: Reading,
+  moving: () => boolean,
+): void {
   const ts = reading.ts;
   const prevTs = r.lastTs;
   const wasStale = r.status === 'stale';
@@ -226,7 +267,10 @@ export function applyReading(r: SensorRec, setup: SensorSetup, site: SiteSetup, 
   target.m = r.move;
   target.rules = move;
   target.iv = r.iv;
-  const verdict = cleanValue(r.clean, clean, ts, scalar, emitToTarget);
+  const sparse = r.iv >= site.sparseMs;
+  target.sparse = sparse;
+  const verdict = cleanValue(r.clean, clean, ts, scalar, emitToTarget, sparse, moving);
+  if (verdict === 'pending' && sparse) r.unconfirmed++;
   if (verdict === 'spike') {
     r.spikes++;
     r.spikeAt.push(r.readings);
@@ -236,4 +280,5 @@ export function applyReading(r: SensorRec, setup: SensorSetup, site: SiteSetup, 
     r.quarantineUntil = ts + site.quarantineMs;
   }
   r.level = r.move.level;
+  if (r.level >= 1) r.movedAt = ts;
 }

@@ -1,5 +1,5 @@
 /**
- * JMA three-tank soil water index (shared/DOMAIN.md, "Soil water index"): one parameter set for all
+ * JMA three-tank soil water index (docs/domain.md, "Soil water index"; Okada et al. 2001): one parameter set for all
  * of Japan, storages in mm, rain in mm/h, rates per hour. SWI = S1 + S2 + S3.
  *
  * Integrated with explicit Euler steps of at most 10 minutes (JMA's own step); the largest outflow

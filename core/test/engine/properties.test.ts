@@ -26,8 +26,8 @@ type Input = { r: Reading } | { tick: number } | { release: number };
 
 /**
  * A day and a half of a storm over an accelerating slope, with noise, a spike, a step, dropouts,
- * jittered timestamps, readings slightly out of order across sensors, duplicates, ticks and an
- * operator release: everything that carries state.
+ * jittered timestamps, readings slightly out of order across sensors, duplicates, a reading stamped
+ * far in the future, ticks and an operator release: everything that carries state.
  */
 function scenario(seed: number, stepMs: number): Input[] {
   const n = noise(seed);
@@ -51,6 +51,8 @@ function scenario(seed: number, stepMs: number): Input[] {
     batch.sort(() => 0); // keep order; disorder comes from jitter
     for (const r of batch) out.push({ r });
     if (k % 50 === 0) out.push({ tick: t + stepMs / 2 });
+    // A gateway clock gone wrong once: held (state carries it), then dropped by e2's next reading.
+    if (k === 60) out.push({ r: disp('e2', tf + 1000 * HOUR, 0) });
   }
   out.push({ release: tf + HOUR });
   out.push({ tick: tf + 40 * HOUR });
@@ -125,7 +127,7 @@ describe('acceptance 4: determinism and resumability', () => {
     const state = createEngine(config).state();
     const other = siteConfig({ id: 'other', sensors: [{ id: 'r1', kind: 'rain' }] });
     expect(() => createEngine(other, state)).toThrow(expect.objectContaining({ code: 'SG_ENGINE_STATE' }));
-    expect(() => createEngine(config, { ...state, v: 2 } as unknown as EngineState)).toThrow(
+    expect(() => createEngine(config, { ...state, v: 3 } as unknown as EngineState)).toThrow(
       expect.objectContaining({ code: 'SG_ENGINE_STATE' }),
     );
   });

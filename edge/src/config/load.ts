@@ -5,6 +5,8 @@ import { driverId } from '@slopeguard/firmware-bridge/config.ts';
 import { parseDocument } from 'yaml';
 import { checkRules } from '../rules/index.ts';
 import { explain } from './explain.ts';
+import { checkRegisterMaps } from './maps.ts';
+import { checkMqttDrivers } from './mqtt.ts';
 import { DISCRIMINATORS, type DriverEntry, GatewayConfig } from './schema.ts';
 import { configuredSensors } from './sensors.ts';
 
@@ -82,7 +84,10 @@ function applyEnv(value: Record<string, unknown>, env: NodeJS.ProcessEnv): void 
   }
 }
 
-/** What a schema cannot say: ids unique across drivers and outputs, sensor ids unique, sane ranges. */
+/**
+ * What a schema cannot say: ids unique across drivers and outputs, sensor ids unique, sane ranges,
+ * register maps that exist.
+ */
 function crossChecks(c: GatewayConfig): string[] {
   const errors: string[] = [];
   const seen = new Map<string, string>();
@@ -116,6 +121,7 @@ function crossChecks(c: GatewayConfig): string[] {
     errors.push('/uplink/caFile: only used with mqtts:// URLs');
   }
   errors.push(...checkBrokerUrl(c.uplink.url));
+  errors.push(...checkRegisterMaps(c.drivers), ...checkMqttDrivers(c.drivers));
   return errors;
 }
 
@@ -137,5 +143,5 @@ function checkBrokerUrl(url: string): string[] {
 
 /** A driver's id: given, or for a serial driver `{driver}:{port}` as firmware-bridge names it. */
 export function driverKey(d: DriverEntry): string {
-  return d.driver === 'synthetic' || d.driver === 'scenario' ? d.id : driverId(d);
+  return d.driver === 'synthetic' || d.driver === 'scenario' || d.driver === 'mqtt' ? d.id : driverId(d);
 }

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { Id, SensorKindSchema } from '@slopeguard/core';
+import { DEFAULT_MAX_CLOCK_AHEAD_MS, Id, SensorKindSchema } from '@slopeguard/core';
+import { MqttDriver } from '../drivers/mqtt/config.ts';
 import { BridgeDriverConfig } from './bridge.ts';
 
 /**
@@ -103,7 +104,7 @@ export const ScenarioDriver = Type.Object(
 );
 export type ScenarioDriver = Static<typeof ScenarioDriver>;
 
-export const DriverEntry = Type.Union([SyntheticDriver, ScenarioDriver, ...BridgeDriverConfig]);
+export const DriverEntry = Type.Union([SyntheticDriver, ScenarioDriver, MqttDriver, ...BridgeDriverConfig]);
 export type DriverEntry = Static<typeof DriverEntry>;
 
 const OutputBase = {
@@ -181,6 +182,18 @@ export const GatewayConfig = Type.Object(
     ),
     status: Type.Object(
       { intervalMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 60_000 }) },
+      { ...strict, default: {} },
+    ),
+    clock: Type.Object(
+      {
+        maxSkewMs: Type.Integer({
+          minimum: 1000,
+          maximum: 86_400_000,
+          default: DEFAULT_MAX_CLOCK_AHEAD_MS,
+          description:
+            "readings stamped further ahead of the gateway's clock are refused; the gateway's clock is faulty when this far off the broker's",
+        }),
+      },
       { ...strict, default: {} },
     ),
     testSirenMaxS: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),

@@ -1,4 +1,4 @@
-import { mkdirSync, statfsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { encodePayload, type GatewayEvent, type Reading } from '@slopeguard/core';
@@ -81,7 +81,7 @@ export class ReadingQueue {
 
   constructor(opts: QueueOptions) {
     this.#opts = opts;
-    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    if (opts.path !== ':memory:') privateFiles(opts.path);
     this.#db = new DatabaseSync(opts.path);
     this.#db.exec('PRAGMA journal_mode = WAL');
     this.#db.exec(`PRAGMA synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
@@ -163,7 +163,11 @@ export class ReadingQueue {
       for (const id of ackedEvents) this.#st.delEvent.run(id);
       const room = this.#room(readings.length);
       if (room.dropNow > 0) dropped += this.#drop(room.dropNow);
-      const accepted = room.refuse > 0 ? readings.slice(0, readings.length - room.refuse) : readings;
+      let accepted = room.refuse > 0 ? readings.slice(0, readings.length - room.refuse) : readings;
+      // More arrived in one commit than the quota holds (the event loop stalled, or readings in
+      // flight cannot be dropped): under drop-oldest the oldest of the new ones go as well.
+      const excess = this.#depth + accepted.length - this.#opts.maxReadings;
+      if (excess > 0 && this.#opts.policy === 'drop-oldest') accepted = accepted.slice(excess);
       dropped += readings.length - accepted.length;
       for (const { reading, keep } of accepted) {
         const r = this.#st.insert.run(reading.sensor, reading.ts, keep ? 1 : 0, JSON.stringify(reading));
@@ -362,3 +366,14 @@ function prepare(db: DatabaseSync) {
   };
 }
 type Statements = ReturnType<typeof prepare>;
+
+/**
+ * The queue holds every reading and the engine state: readable by the gateway's user only. The file is
+ * created 0600 before SQLite opens it, because SQLite gives its -wal and -shm files the mode of the
+ * database file; files left by an older version are tightened. A directory it creates is 0700.
+ */
+function privateFiles(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}

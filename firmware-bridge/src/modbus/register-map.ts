@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -182,27 +183,60 @@ export const SHIPPED_MAPS_DIR = fileURLToPath(
   ),
 );
 
+const MODEL_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const MAP_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
+
+/** The files a model's map may be in, in search order (the model name is a checked id: no paths). */
+function candidates(model: string, dirs: readonly string[]): string[] {
+  if (!MODEL_NAME.test(model))
+    throw new BridgeError('SG_BRIDGE_MAP', `bad model name ${JSON.stringify(model)}`);
+  return dirs.flatMap((dir) => MAP_EXTENSIONS.map((ext) => join(dir, model + ext)));
+}
+
+function fromFile(model: string, file: string, text: string): RegisterMap {
+  const map = parseRegisterMap(text, file);
+  if (map.model !== model)
+    throw new BridgeError('SG_BRIDGE_MAP', `${file}: model is ${map.model}, expected ${model}`);
+  return map;
+}
+
+function notFound(model: string, dirs: readonly string[]): BridgeError {
+  return new BridgeError('SG_BRIDGE_MAP', `no register map for model ${model} in ${dirs.join(', ')}`);
+}
+
 /** Loads `<model>.yaml|.yml|.json` from `dirs` in order (the model name is a checked id: no paths). */
 export async function loadRegisterMap(
   model: string,
   dirs: readonly string[] = [SHIPPED_MAPS_DIR],
 ): Promise<RegisterMap> {
-  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(model))
-    throw new BridgeError('SG_BRIDGE_MAP', `bad model name ${JSON.stringify(model)}`);
-  for (const dir of dirs) {
-    for (const ext of ['.yaml', '.yml', '.json']) {
-      const file = join(dir, model + ext);
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch {
-        continue;
-      }
-      const map = parseRegisterMap(text, file);
-      if (map.model !== model)
-        throw new BridgeError('SG_BRIDGE_MAP', `${file}: model is ${map.model}, expected ${model}`);
-      return map;
+  for (const file of candidates(model, dirs)) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      continue;
     }
+    return fromFile(model, file, text);
   }
-  throw new BridgeError('SG_BRIDGE_MAP', `no register map for model ${model} in ${dirs.join(', ')}`);
+  throw notFound(model, dirs);
+}
+
+/**
+ * The same search, synchronous, for config checks (`slopeguard edge --check`, reload) that must
+ * refuse a sensor naming a map that is missing or invalid before any driver starts.
+ */
+export function loadRegisterMapSync(
+  model: string,
+  dirs: readonly string[] = [SHIPPED_MAPS_DIR],
+): RegisterMap {
+  for (const file of candidates(model, dirs)) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    return fromFile(model, file, text);
+  }
+  throw notFound(model, dirs);
 }

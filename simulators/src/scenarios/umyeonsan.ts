@@ -18,7 +18,7 @@ const kst = (day: number, h: number, m = 0) => Date.UTC(2011, 6, day, h - 9, m);
 const DEFAULT_START = kst(25, 12);
 
 /**
- * Hourly rain at the two gauges. Totals as in shared/DOMAIN.md (Namhyeon 266.5 mm from 16:20 on
+ * Hourly rain at the two gauges. Totals as in docs/domain.md, "Reference events" (Namhyeon 266.5 mm from 16:20 on
  * 26 July to 07:40 on 27 July and 112.5 mm the next hour; Seocho 230 mm and 85.5 mm). No public
  * hour-by-hour series was found: the hourly SHAPE IS SYNTHETIC (a build-up through the night to a
  * dawn peak), chosen only to meet those totals. The 306.5 mm "in 16 h" of the reports is not matched.

@@ -62,7 +62,7 @@ describe('scenario models', () => {
     expect(shifted.valuesAt(ts + 7 * HOUR)).toEqual(values);
   });
 
-  it('umyeonsan: the gauges carry the DOMAIN.md totals at any sampling interval', () => {
+  it('umyeonsan: the gauges carry the published totals (docs/domain.md) at any sampling interval', () => {
     // 16:20 KST 26 July to 07:40 on 27 July, and the hour after.
     const from = Date.UTC(2011, 6, 26, 7, 20);
     const to = Date.UTC(2011, 6, 26, 22, 40);

@@ -1,0 +1,78 @@
+import type { SensorKind } from '@slopeguard/core';
+import type { SensorHealth } from '@slopeguard/core/engine/index.ts';
+import type { GatewayView, SensorView } from './live-view.ts';
+
+/**
+ * A site's data state, kept apart from its official level so that silence never reads as Normal:
+ * - `no_data`: every gateway of the site is offline, or no healthy movement sensor (tilt,
+ *   displacement; any sensor where the site has none) has reported within 3 of its sampling
+ *   intervals (the engine's own `stale`);
+ * - `degraded`: some sensor is not healthy, or some gateway is offline;
+ * - `live`: otherwise.
+ * The level stays the last known one while `no_data`; the dashboard shows both.
+ */
+export type DataState = 'live' | 'degraded' | 'no_data';
+
+export interface DataStateResult {
+  state: DataState;
+  /** Why, in words an operator reads ("gateway gw-1 offline", "sensor tilt-1 stale"). */
+  reasons: string[];
+}
+
+export interface DataStateInput {
+  now: number;
+  gateways: readonly GatewayView[];
+  /** The engine's per-sensor health, when the site has an engine. */
+  health?: Readonly<Record<string, SensorHealth>>;
+  /** Sensor kinds by id (from the engine configuration or the live view). */
+  kinds: ReadonlyMap<string, SensorKind>;
+  /** Without an engine: the latest reading per sensor, judged against `fallbackStaleMs`. */
+  sensors: readonly SensorView[];
+  /** A gateway whose last message is older than this is offline (its will may never come). */
+  gatewaySilenceMs: number;
+  fallbackStaleMs: number;
+}
+
+const MOVEMENT: ReadonlySet<SensorKind> = new Set(['tilt', 'displacement']);
+
+export function gatewayOffline(g: GatewayView, now: number, silenceMs: number): boolean {
+  if (g.state === 'offline') return true;
+  return g.lastSeen === undefined || now - g.lastSeen > silenceMs;
+}
+
+export function dataStateOf(i: DataStateInput): DataStateResult {
+  const reasons: string[] = [];
+  const offline = i.gateways.filter((g) => gatewayOffline(g, i.now, i.gatewaySilenceMs));
+  for (const g of offline)
+    reasons.push(g.state === 'offline' ? `gateway ${g.id} offline` : `gateway ${g.id} silent (no message)`);
+
+  // Per sensor: healthy or not, and why not.
+  const healthy = new Map<string, boolean>();
+  if (i.health) {
+    for (const [id, h] of Object.entries(i.health)) {
+      healthy.set(id, h.healthy);
+      if (!h.healthy) reasons.push(`sensor ${id} ${h.status}`);
+    }
+  } else {
+    for (const s of i.sensors) {
+      const fresh = i.now - s.ts <= i.fallbackStaleMs;
+      healthy.set(s.sensor, fresh);
+      if (!fresh) reasons.push(`sensor ${s.sensor} stale`);
+    }
+  }
+  const ids = [...healthy.keys()];
+  const movement = ids.filter((id) => MOVEMENT.has(i.kinds.get(id) as SensorKind));
+  const watched = movement.length > 0 ? movement : ids;
+  const allOffline = i.gateways.length > 0 && offline.length === i.gateways.length;
+  const anyHealthy = watched.some((id) => healthy.get(id));
+  if (allOffline || !anyHealthy) {
+    if (!anyHealthy)
+      reasons.push(
+        watched.length === 0
+          ? 'no sensor has reported'
+          : `no healthy ${movement.length > 0 ? 'movement ' : ''}sensor`,
+      );
+    return { state: 'no_data', reasons };
+  }
+  return { state: reasons.length > 0 ? 'degraded' : 'live', reasons };
+}
