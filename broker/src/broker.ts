@@ -3,6 +3,7 @@ import { encodePayload, systemTopic } from '@slopeguard/core';
 import { Aedes, type Client } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { createAedesFixes, memorySessionMarks } from './aedes-fixes.ts';
 import type { DeviceRegistry } from './auth/registry.ts';
 import { createBurstLog } from './burst-log.ts';
 import { BrokerError } from './errors.ts';
@@ -112,10 +113,11 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   // With sessions on disk, a QoS 1 PUBACK waits until the message is queued for every persistent
   // session (persistence/durable-puback.ts); in memory there is nothing durable to wait for.
   const durablePuback = options.persistence?.kind === 'sqlite' ? createDurablePuback() : undefined;
-  const persistence =
-    options.persistence?.kind === 'sqlite'
-      ? durablePuback?.wrap(createSqlitePersistence(options.persistence.path))
-      : undefined;
+  const sqlite =
+    options.persistence?.kind === 'sqlite' ? createSqlitePersistence(options.persistence.path) : undefined;
+  const persistence = sqlite && durablePuback?.wrap(sqlite.persistence);
+  // Aedes 1.2 protocol defects (DUP on redelivery, Session Present): aedes-fixes.ts.
+  const fixes = createAedesFixes(sqlite?.marks ?? memorySessionMarks(), log);
   if (persistence)
     log.info(
       { path: options.persistence?.kind === 'sqlite' ? options.persistence.path : '' },
@@ -123,6 +125,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     );
   const aedes = await Aedes.createBroker({
     ...hookSet.hooks,
+    authorizeSubscribe: fixes.authorizeSubscribe(hookSet.hooks.authorizeSubscribe),
     authorizePublish: durablePuback
       ? durablePuback.authorizePublish(hookSet.hooks.authorizePublish)
       : hookSet.hooks.authorizePublish,
@@ -134,6 +137,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     // the hooks enforce limits.maxClientIdLength for every protocol version.
     maxClientsIdLength: limits.maxClientIdLength,
   });
+  fixes.install(aedes);
   aedes.on('client', () => {
     metrics.connections.inc();
     metrics.connectionsTotal.inc();
