@@ -5,8 +5,9 @@ import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createAedesFixes, memorySessionMarks } from './aedes-fixes.ts';
 import type { DeviceRegistry } from './auth/registry.ts';
+import { createBurstLog } from './burst-log.ts';
 import { BrokerError } from './errors.ts';
-import { createHooks } from './hooks.ts';
+import { clip, createHooks } from './hooks.ts';
 import { DEFAULT_LIMITS, guardPacketSize, type Limits } from './limits.ts';
 import {
   type Handle,
@@ -97,6 +98,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   } else if (!registry) {
     log.warn('no auth registry configured: every client will be refused');
   }
+  const reportBurst = createBurstLog(log);
   const identities = new WeakMap<Client, PeerIdentity>();
   const hookSet = createHooks({
     identityOf: (client) => identities.get(client),
@@ -144,7 +146,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     // Aedes closes these connections itself, before any hook runs; count them here.
     if (/too many levels/.test(err.message)) {
       metrics.rejected.inc({ reason: 'depth' });
-      log.warn({ clientId: client.id }, 'topic deeper than the limit; connection closed');
+      // One line per burst: each of these is a new connection an attacker can repeat at will.
+      reportBurst('depth', { clientId: clip(client.id) }, 'topic deeper than the limit; connection closed');
     }
   });
   aedes.on('clientDisconnect', (client: Client) => {
@@ -157,7 +160,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     if (identity) identities.set(client, identity);
     guardPacketSize(client, limits.maxPacketBytes, (length) => {
       metrics.rejected.inc({ reason: 'size' });
-      log.warn({ length, max: limits.maxPacketBytes }, 'packet too large; closing the connection');
+      reportBurst('size', { length, max: limits.maxPacketBytes }, 'packet too large; closing the connection');
     });
   };
 
