@@ -14,9 +14,6 @@ const health = (status: SensorHealth['status']): SensorHealth => ({
   outOfOrder: 0,
   outOfRange: 0,
   level: 0,
-  future: 0,
-  heldTs: null,
-  unconfirmed: 0,
 });
 const kinds = new Map([
   ['tilt-1', 'tilt' as const],
