@@ -13,6 +13,9 @@ const health = (status: SensorHealth['status']): SensorHealth => ({
   steps: 0,
   outOfOrder: 0,
   outOfRange: 0,
+  future: 0,
+  heldTs: null,
+  unconfirmed: 0,
   level: 0,
 });
 const kinds = new Map([
