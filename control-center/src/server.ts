@@ -12,16 +12,19 @@ import { SignInLimiter } from './auth/rate-limit.ts';
 import { sqliteSessionStore } from './auth/sessions.ts';
 import { sqliteTokenStore } from './auth/tokens.ts';
 import { sqliteUserStore, type UserStore } from './auth/users.ts';
+import { CommandService } from './commands/command-service.ts';
 import { openOperationalDb } from './db/open.ts';
 import { type EngineStateStore, memoryEngineStateStore, openEngineStateStore } from './engine-state-store.ts';
 import { type AuthContext, guard, principalFromCookie, registerAuth } from './http/auth.ts';
 import { allowedHostSet } from './http/hosts.ts';
+import { registerOpenApi } from './http/openapi.ts';
 import { registerSecurity } from './http/security.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
+import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
@@ -62,6 +65,8 @@ export interface ControlCenterOptions {
    * behind a TLS proxy) or when the request came over HTTPS.
    */
   auth?: { sessionTtlMs?: number; secureCookies?: boolean };
+  /** A gateway command without a cmd/ack within this long is marked timeout (default 30 s). */
+  commandTimeoutMs?: number;
 }
 
 export interface ControlCenter {
@@ -107,6 +112,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   });
   const allowedHosts = allowedHostSet(options.http.host, options.http.allowedHosts);
   await registerSecurity(app, allowedHosts);
+  await registerOpenApi(app);
   const db = openOperationalDb(options.db?.path ?? ':memory:');
   const auth: AuthContext = {
     users: sqliteUserStore(db, clock),
@@ -156,6 +162,8 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     if (msg) publishLevel(site, encodePayload('level', msg));
     observe(site);
   };
+  const gatewaySilenceMs = options.dataState?.gatewaySilenceMs ?? 180_000;
+  registerGatewayRoutes(app, auth, view, () => commands, clock, gatewaySilenceMs);
   registerAlertRoutes(app, auth, alertStore, {
     now: clock,
     engineLevel: (site) => levels.level(site),
@@ -164,7 +172,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     release: (site, operator) => levels.release(site, clock(), operator).length > 0,
     alertChanged,
   });
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ ok: true }));
   registerMetricsRoute(app, options.metrics);
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
   await app.listen({ host: options.http.host, port: options.http.port });
@@ -198,12 +206,31 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const monitor = new SiteMonitor({
     view,
     levels,
-    gatewaySilenceMs: options.dataState?.gatewaySilenceMs ?? 180_000,
+    gatewaySilenceMs,
     fallbackStaleMs: options.dataState?.fallbackStaleMs ?? 180_000,
     onChange: (site, data) => {
       logger.info({ site, data: data.state, reasons: data.reasons }, 'site data state');
       realtime.emit('site-data', { site, data });
       observe(site);
+    },
+  });
+  const commands = new CommandService({
+    db,
+    now: clock,
+    timeoutMs: options.commandTimeoutMs ?? 30_000,
+    publish: async (topic, payload) => {
+      await feed.client.publishAsync(topic, payload, { qos: 1, retain: false });
+    },
+    onChange: (c) => {
+      auth.audit.append({
+        actor: 'control-center',
+        address: 'mqtt',
+        action: 'gateway.command_answer',
+        target: `${c.site}/${c.gateway}`,
+        outcome: c.status === 'acked' ? 'ok' : 'failed',
+        detail: { id: c.id, name: c.name, status: c.status, error: c.error },
+      });
+      realtime.emit('command', c);
     },
   });
   const feed = await startMqttFeed({
@@ -215,6 +242,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     now: clock,
     onEvent: (e) => {
       if (e.channel === 'telemetry') levels.onReadings(e.site, e.message.readings);
+      if (e.channel === 'cmd/ack') return commands.onAck(e.site, e.gateway, e.message);
       realtime.publish(e);
       if (e.channel !== 'level') monitor.evaluate(e.site, clock());
       // A site without an engine here (another control center decides) follows the published level.
@@ -248,6 +276,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     tick,
     async close() {
       clearInterval(ticker);
+      commands.close();
       await feed.close();
       levels.saveAll(clock());
       states.close();
