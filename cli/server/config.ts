@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Limits } from '@slopeguard/broker';
+import { parseNotifyConfig, type ResolvedNotify } from '@slopeguard/control-center/notify/config.ts';
 import { parseSiteConfigText, type SiteConfig } from '@slopeguard/core/engine/index.ts';
 import { parse as parseYaml } from 'yaml';
 
@@ -111,6 +112,12 @@ export const ServerConfig = Type.Object(
     ),
     sites_dir: Type.Optional(Type.String({ description: 'folder of site YAML files for the alert engine' })),
     auto_configure_sites: Type.Boolean({ default: false }),
+    // Checked by its own schema (parseNotifyConfig), which reports errors per channel kind.
+    notify: Type.Optional(
+      Type.Unknown({
+        description: "officials' notification channels and escalation (docs/notifications.md)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -165,8 +172,22 @@ export function parseServerConfig(text: string, env: NodeJS.ProcessEnv = process
     if (!value.store.token)
       return { ok: false, errors: ['/store/token: required (or SLOPEGUARD_INFLUX_TOKEN)'] };
   }
+  if (value.notify !== undefined) {
+    const notify = parseNotifyConfig(value.notify, env, '/notify');
+    if (!notify.ok) return { ok: false, errors: notify.errors };
+  }
   value.data_dir = resolve(value.data_dir);
   return { ok: true, value };
+}
+
+/** The resolved `notify:` section (already checked by parseServerConfig), or undefined. */
+export function serverNotify(
+  config: ServerConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedNotify | undefined {
+  if (config.notify === undefined) return undefined;
+  const r = parseNotifyConfig(config.notify, env, '/notify');
+  return r.ok ? r.value : undefined;
 }
 
 /** Reads every *.yaml / *.yml / *.json site file of a folder; all errors of all files at once. */

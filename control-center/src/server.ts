@@ -21,6 +21,11 @@ import { registerOpenApi } from './http/openapi.ts';
 import { registerSecurity } from './http/security.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
+import { alertUpdates } from './notify/alert-source.ts';
+import { auditSinkFor } from './notify/audit-adapter.ts';
+import type { Clock as NotifyClock } from './notify/clock.ts';
+import type { ResolvedNotify } from './notify/config.ts';
+import { createNotifier, type Notifier } from './notify/service.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
@@ -67,6 +72,13 @@ export interface ControlCenterOptions {
   auth?: { sessionTtlMs?: number; secureCookies?: boolean };
   /** A gateway command without a cmd/ack within this long is marked timeout (default 30 s). */
   commandTimeoutMs?: number;
+  /**
+   * Officials' notifications (the resolved `notify:` section): channels, retries and the escalation
+   * of unacknowledged alerts. None are sent without it.
+   */
+  notify?: ResolvedNotify;
+  /** The clock retries and escalation run on (a fake one in tests); defaults to the system clock. */
+  notifyClock?: NotifyClock;
 }
 
 export interface ControlCenter {
@@ -78,6 +90,8 @@ export interface ControlCenter {
   readonly users: UserStore;
   readonly audit: AuditLog;
   readonly db: DatabaseSync;
+  /** The notification subsystem, when `notify` is configured. */
+  readonly notifier: Notifier | undefined;
   /** Every route, as Fastify registered it (the security test enumerates the state-changing ones). */
   readonly routes: ReadonlyArray<{ method: string; url: string }>;
   /** Advances engines and data states to `now` (the ticker calls it; tests call it with a fake clock). */
@@ -147,7 +161,20 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   };
   const officialLevel = (site: string) =>
     officialOf(site, clock())?.level ?? view.summary(site)?.level?.level ?? 0;
-  const alertChanged = (a: Alert) => realtime.emit('alert', a);
+  const updates = alertUpdates((site) => officialOf(site, clock())?.reasons ?? []);
+  const alertChanged = (a: Alert) => {
+    realtime.emit('alert', a);
+    updates.publish(a);
+  };
+  const notifier: Notifier | undefined = options.notify
+    ? createNotifier({
+        db,
+        config: options.notify,
+        clock: options.notifyClock,
+        log: logger.child({ component: 'notify' }),
+        audit: auditSinkFor(auth.audit),
+      })
+    : undefined;
   const alerts = new AlertManager(alertStore, (a) => {
     logger.warn(
       { site: a.site, alert: a.id, level: a.level, data: a.dataState, cleared: a.cleared !== null },
@@ -155,6 +182,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     );
     alertChanged(a);
   });
+  notifier?.start(updates.source);
   const observe = (site: string, now = clock()) =>
     alerts.observe(site, officialLevel(site), monitor.get(site)?.state ?? 'live', now);
   const refresh = (site: string) => {
@@ -272,11 +300,13 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     users: auth.users,
     audit: auth.audit,
     db,
+    notifier,
     routes,
     tick,
     async close() {
       clearInterval(ticker);
       commands.close();
+      await notifier?.close();
       await feed.close();
       levels.saveAll(clock());
       states.close();
