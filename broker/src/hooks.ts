@@ -305,9 +305,10 @@ export function createHooks(ctx: HookContext): HookSet {
       }
       kept.push({ ...r, site, gateway });
     }
+    // 0 again once a message has no reading from the future: the gauge shows the clock as it is now.
+    metrics.gatewayClockAhead.set({ site, gateway }, aheadMs / 1000);
     if (future > 0) {
       metrics.readingsRefused.inc({ site, gateway, reason: 'future' }, future);
-      metrics.gatewayClockAhead.set({ site, gateway }, aheadMs / 1000);
       reportBurst(
         `${key}|future`,
         {

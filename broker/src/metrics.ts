@@ -94,7 +94,7 @@ export function createBrokerMetrics(registry: Registry): BrokerMetrics {
     ),
     gatewayClockAhead: gauge(
       'slopeguard_broker_gateway_clock_ahead_seconds',
-      'How far ahead of the broker clock the last reading refused as "future" was, per gateway',
+      'How far ahead of the broker clock the latest telemetry message of a gateway was (0: none refused as future)',
       ['site', 'gateway'],
     ),
     recorderBuffered: gauge('slopeguard_broker_recorder_buffered_readings', 'Readings waiting for the store'),

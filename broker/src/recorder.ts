@@ -62,7 +62,15 @@ interface Entry {
  */
 const ISOLATION_MAX_CONSECUTIVE_FAILURES = 8;
 
-const isRejectedError = (err: unknown) => (err as { code?: string } | null)?.code === 'SG_ERR_STORE_REJECTED';
+const codeOf = (err: unknown) => (err as { code?: string } | null)?.code;
+const isRejectedError = (err: unknown) => codeOf(err) === 'SG_ERR_STORE_REJECTED';
+/**
+ * The stores' own write error (I/O, network, timeout, HTTP 5xx, SQLite busy or disk full) is about
+ * the store, never about the message: such a failure is retried, however it falls between
+ * successful writes (a timeout under load can).
+ */
+const isStoreTrouble = (err: unknown) =>
+  ['SG_ERR_STORE_WRITE', 'SG_ERR_STORE_CLOSED'].includes(codeOf(err) ?? '');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -209,9 +217,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
    * - if nothing was stored, it is an outage: everything is retried later;
    * - otherwise each message that failed is tried again between two writes the store is known to
    *   take (a rewrite of a message just stored; writes are idempotent). Failing between two
-   *   successes, it failed for its content, not because the store is down (an outage that begins
-   *   or ends during the round cannot look like that): set aside. If a probe fails, the store
-   *   went down: the rest is retried later.
+   *   successes with an error other than the store's own write error (isStoreTrouble), it failed
+   *   for its content, not because the store is down (an outage that begins or ends during the
+   *   round cannot look like that): set aside. Otherwise the rest is retried later.
    * Set aside = counted, written to the dead-letter file (or the log) and acknowledged, because
    * resending cannot help. Returns the entries still to retry, oldest first.
    */
@@ -277,7 +285,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         await how.write(f.item);
         how.stored(f.item);
       } catch (err) {
-        if (isRejectedError(err) || (await upAgain())) {
+        if (isRejectedError(err) || (!isStoreTrouble(err) && (await upAgain()))) {
           how.poison(f.item, err);
           continue;
         }

@@ -142,6 +142,11 @@ describe('floods and rotation', () => {
     expect(
       await metricValue(metrics, 'slopeguard_broker_gateway_clock_ahead_seconds', 'gateway="g1"'),
     ).toBeGreaterThan(2e9);
+    // Once the gateway's clock is right again, the gauge says so.
+    await c.publishAsync(T, msg(2, [tilt('m1', Date.now())]), { qos: 1 });
+    expect(await metricValue(metrics, 'slopeguard_broker_gateway_clock_ahead_seconds', 'gateway="g1"')).toBe(
+      0,
+    );
   });
 
   it('a larger configured skew lets such readings through', async () => {

@@ -65,7 +65,10 @@ describe('dashboard in headless Chromium', () => {
     await page.fill('#signin input[name=username]', stack.admin.username);
     await page.fill('#signin input[name=password]', 'wrong-password-here');
     await page.click('#signin button');
-    await expect.poll(() => page.locator('#signin-error').textContent()).toContain('Wrong user or password');
+    // The wrong password costs a full scrypt check: allow for a loaded machine.
+    await expect
+      .poll(() => page.locator('#signin-error').textContent(), { timeout: 15_000 })
+      .toContain('Wrong user or password');
     await page.fill('#signin input[name=password]', stack.admin.password);
     await page.click('#signin button');
     await page.locator('#conn.up').waitFor();
