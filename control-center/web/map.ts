@@ -10,7 +10,7 @@
 import 'leaflet/dist/leaflet.css';
 import L from 'leaflet';
 import { markerElement } from './levels.ts';
-import type { SiteSummary } from './state.ts';
+import { conditionOf, type SiteSummary } from './state.ts';
 
 const BOUNDS = { south: 34.6, north: 38.2, west: 126.4, east: 129.3 };
 
@@ -104,11 +104,11 @@ export function createMap(container: HTMLElement, open: (site: string) => void):
       const before = markers.size;
       for (const s of list) {
         seen.add(s.id);
-        const node = markerElement(s);
         // Only rebuild a marker whose look changed: 1,000 sites updating every second stay cheap.
-        const key = `${node.className}|${node.textContent}`;
+        const key = `${conditionOf(s)}|${s.level?.level}`;
         const have = markers.get(s.id);
         if (have && have.key === key) continue;
+        const node = markerElement(s);
         const icon = L.divIcon({
           html: node,
           className: 'mk-wrap',

@@ -79,12 +79,23 @@ export function subscribe(f: () => void): () => void {
   subscribers.add(f);
   return () => subscribers.delete(f);
 }
-/** Coalesces many events into one render per frame (1,000 sites updating every second). */
+/**
+ * Coalesces many events into one render, at most every RENDER_EVERY_MS and on an animation frame:
+ * with 1,000 sites each sending every second, rendering per event (or per frame) would keep the
+ * main thread busy; four renders a second are more than a person reads.
+ */
+const RENDER_EVERY_MS = 250;
+let lastRender = 0;
 export function changed(): void {
   if (pending) return;
   pending = true;
-  requestAnimationFrame(() => {
-    pending = false;
-    for (const f of subscribers) f();
-  });
+  setTimeout(
+    () =>
+      requestAnimationFrame(() => {
+        pending = false;
+        lastRender = performance.now();
+        for (const f of subscribers) f();
+      }),
+    Math.max(0, lastRender + RENDER_EVERY_MS - performance.now()),
+  );
 }
