@@ -3,9 +3,11 @@ import { encodePayload, systemTopic } from '@slopeguard/core';
 import { Aedes, type Client } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { createAedesFixes, memorySessionMarks } from './aedes-fixes.ts';
 import type { DeviceRegistry } from './auth/registry.ts';
+import { createBurstLog } from './burst-log.ts';
 import { BrokerError } from './errors.ts';
-import { createHooks } from './hooks.ts';
+import { clip, createHooks } from './hooks.ts';
 import { DEFAULT_LIMITS, guardPacketSize, type Limits } from './limits.ts';
 import {
   type Handle,
@@ -96,6 +98,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   } else if (!registry) {
     log.warn('no auth registry configured: every client will be refused');
   }
+  const reportBurst = createBurstLog(log);
   const identities = new WeakMap<Client, PeerIdentity>();
   const hookSet = createHooks({
     identityOf: (client) => identities.get(client),
@@ -110,10 +113,11 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   // With sessions on disk, a QoS 1 PUBACK waits until the message is queued for every persistent
   // session (persistence/durable-puback.ts); in memory there is nothing durable to wait for.
   const durablePuback = options.persistence?.kind === 'sqlite' ? createDurablePuback() : undefined;
-  const persistence =
-    options.persistence?.kind === 'sqlite'
-      ? durablePuback?.wrap(createSqlitePersistence(options.persistence.path))
-      : undefined;
+  const sqlite =
+    options.persistence?.kind === 'sqlite' ? createSqlitePersistence(options.persistence.path) : undefined;
+  const persistence = sqlite && durablePuback?.wrap(sqlite.persistence);
+  // Aedes 1.2 protocol defects (DUP on redelivery, Session Present): aedes-fixes.ts.
+  const fixes = createAedesFixes(sqlite?.marks ?? memorySessionMarks(), log);
   if (persistence)
     log.info(
       { path: options.persistence?.kind === 'sqlite' ? options.persistence.path : '' },
@@ -121,6 +125,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     );
   const aedes = await Aedes.createBroker({
     ...hookSet.hooks,
+    authorizeSubscribe: fixes.authorizeSubscribe(hookSet.hooks.authorizeSubscribe),
     authorizePublish: durablePuback
       ? durablePuback.authorizePublish(hookSet.hooks.authorizePublish)
       : hookSet.hooks.authorizePublish,
@@ -132,6 +137,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     // the hooks enforce limits.maxClientIdLength for every protocol version.
     maxClientsIdLength: limits.maxClientIdLength,
   });
+  fixes.install(aedes);
   aedes.on('client', () => {
     metrics.connections.inc();
     metrics.connectionsTotal.inc();
@@ -140,7 +146,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     // Aedes closes these connections itself, before any hook runs; count them here.
     if (/too many levels/.test(err.message)) {
       metrics.rejected.inc({ reason: 'depth' });
-      log.warn({ clientId: client.id }, 'topic deeper than the limit; connection closed');
+      // One line per burst: each of these is a new connection an attacker can repeat at will.
+      reportBurst('depth', { clientId: clip(client.id) }, 'topic deeper than the limit; connection closed');
     }
   });
   aedes.on('clientDisconnect', (client: Client) => {
@@ -153,7 +160,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     if (identity) identities.set(client, identity);
     guardPacketSize(client, limits.maxPacketBytes, (length) => {
       metrics.rejected.inc({ reason: 'size' });
-      log.warn({ length, max: limits.maxPacketBytes }, 'packet too large; closing the connection');
+      reportBurst('size', { length, max: limits.maxPacketBytes }, 'packet too large; closing the connection');
     });
   };
 

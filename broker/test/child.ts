@@ -26,10 +26,12 @@ export function startChildBroker(config: {
     });
     let out = '';
     let err = '';
+    // A bound, not a delay: loading the broker (type stripping, SQLite) took over 20 s with both
+    // cores busy (broker/test/soak/persistence-loop.sh hit it).
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`child broker did not start: ${err}`));
-    }, 20_000);
+    }, 60_000);
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     proc.stderr?.on('data', (d: Buffer) => {
       err += d.toString();

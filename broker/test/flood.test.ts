@@ -172,6 +172,18 @@ describe('floods and rotation', () => {
     expect(await metricValue(metrics, 'slopeguard_broker_refused_connections_total')).toBeGreaterThan(0);
   });
 
+  it('logs oversized packets once per burst, not once per connection', async () => {
+    await start({ maxPacketBytes: 4096 });
+    for (let i = 0; i < 5; i++) {
+      const c = await gw('s1.g1', secret, `s1.g1-big${i}`);
+      const bye = closed(c);
+      c.publish(gatewayTopic('s1', 'g1', 'status'), 'x'.repeat(10_000), { qos: 0 });
+      await bye;
+    }
+    expect(await metricValue(metrics, 'slopeguard_broker_rejected_total', 'reason="size"')).toBe(5);
+    expect(logLines.filter((l) => l.includes('packet too large'))).toHaveLength(1);
+  });
+
   it('`slopeguard device add --replace` (another registry connection, as the CLI) disconnects the old sessions', async () => {
     await start();
     const c = await gw();

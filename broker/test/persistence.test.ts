@@ -66,7 +66,7 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
       );
       acked += 2;
     }
-    await until(() => received.length === 20);
+    await until(() => received.length === 20, 30_000);
 
     await broker.kill9();
     a.end(true);
@@ -94,7 +94,7 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
         c.once('connect', resolve);
         c.once('error', reject);
       });
-      await until(() => got.size === 50, 10_000).catch(() => undefined);
+      await until(() => got.size === 50, 30_000).catch(() => undefined);
       await c.endAsync();
       return [...got].sort((x, y) => x - y);
     };
@@ -102,5 +102,5 @@ describe('broker restart with on-disk sessions (acceptance 5)', () => {
     // [MQTT-4.4.0-1]: unacknowledged messages are resent to the session on reconnect.
     expect(await redelivered('control-center-a')).toEqual(all);
     expect(await redelivered('control-center-b')).toEqual(all);
-  }, 60_000);
+  }, 180_000);
 });

@@ -1,5 +1,5 @@
 import { LEVEL_NAMES, type Level } from '@slopeguard/core';
-import type { LevelChange, Reason, SensorHealth } from '@slopeguard/core/engine/index.ts';
+import type { LevelChange, Reason, SensorFaults, SensorHealth } from '@slopeguard/core/engine/index.ts';
 import { formatLocal, formatSpan } from './time.ts';
 
 /** What a backtest run gathers for its summary table. */
@@ -16,6 +16,7 @@ export interface BacktestStats {
   /** Per sensor: when a forecast first appeared, and the latest one. */
   forecasts: Map<string, { firstAt: number; lastAt: number; tf: number; r2: number }>;
   health: Record<string, SensorHealth>;
+  faults?: Record<string, SensorFaults>;
   kinds: Record<string, string>;
 }
 
@@ -135,7 +136,18 @@ export function renderSummary(s: BacktestStats): string {
   out.push('', 'Sensor health at the end 센서 상태 (마지막)');
   out.push(
     ...table(
-      ['Sensor 센서', 'Kind', 'Readings', 'Status 상태', 'Spikes', 'Steps', 'Out of range', 'Out of order'],
+      [
+        'Sensor 센서',
+        'Kind',
+        'Readings',
+        'Status 상태',
+        'Spikes',
+        'Steps',
+        'Out of range',
+        'Out of order',
+        'Future',
+        'Unconfirmed',
+      ],
       Object.entries(s.health).map(([id, h]) => [
         id,
         s.kinds[id] ?? '',
@@ -145,6 +157,8 @@ export function renderSummary(s: BacktestStats): string {
         String(h.steps),
         String(h.outOfRange),
         String(h.outOfOrder),
+        String(s.faults?.[id]?.future ?? 0),
+        String(s.faults?.[id]?.unconfirmed ?? 0),
       ]),
     ),
   );

@@ -51,8 +51,9 @@ export function withSetting(base: SiteConfig, path: string, value: number): Site
   const keys = path.split('.');
   let node: Record<string, unknown> = copy;
   for (const k of keys.slice(0, -1)) {
-    const next = node[k];
-    if (typeof next !== 'object' || next === null || Array.isArray(next))
+    // Arrays by index: rules.rain.criticalLine.points.1.rain60Mm.
+    const next = Array.isArray(node) && !/^\d+$/.test(k) ? undefined : node[k];
+    if (typeof next !== 'object' || next === null)
       throw new SweepError(`--sweep ${path}: ${k} is not a group of settings`);
     node = next as Record<string, unknown>;
   }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, extname } from 'node:path';
 import { isId, SENSOR_KINDS } from '@slopeguard/core';
@@ -11,6 +11,8 @@ import {
 } from '@slopeguard/core/engine/index.ts';
 import { type KnownEvent, readEvents } from '../backtest/events.ts';
 import { Packer } from '../backtest/pack.ts';
+import { type ReportInput, renderReport } from '../backtest/report.ts';
+import { ReportCollector } from '../backtest/report-data.ts';
 import { type ScoreSummary, scoreRun } from '../backtest/score.ts';
 import { renderScore } from '../backtest/score-report.ts';
 import { readReadings, SourceError, scanSensors } from '../backtest/source.ts';
@@ -30,7 +32,7 @@ import { type CliCommand, intFlag, parseFlags, UsageError } from '../command.ts'
 const usage = `Usage: slopeguard backtest [--site SITE.yaml] --readings FILE [--summary]
                           [--events EVENTS.csv [--alarm-level N] [--window HOURS] [--false-window HOURS]]
                           [--sweep PATH=FROM:TO:STEP ... [--max-false-per-year N] [--workers N]]
-                          [--json]
+                          [--report OUT.html] [--json]
 
 Replays recorded readings through the alert engine, exactly as the gateway and the control center
 run it, and prints every level change. Use it to tune a site's thresholds on recorded storms: edit
@@ -62,6 +64,9 @@ Options:
                     recommend the setting with the best detection (then the longest lead) with at
                     most N false alarms per year
   --workers N       worker threads for --sweep (default: the machine's parallelism)
+  --report FILE     write a self-contained HTML report (inline SVG, no network): the level band,
+                    rain, soil water index, movement with thresholds, events, forecasts, the score,
+                    and after a sweep the trade-off between detection and false alarms
   --json            stdout is one JSON document {site, readings, changes, score} instead of one
                     line per level change
   -h, --help        this text
@@ -93,6 +98,7 @@ export const backtestCommand: CliCommand = {
       sweep: { type: 'string', multiple: true },
       'max-false-per-year': { type: 'string' },
       workers: { type: 'string' },
+      report: { type: 'string' },
     });
     const file = values.readings;
     if (!file) throw new UsageError('--readings FILE is required');
@@ -157,6 +163,27 @@ export const backtestCommand: CliCommand = {
       }
     }
     const packer = axes.length > 0 ? new Packer(config) : null;
+    const collector = values.report && !packer ? new ReportCollector() : null;
+    const writeReport = async (
+      input: Omit<ReportInput, 'site' | 'file' | 'first' | 'last' | 'events' | 'thresholds'>,
+    ) => {
+      if (!values.report) return;
+      await writeFile(
+        values.report,
+        renderReport({
+          site: config.id,
+          file,
+          first: stats.first ?? 0,
+          last: stats.last ?? 0,
+          events: known ?? [],
+          thresholds: {
+            swiCriticalMm: config.rules.rain.swi.criticalMm ?? null,
+            cumulativeMm: config.rules.displacement.cumulative.mm ?? null,
+          },
+          ...input,
+        }),
+      );
+    };
     const engine = createEngine(config);
     const kinds = new Map(config.sensors.map((s) => [s.id, s.kind]));
     const lastTs = new Map<string, number>();
@@ -185,6 +212,7 @@ export const backtestCommand: CliCommand = {
       for (const [id, f] of Object.entries(engine.forecasts())) {
         const seen = stats.forecasts.get(id);
         stats.forecasts.set(id, { firstAt: seen?.firstAt ?? ts, lastAt: ts, tf: f.tf, r2: f.r2 });
+        collector?.forecast(id, ts, f.tf);
       }
     };
     const emit = (changes: LevelChange[], ts: number) => {
@@ -215,6 +243,7 @@ export const backtestCommand: CliCommand = {
           if (stats.last === null || r.ts > stats.last) stats.last = r.ts;
           if (packer) return packer.add(r);
           emit(engine.push(r), r.ts);
+          collector?.reading(r, engine);
           const slot = Math.floor(r.ts / FORECAST_SAMPLE_MS);
           if (slot !== forecastSlot) {
             forecastSlot = slot;
@@ -250,6 +279,15 @@ export const backtestCommand: CliCommand = {
       );
       const best = budget === null ? null : recommend(results, budget);
       console.error(`\n${renderSweep(paths, results, best, budget)}`);
+      await writeReport({
+        timeline: false,
+        changes: [],
+        rain: [],
+        move: [],
+        forecasts: [],
+        score: null,
+        sweep: { paths, results, best },
+      });
       if (values.json) {
         out.write(
           `${JSON.stringify({ site: config.id, readings: stats.readings, sweep: { paths, options, maxFalsePerYear: budget, results, recommended: best } })}\n`,
@@ -260,6 +298,7 @@ export const backtestCommand: CliCommand = {
     }
     if (values.summary) {
       stats.health = engine.health();
+      stats.faults = engine.faults();
       console.error(`\n${renderSummary(stats)}`);
     }
     const score =
@@ -271,6 +310,14 @@ export const backtestCommand: CliCommand = {
           })
         : null;
     if (score) console.error(`\n${renderScore(score)}`);
+    if (collector)
+      await writeReport({
+        timeline: true,
+        changes: stats.changes,
+        score,
+        sweep: null,
+        ...collector.finish(engine),
+      });
     if (values.json) {
       out.write(
         `${JSON.stringify({ site: config.id, readings: stats.readings, changes: stats.changes, score })}\n`,

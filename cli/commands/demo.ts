@@ -54,6 +54,10 @@ export const demoCommand: CliCommand = {
       intervalMs: intFlag(values['interval-ms'], 'interval-ms', 1000),
       logger,
       story: true,
+      onNotification: (d) =>
+        console.log(
+          `[SMS gateway 문자 게이트웨이] to ${d.to}, alert ${d.alert}, level ${d.level}: ${d.subject}`,
+        ),
     });
     const roleText: Record<string, string> = {
       storm: 'storm (Umyeonsan 2011 replayed): level 3+ in about a minute / 폭우, 약 1분 뒤 경계 이상',

@@ -10,9 +10,12 @@ import {
   startBroker,
 } from '@slopeguard/broker';
 import { type ControlCenter, startControlCenter } from '@slopeguard/control-center';
+import type { WebhookBody } from '@slopeguard/control-center/notify/channels/webhook.ts';
+import { parseNotifyConfig, type ResolvedNotify } from '@slopeguard/control-center/notify/config.ts';
 import { demoStory, type SimGateway, type StoryRole, startSimGateway } from '@slopeguard/simulators';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { type DemoReceiver, startDemoReceiver } from './webhook-receiver.ts';
 
 /**
  * The whole chain in one process, on embedded defaults: Aedes broker with the recorder writing to
@@ -34,6 +37,29 @@ export interface DemoOptions {
    * rest calm. Off for tests and benchmarks, which drive the gateways themselves.
    */
   story?: boolean;
+  /** With `story`: called for each notification the demo's webhook receiver accepts. */
+  onNotification?: (d: WebhookBody) => void;
+}
+
+function demoNotify(receiver: DemoReceiver): ResolvedNotify {
+  const parsed = parseNotifyConfig({
+    channels: { 'sms-gateway': { kind: 'webhook', url: receiver.url, secret: receiver.secret } },
+    escalation: {
+      default_chain: 'officials',
+      chains: {
+        officials: {
+          min_level: 2,
+          repeat_minutes: 10,
+          tiers: [
+            { after_minutes: 0, contacts: [{ id: 'duty-officer', channel: 'sms-gateway', address: '' }] },
+            { after_minutes: 5, contacts: [{ id: 'head-of-division', channel: 'sms-gateway', address: '' }] },
+          ],
+        },
+      },
+    },
+  });
+  if (!parsed.ok) throw new Error(`demo notify config: ${parsed.errors.join('; ')}`);
+  return parsed.value;
 }
 
 export interface Credentials {
@@ -53,6 +79,8 @@ export interface DemoStack {
   readonly dashboardUrl: string;
   /** The dashboard's admin sign-in: a new password every run. */
   readonly admin: Credentials;
+  /** With `story`: the webhook receiver that alerts escalate to. */
+  readonly receiver: DemoReceiver | undefined;
   readonly dbPath: string;
   readonly store: Store;
   readonly broker: BrokerService;
@@ -114,6 +142,18 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
     const siteIds = DEMO_SITES.slice(0, o.sites);
     const stories = o.story ? demoStory(siteIds, { now: Date.now(), intervalMs: o.intervalMs || 1000 }) : [];
     const configs = new Map(stories.flatMap((s) => (s.config ? [[s.site, s.config] as const] : [])));
+    // With the story, alerts escalate to a webhook receiver inside the demo (an SMS gateway's
+    // stand-in) that prints each notification: the duty officer at once, the head of division
+    // after 5 minutes without acknowledgement, reminders every 10 minutes.
+    let receiver: DemoReceiver | undefined;
+    if (o.story) {
+      receiver = await startDemoReceiver(o.host, randomBytes(24).toString('base64url'), (d) =>
+        o.onNotification?.(d),
+      );
+      const r = receiver;
+      closers.push(() => r.close());
+    }
+    const notify = receiver ? demoNotify(receiver) : undefined;
     const controlCenter = await startControlCenter({
       http: { host: o.host, port: o.httpPort },
       // Scenario sites bring their rules; the others have no configuration file: every rule at its
@@ -124,6 +164,7 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       metrics,
       store,
       db: { path: join(dataDir, 'control-center.sqlite') },
+      ...(notify ? { notify } : {}),
     });
     closers.push(() => controlCenter.close());
     // The operational database persists across demo runs: a fresh admin password every run.
@@ -155,6 +196,7 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       registry,
       dashboardUrl: controlCenter.url,
       admin,
+      receiver,
       dbPath,
       store,
       broker,

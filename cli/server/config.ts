@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import type { Limits } from '@slopeguard/broker';
+import { parseNotifyConfig, type ResolvedNotify } from '@slopeguard/control-center/notify/config.ts';
 import { parseSiteConfigText, type SiteConfig } from '@slopeguard/core/engine/index.ts';
 import { parse as parseYaml } from 'yaml';
 
@@ -31,6 +33,31 @@ const WsListener = Type.Object(
     path: Type.String({ default: '/mqtt' }),
   },
   { additionalProperties: false },
+);
+
+const PositiveInt = (description: string) => Type.Optional(Type.Integer({ minimum: 1, description }));
+const PositiveNumber = (description: string) =>
+  Type.Optional(Type.Number({ exclusiveMinimum: 0, description }));
+
+/** mqtt.limits: the broker's limits (docs/broker.md#limits); each key overrides one default. */
+const LimitsConfig = Type.Object(
+  {
+    max_packet_bytes: PositiveInt('largest MQTT packet, bytes (262144)'),
+    max_topic_levels: PositiveInt('deepest topic (8)'),
+    max_client_id_length: PositiveInt('longest client id (192)'),
+    connects_per_minute: PositiveNumber('successful CONNECTs per account and minute (30)'),
+    connect_burst: PositiveInt('(10)'),
+    messages_per_second: PositiveNumber('PUBLISHes per account and second (200)'),
+    message_burst: PositiveInt('(2000)'),
+    readings_per_second: PositiveNumber('readings per account and second (1000)'),
+    reading_burst: PositiveInt('(10000)'),
+    max_sensors_per_gateway: PositiveInt('distinct sensor ids per gateway (256)'),
+    max_clock_skew_ms: PositiveInt('how far ahead of the broker clock a reading may be (300000)'),
+    failed_auth_per_minute_per_address: PositiveNumber('failed logins per remote address and minute (30)'),
+    failed_auth_burst: PositiveInt('(30)'),
+    max_throttle_ms: PositiveInt('longest hold of an over-rate PUBLISH before closing (10000)'),
+  },
+  { additionalProperties: false, default: {} },
 );
 
 const SqliteStore = Type.Object(
@@ -71,6 +98,7 @@ export const ServerConfig = Type.Object(
         tls: Type.Optional(TlsListener),
         ws: Type.Optional(WsListener),
         persistence: Type.Union([Type.Literal('sqlite'), Type.Literal('memory')], { default: 'sqlite' }),
+        limits: LimitsConfig,
       },
       { additionalProperties: false, default: {} },
     ),
@@ -84,10 +112,40 @@ export const ServerConfig = Type.Object(
     ),
     sites_dir: Type.Optional(Type.String({ description: 'folder of site YAML files for the alert engine' })),
     auto_configure_sites: Type.Boolean({ default: false }),
+    // Checked by its own schema (parseNotifyConfig), which reports errors per channel kind.
+    notify: Type.Optional(
+      Type.Unknown({
+        description: "officials' notification channels and escalation (docs/notifications.md)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 export type ServerConfig = Static<typeof ServerConfig>;
+
+/** The broker's `limits` option from mqtt.limits (snake_case in the file, as every other key). */
+export function brokerLimits(config: ServerConfig): Partial<Limits> {
+  const l = config.mqtt.limits;
+  const out: Partial<Limits> = {};
+  const set = <K extends keyof Limits>(key: K, value: Limits[K] | undefined) => {
+    if (value !== undefined) out[key] = value;
+  };
+  set('maxPacketBytes', l.max_packet_bytes);
+  set('maxTopicLevels', l.max_topic_levels);
+  set('maxClientIdLength', l.max_client_id_length);
+  set('connectsPerMinute', l.connects_per_minute);
+  set('connectBurst', l.connect_burst);
+  set('messagesPerSecond', l.messages_per_second);
+  set('messageBurst', l.message_burst);
+  set('readingsPerSecond', l.readings_per_second);
+  set('readingBurst', l.reading_burst);
+  set('maxSensorsPerGateway', l.max_sensors_per_gateway);
+  set('maxClockSkewMs', l.max_clock_skew_ms);
+  set('failedAuthPerMinutePerAddress', l.failed_auth_per_minute_per_address);
+  set('failedAuthBurst', l.failed_auth_burst);
+  set('maxThrottleMs', l.max_throttle_ms);
+  return out;
+}
 
 export type Loaded<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
@@ -114,8 +172,22 @@ export function parseServerConfig(text: string, env: NodeJS.ProcessEnv = process
     if (!value.store.token)
       return { ok: false, errors: ['/store/token: required (or SLOPEGUARD_INFLUX_TOKEN)'] };
   }
+  if (value.notify !== undefined) {
+    const notify = parseNotifyConfig(value.notify, env, '/notify');
+    if (!notify.ok) return { ok: false, errors: notify.errors };
+  }
   value.data_dir = resolve(value.data_dir);
   return { ok: true, value };
+}
+
+/** The resolved `notify:` section (already checked by parseServerConfig), or undefined. */
+export function serverNotify(
+  config: ServerConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedNotify | undefined {
+  if (config.notify === undefined) return undefined;
+  const r = parseNotifyConfig(config.notify, env, '/notify');
+  return r.ok ? r.value : undefined;
 }
 
 /** Reads every *.yaml / *.yml / *.json site file of a folder; all errors of all files at once. */

@@ -16,7 +16,7 @@ import { type ControlCenter, startControlCenter } from '@slopeguard/control-cent
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import type { ServerConfig } from './config.ts';
+import { brokerLimits, type ServerConfig, serverNotify } from './config.ts';
 
 /**
  * `slopeguard server`: broker + recorder + store + control center of one installation. The control
@@ -96,6 +96,7 @@ export async function startServer(
       logger,
       metrics,
       auth: { registry },
+      limits: brokerLimits(config),
       persistence:
         config.mqtt.persistence === 'sqlite' ? { kind: 'sqlite', path: sessionsPath } : { kind: 'memory' },
       recorder: { spillPath: join(config.data_dir, 'recorder-spill.ndjson') },
@@ -121,6 +122,7 @@ export async function startServer(
       },
       // Users, sessions, audit, alerts: `slopeguard user add --db <data_dir>/control-center.sqlite`.
       db: { path: join(config.data_dir, 'control-center.sqlite') },
+      notify: serverNotify(config),
     });
     closers.push(() => center.close());
     return { broker, center, store, registry, close: closeAll };

@@ -212,5 +212,5 @@ describe('slopeguard backtest --events (CLI, child process)', () => {
     const bad = await cli(['--readings', file('rain.csv'), '--events', file('bad.csv')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bad\.csv:2: time "soon"/);
-  });
+  }, 180_000); // four child processes: minutes on a loaded machine
 });

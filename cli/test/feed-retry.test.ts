@@ -59,8 +59,7 @@ describe('control center broker connection', () => {
             qos: 1,
           },
         );
-        const res = await fetch(`${center.url}api/v1/sites`);
-        sites = ((await res.json()) as { sites: { id: string }[] }).sites;
+        sites = center.view.list();
         if (sites.length === 0) await new Promise((r) => setTimeout(r, 100));
       }
       expect(sites.map((s) => s.id)).toEqual(['hill-1']);

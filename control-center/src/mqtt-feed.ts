@@ -1,4 +1,5 @@
 import {
+  type CommandAck,
   DEFAULT_MAX_CLOCK_AHEAD_MS,
   decodePayload,
   failureOf,
@@ -21,6 +22,7 @@ export type FeedEvent =
   | { channel: 'telemetry'; site: string; gateway: string; message: Telemetry }
   | { channel: 'status'; site: string; gateway: string; message: Status }
   | { channel: 'event'; site: string; gateway: string; message: GatewayEvent }
+  | { channel: 'cmd/ack'; site: string; gateway: string; message: CommandAck }
   | { channel: 'level'; site: string; message: SiteLevel };
 
 export interface MqttFeedOptions {
@@ -49,6 +51,7 @@ const SUBSCRIPTIONS = [
   gatewayFilter('telemetry'),
   gatewayFilter('status'),
   gatewayFilter('event'),
+  gatewayFilter('cmd/ack'),
   siteFilter('level'),
 ];
 
@@ -182,6 +185,12 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
           if (!d.ok) return refuse(d.errors);
           view.applyEvent(site, gateway, d.value);
           onEvent({ channel: 'event', site, gateway, message: d.value });
+          break;
+        }
+        case 'cmd/ack': {
+          const d = decodePayload('cmd/ack', payload);
+          if (!d.ok) return refuse(d.errors);
+          onEvent({ channel: 'cmd/ack', site, gateway, message: d.value });
           break;
         }
         default:

@@ -12,16 +12,23 @@ import { SignInLimiter } from './auth/rate-limit.ts';
 import { sqliteSessionStore } from './auth/sessions.ts';
 import { sqliteTokenStore } from './auth/tokens.ts';
 import { sqliteUserStore, type UserStore } from './auth/users.ts';
+import { CommandService } from './commands/command-service.ts';
 import { openOperationalDb } from './db/open.ts';
 import { type EngineStateStore, memoryEngineStateStore, openEngineStateStore } from './engine-state-store.ts';
 import { type AuthContext, guard, principalFromCookie, registerAuth } from './http/auth.ts';
 import { allowedHostSet } from './http/hosts.ts';
+import { registerOpenApi } from './http/openapi.ts';
 import { registerSecurity } from './http/security.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
+import { alertUpdates } from './notify/alert-source.ts';
+import type { Clock as NotifyClock } from './notify/clock.ts';
+import type { ResolvedNotify } from './notify/config.ts';
+import { createNotifier, type Notifier } from './notify/service.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
+import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
@@ -62,6 +69,15 @@ export interface ControlCenterOptions {
    * behind a TLS proxy) or when the request came over HTTPS.
    */
   auth?: { sessionTtlMs?: number; secureCookies?: boolean };
+  /** A gateway command without a cmd/ack within this long is marked timeout (default 30 s). */
+  commandTimeoutMs?: number;
+  /**
+   * Officials' notifications (the resolved `notify:` section): channels, retries and the escalation
+   * of unacknowledged alerts. None are sent without it.
+   */
+  notify?: ResolvedNotify;
+  /** The clock retries and escalation run on (a fake one in tests); defaults to the system clock. */
+  notifyClock?: NotifyClock;
 }
 
 export interface ControlCenter {
@@ -73,6 +89,8 @@ export interface ControlCenter {
   readonly users: UserStore;
   readonly audit: AuditLog;
   readonly db: DatabaseSync;
+  /** The notification subsystem, when `notify` is configured. */
+  readonly notifier: Notifier | undefined;
   /** Every route, as Fastify registered it (the security test enumerates the state-changing ones). */
   readonly routes: ReadonlyArray<{ method: string; url: string }>;
   /** Advances engines and data states to `now` (the ticker calls it; tests call it with a fake clock). */
@@ -107,6 +125,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   });
   const allowedHosts = allowedHostSet(options.http.host, options.http.allowedHosts);
   await registerSecurity(app, allowedHosts);
+  await registerOpenApi(app);
   const db = openOperationalDb(options.db?.path ?? ':memory:');
   const auth: AuthContext = {
     users: sqliteUserStore(db, clock),
@@ -141,7 +160,31 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   };
   const officialLevel = (site: string) =>
     officialOf(site, clock())?.level ?? view.summary(site)?.level?.level ?? 0;
-  const alertChanged = (a: Alert) => realtime.emit('alert', a);
+  const updates = alertUpdates((site) => officialOf(site, clock())?.reasons ?? []);
+  const alertChanged = (a: Alert) => {
+    realtime.emit('alert', a);
+    updates.publish(a);
+  };
+  const notifier: Notifier | undefined = options.notify
+    ? createNotifier({
+        db,
+        config: options.notify,
+        clock: options.notifyClock,
+        log: logger.child({ component: 'notify' }),
+        audit: {
+          record: (e) => {
+            auth.audit.append({
+              actor: e.actor,
+              address: 'control-center',
+              action: e.action,
+              target: e.target,
+              outcome: e.action.endsWith('.failed') ? 'failed' : 'ok',
+              detail: e.details,
+            });
+          },
+        },
+      })
+    : undefined;
   const alerts = new AlertManager(alertStore, (a) => {
     logger.warn(
       { site: a.site, alert: a.id, level: a.level, data: a.dataState, cleared: a.cleared !== null },
@@ -149,6 +192,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     );
     alertChanged(a);
   });
+  notifier?.start(updates.source);
   const observe = (site: string, now = clock()) =>
     alerts.observe(site, officialLevel(site), monitor.get(site)?.state ?? 'live', now);
   const refresh = (site: string) => {
@@ -156,6 +200,8 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     if (msg) publishLevel(site, encodePayload('level', msg));
     observe(site);
   };
+  const gatewaySilenceMs = options.dataState?.gatewaySilenceMs ?? 180_000;
+  registerGatewayRoutes(app, auth, view, () => commands, clock, gatewaySilenceMs);
   registerAlertRoutes(app, auth, alertStore, {
     now: clock,
     engineLevel: (site) => levels.level(site),
@@ -164,7 +210,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     release: (site, operator) => levels.release(site, clock(), operator).length > 0,
     alertChanged,
   });
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ ok: true }));
   registerMetricsRoute(app, options.metrics);
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
   await app.listen({ host: options.http.host, port: options.http.port });
@@ -198,12 +244,31 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const monitor = new SiteMonitor({
     view,
     levels,
-    gatewaySilenceMs: options.dataState?.gatewaySilenceMs ?? 180_000,
+    gatewaySilenceMs,
     fallbackStaleMs: options.dataState?.fallbackStaleMs ?? 180_000,
     onChange: (site, data) => {
       logger.info({ site, data: data.state, reasons: data.reasons }, 'site data state');
       realtime.emit('site-data', { site, data });
       observe(site);
+    },
+  });
+  const commands = new CommandService({
+    db,
+    now: clock,
+    timeoutMs: options.commandTimeoutMs ?? 30_000,
+    publish: async (topic, payload) => {
+      await feed.client.publishAsync(topic, payload, { qos: 1, retain: false });
+    },
+    onChange: (c) => {
+      auth.audit.append({
+        actor: 'control-center',
+        address: 'mqtt',
+        action: 'gateway.command_answer',
+        target: `${c.site}/${c.gateway}`,
+        outcome: c.status === 'acked' ? 'ok' : 'failed',
+        detail: { id: c.id, name: c.name, status: c.status, error: c.error },
+      });
+      realtime.emit('command', c);
     },
   });
   const feed = await startMqttFeed({
@@ -215,6 +280,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     now: clock,
     onEvent: (e) => {
       if (e.channel === 'telemetry') levels.onReadings(e.site, e.message.readings);
+      if (e.channel === 'cmd/ack') return commands.onAck(e.site, e.gateway, e.message);
       realtime.publish(e);
       if (e.channel !== 'level') monitor.evaluate(e.site, clock());
       // A site without an engine here (another control center decides) follows the published level.
@@ -244,10 +310,13 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     users: auth.users,
     audit: auth.audit,
     db,
+    notifier,
     routes,
     tick,
     async close() {
       clearInterval(ticker);
+      commands.close();
+      await notifier?.close();
       await feed.close();
       levels.saveAll(clock());
       states.close();

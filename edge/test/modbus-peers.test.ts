@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reading } from '@slopeguard/core';
 import { createDriver, type Driver } from '@slopeguard/firmware-bridge';
@@ -107,7 +107,6 @@ describe('Modbus RTU against third-party peers on ptys', () => {
     ]);
     // A map that reads past pymodbus's 64 registers: pymodbus answers with an exception.
     const maps = join(tmp.dir, 'maps');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(maps, { recursive: true });
     writeFileSync(
       join(maps, 'far-tilt.yaml'),
@@ -166,10 +165,7 @@ describe('Modbus RTU against third-party peers on ptys', () => {
     const h = driver.health();
     expect(h.sensors?.['tilt-1']?.supplyV).toBe(12.05);
     expect(h.sensors?.['crack-1']?.supplyV).toBe(11.9);
-    await waitFor(
-      'the exception from pymodbus',
-      () => h && driver?.health().sensors?.['far-1']?.errors.exception,
-    );
+    await waitFor('the exception from pymodbus', () => driver?.health().sensors?.['far-1']?.errors.exception);
     expect(driver.health().sensors?.['far-1']?.lastError).toBe(
       'exception: unit 1 fc 4: ILLEGAL_DATA_ADDRESS',
     );

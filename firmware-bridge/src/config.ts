@@ -117,6 +117,13 @@ export const Sdi12DriverConfig = Type.Object(
       Type.Integer({ minimum: 10, default: 1000, description: 'per-command response timeout' }),
     ),
     retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, default: 3 })),
+    concurrent: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'measure the sensors due together with aC! (aCC! with crc): all start, then all are read',
+      }),
+    ),
     sensors: Type.Array(Sdi12Sensor, { minItems: 1 }),
   },
   { additionalProperties: false },

@@ -1,5 +1,6 @@
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
-import { openSqliteLevel } from './sqlite-level.ts';
+import type { SessionMarks } from '../aedes-fixes.ts';
+import { type LevelLike, openSqliteLevel } from './sqlite-level.ts';
 
 export type PersistenceOptions = { kind: 'memory' } | { kind: 'sqlite'; path: string };
 
@@ -12,8 +13,25 @@ export type PersistenceOptions = { kind: 'memory' } | { kind: 'sqlite'; path: st
  * messages must reach delivery in the order they were published. LevelDB's writes complete out of
  * order, which is the loss the issue measured; the FIFO here makes the order explicit.
  */
-export function createSqlitePersistence(path: string): AsyncLevelPersistence {
-  return serialiseEnqueue(new AsyncLevelPersistence(openSqliteLevel(path)));
+export function createSqlitePersistence(path: string): {
+  persistence: AsyncLevelPersistence;
+  marks: SessionMarks;
+} {
+  const level = openSqliteLevel(path);
+  return { persistence: serialiseEnqueue(new AsyncLevelPersistence(level)), marks: levelSessionMarks(level) };
+}
+
+/**
+ * Which client ids have a session (aedes-fixes.ts, Session Present), as `session:<id>` keys next to
+ * the persistence's own (`subscriptions:`, `outgoing:`, ...; no range of its covers them).
+ */
+export function levelSessionMarks(level: LevelLike): SessionMarks {
+  const key = (id: string) => `session:${encodeURIComponent(id)}`;
+  return {
+    has: async (id) => (await level.get(key(id))) !== undefined,
+    add: (id) => level.put(key(id), new Uint8Array([1])),
+    delete: (id) => level.del(key(id)),
+  };
 }
 
 /** Makes `outgoingEnqueueCombi` complete in call order (a FIFO of promises). */

@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 
-/** One step of the operational database's schema. Versions rise by one; a step never changes once shipped. */
+/** One step of the operational database's schema. Versions rise; a step never changes once shipped. */
 export interface Migration {
   version: number;
   name: string;
@@ -17,9 +17,14 @@ export class MigrationError extends Error {
  * it does not know) is refused rather than used half-understood.
  */
 export function migrate(db: DatabaseSync, migrations: readonly Migration[], now = Date.now()): number[] {
+  // Versions rise strictly; each part of the control center owns a range (core 1-99, notifications
+  // 100-199, residents' warnings 200-299), so a part can add a step without renumbering the others.
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1)
-      throw new MigrationError(`migration ${m.name}: version ${m.version}, expected ${i + 1}`);
+    const prev = migrations[i - 1];
+    if (!Number.isInteger(m.version) || m.version < 1 || (prev && m.version <= prev.version))
+      throw new MigrationError(
+        `migration ${m.name}: version ${m.version} does not follow ${prev?.version ?? 0}`,
+      );
   });
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL)`);

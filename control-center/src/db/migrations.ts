@@ -1,10 +1,13 @@
+import { NOTIFY_MIGRATIONS } from '../notify/migrations.ts';
+import { WARN_MIGRATIONS } from '../warn/migrations.ts';
 import type { Migration } from './migrate.ts';
 
 /**
- * Every migration of the operational database, in order, in this one list (other parts of the
- * control center, such as notifications, append theirs here). Never edit a shipped step: add one.
+ * Every migration of the operational database, in order, in this one list: the core steps (1-99),
+ * then notifications (100-199, notify/migrations.ts) and residents' warnings (200-299,
+ * warn/migrations.ts). Never edit a shipped step: add one.
  */
-export const MIGRATIONS: readonly Migration[] = [
+const CORE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'users, sessions, api tokens',
@@ -121,4 +124,10 @@ CREATE TABLE commands (
 CREATE INDEX commands_gateway ON commands(site, gateway, sent);`);
     },
   },
+];
+
+export const MIGRATIONS: readonly Migration[] = [
+  ...CORE_MIGRATIONS,
+  ...NOTIFY_MIGRATIONS,
+  ...WARN_MIGRATIONS,
 ];

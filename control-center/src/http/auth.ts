@@ -15,6 +15,8 @@ export type Principal =
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** Set when a state-changing request passes its guard; cleared when the handler audits it. */
+    auditPending: string | null;
   }
 }
 
@@ -73,6 +75,18 @@ export function principalFromCookie(ctx: AuthContext, cookieHeader: string | und
 export async function registerAuth(app: FastifyInstance, ctx: AuthContext): Promise<void> {
   await app.register(fastifyCookie);
   app.decorateRequest('principal', null);
+  app.decorateRequest('auditPending', null);
+  // An allowed state-changing request that its handler did not audit (it failed: 404, 409, a
+  // validation error, an exception) is audited here, so no allowed action goes unrecorded.
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.auditPending === null) return;
+    auditRequest(ctx, req, {
+      action: req.auditPending,
+      target: req.url.slice(0, 200),
+      outcome: 'failed',
+      detail: { status: reply.statusCode },
+    });
+  });
   app.addHook('onRequest', async (req) => {
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) {
@@ -90,6 +104,7 @@ export function auditRequest(
   req: FastifyRequest,
   entry: Omit<AuditInput, 'actor' | 'address'> & { actor?: string },
 ): void {
+  req.auditPending = null;
   ctx.audit.append({ actor: entry.actor ?? actorOf(req.principal), address: req.ip, ...entry });
 }
 
@@ -125,5 +140,6 @@ export function guard(ctx: AuthContext, need: Need, action?: string) {
         });
       return sendError(reply, 'SG_ERR_FORBIDDEN');
     }
+    if (changing) req.auditPending = action ?? `${req.method} ${req.routeOptions.url}`;
   };
 }

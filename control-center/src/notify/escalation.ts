@@ -2,6 +2,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { isLevel, type Level } from '@slopeguard/core';
 import pino, { type Logger } from 'pino';
 import type { Clock, ClockTimer } from './clock.ts';
+import { NotifyError } from './errors.ts';
 import { type AlertUpdate, officialsMessage } from './message.ts';
 import type { Outbox } from './outbox.ts';
 
@@ -242,19 +243,28 @@ export class Escalation {
       }
     });
     if (reached !== row.reached) this.#st.setReached.run({ alert_id: alertId, reached, now });
-    if (Number.isFinite(next) && this.#started) {
-      this.#timers.set(
-        alertId,
-        this.#clock.setTimeout(() => {
-          this.#timers.delete(alertId);
-          try {
-            this.#inTransaction(() => this.#evaluate(alertId));
-          } catch (err) {
-            this.#log.error({ alert: alertId, err: (err as Error).message }, 'escalation step failed');
-          }
-        }, next - now),
-      );
-    }
+    if (Number.isFinite(next)) this.#arm(alertId, next - now);
+  }
+
+  #arm(alertId: string, delayMs: number): void {
+    if (!this.#started) return;
+    this.#cancelTimer(alertId);
+    this.#timers.set(
+      alertId,
+      this.#clock.setTimeout(() => {
+        this.#timers.delete(alertId);
+        try {
+          this.#inTransaction(() => this.#evaluate(alertId));
+        } catch (err) {
+          // The database refused (full or failing disk): try the step again rather than go silent.
+          this.#log.error(
+            { alert: alertId, err: (err as Error).message },
+            'escalation step failed; retrying',
+          );
+          this.#arm(alertId, STEP_RETRY_MS);
+        }
+      }, delayMs),
+    );
   }
 
   #sendClear(u: AlertUpdate, chain: EscalationChain, reached: number, now: number): void {
@@ -281,6 +291,8 @@ export class Escalation {
         message,
       });
     } catch (err) {
+      // A database error fails the whole step (rolled back, retried); a caller's error does not.
+      if (!(err instanceof NotifyError)) throw err;
       // A channel removed from the configuration while alerts escalate: the others still go out.
       this.#log.error(
         { alert: u.alertId, contact: c.id, channel: c.channel, err: (err as Error).message },
@@ -297,6 +309,7 @@ export class Escalation {
   }
 }
 
+const STEP_RETRY_MS = 10_000;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /** The first problem of an update from the alert stream, or undefined when it is well formed. */

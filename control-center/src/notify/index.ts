@@ -3,6 +3,7 @@
  * unacknowledged alerts to officials, and the `notify:` configuration. Self-contained: it needs a
  * node:sqlite database with NOTIFY_MIGRATIONS applied, a clock and an audit sink. docs/notifications.md.
  */
+export { auditSinkFor } from './audit-adapter.ts';
 export { backoffMs, DEFAULT_RETRY, type RetryPolicy } from './backoff.ts';
 export { type EmailOptions, emailChannel } from './channels/email.ts';
 export { type WebhookBody, type WebhookOptions, webhookChannel } from './channels/webhook.ts';

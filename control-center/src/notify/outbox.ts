@@ -276,7 +276,6 @@ export class Outbox {
         }
       }
       this.#armTimer(now);
-      this.#storageOk();
     } catch (err) {
       this.#storageTrouble(err);
     }
@@ -341,6 +340,8 @@ export class Outbox {
     const attempt = row.attempts + 1;
     // Committed before the send: a message that kills the process still uses up its attempts.
     this.#st.beginAttempt.run({ delivery_id: row.delivery_id, now: startedAt });
+    // A write went through: the database works (reads alone do not prove it).
+    this.#storageOk();
     const recipient: Recipient = { id: row.recipient_id, address: row.recipient_address };
     let result: SendResult;
     if (!channel) {

@@ -64,7 +64,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AuthContext): voi
         summary: 'List users',
         response: { 200: Type.Object({ users: Type.Array(User) }), ...errors },
       },
-      preHandler: admin(),
+      preValidation: admin(),
     },
     async () => ({ users: ctx.users.list() }),
   );
@@ -77,7 +77,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AuthContext): voi
         body: NewUser,
         response: { 201: User, 400: ErrorBody, ...errors },
       },
-      preHandler: admin('user.add'),
+      preValidation: admin('user.add'),
     },
     async (req, reply) => {
       const u = await ctx.users.add(req.body.username, req.body.role, req.body.password).catch(userError);
@@ -99,7 +99,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AuthContext): voi
         params: Username,
         response: { 200: User, ...errors },
       },
-      preHandler: admin('user.disable'),
+      preValidation: admin('user.disable'),
     },
     async (req) => {
       let u: ReturnType<typeof ctx.users.setDisabled>;
@@ -122,7 +122,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AuthContext): voi
         body: Password,
         response: { 200: Type.Object({ ok: Type.Literal(true) }), 400: ErrorBody, ...errors },
       },
-      preHandler: admin('user.passwd'),
+      preValidation: admin('user.passwd'),
     },
     async (req) => {
       await ctx.users.setPassword(req.params.username, req.body.password).catch(userError);
@@ -139,7 +139,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AuthContext): voi
         summary: 'List API tokens (never their secrets)',
         response: { 200: Type.Object({ tokens: Type.Array(Token) }), ...errors },
       },
-      preHandler: admin(),
+      preValidation: admin(),
     },
     async () => ({ tokens: ctx.tokens.list() }),
   );
@@ -152,7 +152,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AuthContext): voi
         body: NewToken,
         response: { 201: Type.Object({ token: Type.String(), info: Token }), ...errors },
       },
-      preHandler: admin('token.create'),
+      preValidation: admin('token.create'),
     },
     async (req, reply) => {
       const t = ctx.tokens.create(req.body.name, req.body.scope, actorOf(req.principal));
@@ -174,7 +174,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AuthContext): voi
         params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
         response: { 200: Token, ...errors },
       },
-      preHandler: admin('token.revoke'),
+      preValidation: admin('token.revoke'),
     },
     async (req, reply) => {
       const t = ctx.tokens.revoke(req.params.id);
@@ -203,7 +203,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AuthContext): voi
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
         }),
       },
-      preHandler: admin(),
+      preValidation: admin(),
     },
     async (req, reply) => {
       const format = req.query.format ?? 'json';

@@ -88,7 +88,7 @@ export function registerAlertRoutes(
         }),
         response: { 200: Type.Object({ alerts: Type.Array(AlertSchema) }), ...errors },
       },
-      preHandler: guard(ctx, 'read'),
+      preValidation: guard(ctx, 'read'),
     },
     async (req) => {
       const state = req.query.state ?? 'active';
@@ -110,7 +110,7 @@ export function registerAlertRoutes(
         params: IdParam,
         response: { 200: Type.Object({ alert: AlertSchema, history: Type.Array(EventSchema) }), ...errors },
       },
-      preHandler: guard(ctx, 'read'),
+      preValidation: guard(ctx, 'read'),
     },
     async (req) => ({ alert: mustAlert(req.params.id), history: store.history(req.params.id) }),
   );
@@ -125,7 +125,7 @@ export function registerAlertRoutes(
         body: Comment,
         response: { 200: AlertSchema, ...errors },
       },
-      preHandler: guard(ctx, 'operator', 'alert.ack'),
+      preValidation: guard(ctx, 'operator', 'alert.ack'),
     },
     async (req) => {
       const before = mustAlert(req.params.id);
@@ -153,7 +153,7 @@ export function registerAlertRoutes(
         body: Comment,
         response: { 200: AlertSchema, ...errors },
       },
-      preHandler: guard(ctx, 'operator', 'alert.comment'),
+      preValidation: guard(ctx, 'operator', 'alert.comment'),
     },
     async (req) => {
       const a = mustAlert(req.params.id);
@@ -187,7 +187,7 @@ export function registerAlertRoutes(
         body: ManualBody,
         response: { 200: LevelResult, ...errors },
       },
-      preHandler: guard(ctx, 'operator', 'site.manual_level'),
+      preValidation: guard(ctx, 'operator', 'site.manual_level'),
     },
     async (req) => {
       const { site } = req.params;
@@ -243,7 +243,7 @@ export function registerAlertRoutes(
         body: Reason,
         response: { 200: LevelResult, ...errors },
       },
-      preHandler: guard(ctx, 'operator', 'site.release'),
+      preValidation: guard(ctx, 'operator', 'site.release'),
     },
     async (req) => {
       const { site } = req.params;

@@ -92,7 +92,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: AuthContext, li
         summary: 'The signed-in user and CSRF token',
         response: { 200: SessionInfo, 401: ErrorBody },
       },
-      preHandler: guard(ctx, 'read'),
+      preValidation: guard(ctx, 'read'),
     },
     async (req, reply) => {
       const p = req.principal;
@@ -109,7 +109,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: AuthContext, li
         summary: 'Sign out',
         response: { 204: Type.Null(), 401: ErrorBody, 403: ErrorBody },
       },
-      preHandler: guard(ctx, 'read', 'session.sign_out'),
+      preValidation: guard(ctx, 'read', 'session.sign_out'),
     },
     async (req, reply) => {
       const p = req.principal;

@@ -1,5 +1,6 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, preValidationAsyncHookHandler } from 'fastify';
 import { sendError } from '../http/errors.ts';
+import { SiteParam } from '../http/schemas.ts';
 import type { LiveView } from '../live-view.ts';
 import type { SiteMonitor } from '../site-monitor.ts';
 
@@ -8,20 +9,25 @@ export function registerSiteRoutes(
   app: FastifyInstance,
   view: LiveView,
   monitor: () => SiteMonitor,
-  read: preHandlerAsyncHookHandler,
+  read: preValidationAsyncHookHandler,
 ): void {
-  app.get('/api/v1/sites', { preHandler: read }, async () => ({ sites: view.list() }));
+  app.get(
+    '/api/v1/sites',
+    {
+      preValidation: read,
+      schema: {
+        tags: ['sites'],
+        summary: 'Every site: official level, data state, gateways, latest readings',
+      },
+    },
+    async () => ({ sites: view.list() }),
+  );
 
   app.get<{ Params: { site: string } }>(
     '/api/v1/sites/:site',
     {
-      preHandler: read,
-      schema: {
-        params: {
-          type: 'object',
-          properties: { site: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } },
-        },
-      },
+      preValidation: read,
+      schema: { tags: ['sites'], summary: 'One site', params: SiteParam },
     },
     async (req, reply) => {
       const site = view.summary(req.params.site);
@@ -33,12 +39,11 @@ export function registerSiteRoutes(
   app.get<{ Params: { site: string } }>(
     '/api/v1/sites/:site/health',
     {
-      preHandler: read,
+      preValidation: read,
       schema: {
-        params: {
-          type: 'object',
-          properties: { site: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } },
-        },
+        tags: ['sites'],
+        summary: 'What the engine knows of a site: data state, per-sensor health, SWI, forecasts',
+        params: SiteParam,
       },
     },
     async (req, reply) => {

@@ -24,8 +24,16 @@ export interface PageLinks {
   capFeed: string;
   /** Where the e-mail form posts (fields: area, email, lang). */
   emailSubscribe: string;
-  /** The script that offers push (registers the service worker); the page works without it. */
-  pushScript?: string;
+  /** Web push: the page works without it; the button stays hidden until push.js shows it. */
+  push?: {
+    /** URL of browser/push.js. */
+    script: string;
+    /** URL of browser/sw.js; its folder is the worker's scope (e.g. /p/sw.js for /p/...). */
+    serviceWorker: string;
+    /** Where push.js posts {area, lang, subscription} or {area, unsubscribe}. */
+    action: string;
+    vapidPublicKey: string;
+  };
 }
 
 export interface PageInput {
@@ -78,6 +86,8 @@ const TEXT = {
     email: '이메일',
     emailButton: '메일로 받기',
     push: '이 기기로 알림 받기',
+    pushOff: '이 기기 알림 끄기',
+    pushFailed: '알림을 켜지 못했습니다',
     pushNoJs: '기기 알림은 자바스크립트가 켜져 있어야 합니다.',
     cap: 'CAP 경보 메시지 (기관·앱용)',
     map: '지도',
@@ -100,6 +110,8 @@ const TEXT = {
     email: 'E-mail',
     emailButton: 'Subscribe by e-mail',
     push: 'Notify this device',
+    pushOff: 'Stop notifying this device',
+    pushFailed: 'Could not turn on notifications',
     pushNoJs: 'Device notifications need JavaScript.',
     cap: 'CAP alert messages (for agencies and apps)',
     map: 'map',
@@ -199,10 +211,10 @@ ${shelters}
 <button type="submit">${TEXT.ko.emailButton} · ${TEXT.en.emailButton}</button>
 </form>
 ${
-  links.pushScript
-    ? `<p><button type="button" id="push" data-area="${esc(area.id)}" hidden>${TEXT.ko.push} · ${TEXT.en.push}</button></p>
+  links.push
+    ? `<p><button type="button" id="push" data-area="${esc(area.id)}" data-key="${esc(links.push.vapidPublicKey)}" data-sw="${esc(links.push.serviceWorker)}" data-action="${esc(links.push.action)}" data-off="${TEXT.ko.pushOff} · ${TEXT.en.pushOff}" data-failed="${TEXT.ko.pushFailed} · ${TEXT.en.pushFailed}" hidden>${TEXT.ko.push} · ${TEXT.en.push}</button></p>
 <noscript><p><small>${TEXT.ko.pushNoJs} <span lang="en">${TEXT.en.pushNoJs}</span></small></p></noscript>
-<script src="${esc(links.pushScript)}" defer></script>`
+<script src="${esc(links.push.script)}" defer></script>`
     : ''
 }
 <p><a href="${esc(links.capFeed)}" type="application/atom+xml">${TEXT.ko.cap} · <span lang="en">${TEXT.en.cap}</span></a></p>

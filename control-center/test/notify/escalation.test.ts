@@ -194,6 +194,21 @@ describe('escalation on a fake clock', () => {
     expect(got().slice(2).sort()).toEqual(['chief g1.r2 L3', 'duty g1.r2 L3', 'mayor g1.r0 L3']);
   });
 
+  it('retries a step the database refused, and loses no notice', async () => {
+    esc.update(alert());
+    await step(5 * MIN);
+    // A real refusal by SQLite, as on a full disk, when tier 2 falls due.
+    db.exec('PRAGMA query_only = ON');
+    await step(5 * MIN);
+    expect(got()).toEqual(['duty g1.r0 L3']);
+    db.exec('PRAGMA query_only = OFF');
+    await step(10_000);
+    expect(got()).toEqual(['duty g1.r0 L3', 'chief g1.r0 L3']);
+    // The timeline goes on: duty's first reminder at 15 minutes.
+    await step(5 * MIN - 10_000);
+    expect(got().slice(2)).toEqual(['duty g1.r1 L3']);
+  });
+
   it('refuses malformed updates without throwing', async () => {
     const bad = [
       null,

@@ -310,6 +310,12 @@ describe('outbox', () => {
     expect(lines.filter((l) => l.includes('outbox database error'))).toHaveLength(1);
     // Paused, not spinning: the only timer is the pause.
     expect(clock.pending()).toEqual([clock.now() + 1_000]);
+    // Still failing a second later: tried again, not logged again.
+    clock.advance(1_000);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(lines.filter((l) => l.includes('outbox database error'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('database works again'))).toHaveLength(0);
     db.exec('PRAGMA query_only = OFF');
     clock.advance(1_000);
     await ob.whenIdle();

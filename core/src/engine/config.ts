@@ -84,6 +84,31 @@ const RainRules = obj(
       },
       'JMA three-tank soil water index',
     ),
+    criticalLine: Type.Optional(
+      Type.Object(
+        {
+          points: Type.Array(
+            Type.Object(
+              {
+                swiMm: Type.Number({ minimum: 0, description: 'soil water index, mm' }),
+                rain60Mm: Type.Number({ minimum: 0, description: '60-minute rain, mm' }),
+              },
+              { additionalProperties: false },
+            ),
+            { minItems: 2, maxItems: 32, description: 'the line, by soil water index ascending' },
+          ),
+          level: int(3, 1, 'level raised when the gauge is on or beyond the line'),
+          cautionLevel: int(2, 1, 'level raised within the margins of the line'),
+          marginSwiMm: num(10, 'caution margin along the soil water index', { minimum: 0 }),
+          marginRain60Mm: num(5, 'caution margin along the 60-minute rain', { minimum: 0 }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'site critical line (JMA sediment-disaster alert style): soil water index against 60-minute rain',
+        },
+      ),
+    ),
   },
   'rain rules, per gauge; the site takes the highest healthy gauge',
 );

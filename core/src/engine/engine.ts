@@ -62,14 +62,21 @@ export interface SensorHealth {
   steps: number;
   outOfOrder: number;
   outOfRange: number;
+  /** The sensor's own trigger level (whether or not it drives the site). */
+  level: Level;
+}
+
+/**
+ * Faults of one sensor beyond its health (kept apart from SensorHealth, which the gateway's closed
+ * status message carries field for field).
+ */
+export interface SensorFaults {
   /** Readings dropped as stamped too far ahead of the site clock, never confirmed. */
   future: number;
   /** Time of the reading held now as too far ahead (awaiting confirmation), or null. */
   heldTs: number | null;
   /** Sparse sensors: readings held as unconfirmed until the next reading judged them. */
   unconfirmed: number;
-  /** The sensor's own trigger level (whether or not it drives the site). */
-  level: Level;
 }
 
 export interface EngineCounters {
@@ -88,6 +95,7 @@ export interface Engine {
   readonly level: Level;
   state(): EngineState;
   health(): Record<string, SensorHealth>;
+  faults(): Record<string, SensorFaults>;
   forecasts(): Record<string, { tf: number; r2: number }>;
   swi(): Record<string, number>;
   counters(): EngineCounters;
@@ -437,11 +445,14 @@ export function createEngine(input: SiteConfig, saved?: unknown): Engine {
           steps: r.steps,
           outOfOrder: r.outOfOrder,
           outOfRange: r.outOfRange,
-          future: r.future,
-          heldTs: r.held?.ts ?? null,
-          unconfirmed: r.unconfirmed,
           level: r.level,
         };
+      return out;
+    },
+    faults() {
+      const out: Record<string, SensorFaults> = {};
+      for (const r of s.sensors)
+        out[r.id] = { future: r.future, heldTs: r.held?.ts ?? null, unconfirmed: r.unconfirmed };
       return out;
     },
     forecasts() {

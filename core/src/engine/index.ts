@@ -9,6 +9,7 @@ export {
   type EngineCounters,
   type EngineState,
   type LevelChange,
+  type SensorFaults,
   type SensorHealth,
 } from './engine.ts';
 export { EngineError, type EngineErrorCode } from './errors.ts';

@@ -70,6 +70,16 @@ function semanticErrors(c: SiteConfig): string[] {
     errors.push('/rules/rain/intensityDuration/maxHours: must be above minHours');
   if (r.tilt.level2.degPerHour < r.tilt.level1.degPerHour)
     errors.push('/rules/tilt/level2/degPerHour: must not be below /rules/tilt/level1/degPerHour');
+  const line = r.rain.criticalLine;
+  if (line) {
+    line.points.forEach((p, i) => {
+      const prev = line.points[i - 1];
+      if (prev && p.swiMm <= prev.swiMm)
+        errors.push(`/rules/rain/criticalLine/points/${i}/swiMm: must be above the previous point's`);
+    });
+    if (line.cautionLevel > line.level)
+      errors.push('/rules/rain/criticalLine/cautionLevel: must not be above level');
+  }
   if (r.forecast.minPoints > r.forecast.points)
     errors.push('/rules/forecast/minPoints: must not exceed /rules/forecast/points');
   if (c.rates.minBins > c.rates.bins + 1) errors.push('/rates/minBins: must not exceed bins + 1');

@@ -14,12 +14,14 @@ import { newTanks, stepTanks, swiOf, type Tanks } from './swi.ts';
  * oldest rain, never counts rain older than 3 h.
  */
 export const RAIN_BIN_MS = 300_000;
+const BINS_1H = 12;
 const BINS_3H = 36;
 const BINS_12H = 144;
 
 export interface RainState {
   bins: number[];
   head: number;
+  sum1: number;
   sum3: number;
   sum12: number;
   sumDry: number;
@@ -45,6 +47,15 @@ export interface RainParams {
   dryMm: number;
   swiCritical: number | null;
   swiLevel: Level;
+  /** The critical line's points (swi ascending) and its levels and margins, or null. */
+  line: {
+    swi: number[];
+    rain: number[];
+    level: Level;
+    caution: Level;
+    marginSwi: number;
+    marginRain: number;
+  } | null;
 }
 
 export function rainParams(c: SiteConfig): RainParams {
@@ -64,6 +75,16 @@ export function rainParams(c: SiteConfig): RainParams {
     dryMm: r.event.dryMm,
     swiCritical: r.swi.criticalMm ?? null,
     swiLevel: Math.min(4, r.swi.level) as Level,
+    line: r.criticalLine
+      ? {
+          swi: r.criticalLine.points.map((p) => p.swiMm),
+          rain: r.criticalLine.points.map((p) => p.rain60Mm),
+          level: Math.min(4, r.criticalLine.level) as Level,
+          caution: Math.min(4, r.criticalLine.cautionLevel) as Level,
+          marginSwi: r.criticalLine.marginSwiMm,
+          marginRain: r.criticalLine.marginRain60Mm,
+        }
+      : null,
   };
 }
 
@@ -71,6 +92,7 @@ export function newRain(p: RainParams): RainState {
   return {
     bins: new Array<number>(Math.max(BINS_12H, p.dryBins)).fill(0),
     head: -1,
+    sum1: 0,
     sum3: 0,
     sum12: 0,
     sumDry: 0,
@@ -84,6 +106,7 @@ export function newRain(p: RainParams): RainState {
 
 function recomputeSums(s: RainState, p: RainParams): void {
   const cap = s.bins.length;
+  let s1 = 0;
   let s3 = 0;
   let s12 = 0;
   let sd = 0;
@@ -91,10 +114,12 @@ function recomputeSums(s: RainState, p: RainParams): void {
   for (let k = 0; k < longest; k++) {
     const v = s.bins[(((s.head - k) % cap) + cap) % cap] as number;
     if (v === 0) continue;
+    if (k < BINS_1H) s1 += v;
     if (k < BINS_3H) s3 += v;
     if (k < BINS_12H) s12 += v;
     if (k < p.dryBins) sd += v;
   }
+  s.sum1 = s1;
   s.sum3 = s3;
   s.sum12 = s12;
   s.sumDry = sd;
@@ -115,6 +140,7 @@ export function pushRain(s: RainState, p: RainParams, from: number, ts: number, 
     recomputeSums(s, p);
   } else {
     s.bins[s.head % cap] = (s.bins[s.head % cap] as number) + mm;
+    s.sum1 += mm;
     s.sum3 += mm;
     s.sum12 += mm;
     s.sumDry += mm;
@@ -156,7 +182,37 @@ function rainLevel(s: RainState, p: RainParams): Level {
     if (e && e.intensity >= idThreshold(p, e.hours)) level = 1;
   }
   if (p.swiCritical !== null && swiOf(s.tanks) >= p.swiCritical && p.swiLevel > level) level = p.swiLevel;
+  if (p.line) {
+    const l = lineLevel(p.line, swiOf(s.tanks), s.sum1);
+    if (l > level) level = l;
+  }
   return level;
+}
+
+/**
+ * The 60-minute rain at which the line stands at soil water index `swi`: linear between points,
+ * the last point's rain beyond the last point, and out of reach (infinite) before the first.
+ */
+export function lineRainAt(line: NonNullable<RainParams['line']>, swi: number): number {
+  const n = line.swi.length;
+  if (swi < (line.swi[0] as number)) return Number.POSITIVE_INFINITY;
+  for (let i = 1; i < n; i++) {
+    const x1 = line.swi[i] as number;
+    if (swi <= x1) {
+      const x0 = line.swi[i - 1] as number;
+      const y0 = line.rain[i - 1] as number;
+      const y1 = line.rain[i] as number;
+      return y0 + ((swi - x0) / (x1 - x0)) * (y1 - y0);
+    }
+  }
+  return line.rain[n - 1] as number;
+}
+
+/** Level from the critical line: on or beyond it, or within its margins (caution), or 0. */
+function lineLevel(line: NonNullable<RainParams['line']>, swi: number, rain60: number): Level {
+  if (rain60 >= lineRainAt(line, swi)) return line.level;
+  if (rain60 + line.marginRain >= lineRainAt(line, swi + line.marginSwi)) return line.caution;
+  return 0;
 }
 
 /** The reasons for the gauge's current level (built only when a level change is reported). */
@@ -169,6 +225,13 @@ export function rainReasons(s: RainState, p: RainParams, sensor: string): Reason
   const swi = swiOf(s.tanks);
   if (p.swiCritical !== null && swi >= p.swiCritical && lvl === p.swiLevel)
     add('rain_swi', swi, p.swiCritical, 'soil water index', 'mm');
+  if (p.line && lineLevel(p.line, swi, s.sum1) === lvl) {
+    const threshold =
+      lvl === p.line.level
+        ? lineRainAt(p.line, swi)
+        : lineRainAt(p.line, swi + p.line.marginSwi) - p.line.marginRain;
+    add('rain_critical_line', s.sum1, sig4(threshold), `60 min at soil water index ${sig4(swi)} mm`, 'mm');
+  }
   const t3 = lvl >= 2 ? p.l2mm3h : p.l1mm3h;
   const t12 = lvl >= 2 ? p.l2mm12h : p.l1mm12h;
   if (s.sum3 >= t3) add('rain_3h', s.sum3, t3, '3 h', 'mm');

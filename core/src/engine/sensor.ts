@@ -221,7 +221,7 @@ export function applyReading(
     if (r.ivals.length > 5) r.ivals.shift();
     if (setup.cfg.intervalMs === undefined) {
       for (let i = 0; i < r.ivals.length; i++) ivScratch[i] = r.ivals[i] as number;
-      r.iv = Math.max(1, medianInPlace(ivScratch, r.ivals.length));
+      r.iv = Math.max(1, Math.round(medianInPlace(ivScratch, r.ivals.length)));
     }
   }
   r.lastTs = ts;

@@ -82,6 +82,7 @@ const Rain = closed(
   {
     bins: nums(MAX_RING),
     newestBin: Type.Integer({ minimum: -1 }),
+    sum1h: num,
     sum3h: num,
     sum12h: num,
     sumDry: num,
@@ -222,6 +223,7 @@ const movement = (m: MovementState) => ({
 const rain = (r: RainState) => ({
   bins: [...r.bins],
   newestBin: r.head,
+  sum1h: r.sum1,
   sum3h: r.sum3,
   sum12h: r.sum12,
   sumDry: r.sumDry,
@@ -429,6 +431,7 @@ function internal(s: EngineState): Internal {
           ? {
               bins: r.rain.bins,
               head: r.rain.newestBin,
+              sum1: r.rain.sum1h,
               sum3: r.rain.sum3h,
               sum12: r.rain.sum12h,
               sumDry: r.rain.sumDry,
@@ -442,6 +445,15 @@ function internal(s: EngineState): Internal {
       }),
     ),
   };
+}
+
+/** The 60-minute sum (12 five-minute bins up to the newest), which version 1 did not keep. */
+function lastHour(r: RainState): number {
+  const cap = r.bins.length;
+  let sum = 0;
+  if (r.head >= 0)
+    for (let k = 0; k < 12 && k < cap; k++) sum += r.bins[(((r.head - k) % cap) + cap) % cap] ?? 0;
+  return sum;
 }
 
 /** Version 1: the working state as it was saved (short names), some fields not yet there. */
@@ -483,7 +495,7 @@ function migrateV1(v1: V1): EngineState {
       movedAt: r.movedAt ?? null,
       move,
       clean,
-      rain: r.rain ?? null,
+      rain: r.rain ? { ...r.rain, sum1: r.rain.sum1 ?? lastHour(r.rain) } : null,
       base: r.base ?? null,
     } as SensorRec;
   });

@@ -58,6 +58,13 @@ export const EngineSensorHealth = Type.Object(
     steps: Count,
     outOfOrder: Count,
     outOfRange: Count,
+    // Optional: gateways from before these counters existed do not send them.
+    /** Readings dropped as stamped too far ahead of the site clock. */
+    future: Type.Optional(Count),
+    /** A reading held as too far ahead, awaiting confirmation. */
+    heldTs: Type.Optional(Type.Union([EpochMs, Type.Null()])),
+    /** Sparse sensors: readings held as unconfirmed until the next one judged them. */
+    unconfirmed: Type.Optional(Count),
     level: Level,
   },
   { additionalProperties: false },

@@ -1,8 +1,13 @@
+import { Value } from '@sinclair/typebox/value';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type Engine, type LevelChange, siteConfig } from '../../src/engine/index.ts';
 import type { Reading } from '../../src/schemas/reading.ts';
+import { EngineSensorHealth } from '../../src/schemas/status.ts';
 import { disp, HOUR, MIN, maxLevel, noise, rain, T0, tilt } from './helpers.ts';
+
+/** Health and faults of one sensor, side by side. */
+const view = (e: Engine, id: string) => ({ ...e.health()[id], ...e.faults()[id] });
 
 /**
  * The site clock (issue 9, finding 3): one reading stamped far in the future must not move a site's
@@ -54,7 +59,7 @@ describe('engine clock', () => {
     run(hit, before);
     expect(hit.push(tilt('t1', Y2099, 5, 5))).toEqual([]);
     expect(hit.state().clock).toBe(control.state().clock);
-    expect(hit.health().t1).toMatchObject({ status: 'ok', heldTs: Y2099, future: 0 });
+    expect(view(hit, 't1')).toMatchObject({ status: 'ok', heldTs: Y2099, future: 0 });
 
     const after = quiet(2, 20, 10 * MIN, storm);
     const a = run(control, after);
@@ -62,7 +67,7 @@ describe('engine clock', () => {
     expect(maxLevel(a)).toBe(2);
     expect(b).toEqual(a);
     // The next honest reading of t1 dropped the held one: counted, and t1 stayed ok throughout.
-    expect(hit.health().t1).toMatchObject({ status: 'ok', heldTs: null, future: 1 });
+    expect(view(hit, 't1')).toMatchObject({ status: 'ok', heldTs: null, future: 1 });
     expect(hit.counters().future).toBe(1);
   });
 
@@ -89,9 +94,9 @@ describe('engine clock', () => {
       quiet(0, 2, 10 * MIN, () => 0),
     );
     e.push(disp('e1', Y2099, 12));
-    expect(e.health().e1?.status).toBe('ok'); // one reading proves nothing yet
+    expect(view(e, 'e1')?.status).toBe('ok'); // one reading proves nothing yet
     e.push(disp('e1', Y2099 + 10 * MIN, 12));
-    expect(e.health().e1).toMatchObject({
+    expect(view(e, 'e1')).toMatchObject({
       status: 'clock_ahead',
       healthy: false,
       future: 1,
@@ -103,11 +108,14 @@ describe('engine clock', () => {
       e,
       quiet(2, 8, 10 * MIN, () => 0).filter((r) => r.sensor !== 'e1'),
     );
-    expect(e.health().e1?.status).toBe('clock_ahead');
+    expect(view(e, 'e1')?.status).toBe('clock_ahead');
+    // The gateway publishes health() in its closed status message: it still fits.
+    for (const health of Object.values(e.health()))
+      expect(Value.Check(EngineSensorHealth, health)).toBe(true);
     expect(e.state().clock).toBeLessThan(T0 + 8 * HOUR);
     // Its clock fixed: an honest reading clears the status.
     e.push(disp('e1', T0 + 8 * HOUR, 12));
-    expect(e.health().e1).toMatchObject({ status: 'ok', future: 2, heldTs: null });
+    expect(view(e, 'e1')).toMatchObject({ status: 'ok', future: 2, heldTs: null });
   });
 
   it('a backlog after a three-day outage from every sensor goes through with no tick', () => {
@@ -129,11 +137,11 @@ describe('engine clock', () => {
     );
     const late = T0 + 30 * HOUR;
     e.push(rain('r1', late, 3));
-    expect(e.health().r1?.heldTs).toBe(late);
+    expect(view(e, 'r1')?.heldTs).toBe(late);
     e.tick(late - 2 * HOUR);
-    expect(e.health().r1?.heldTs).toBe(late);
+    expect(view(e, 'r1')?.heldTs).toBe(late);
     e.tick(late - 30 * MIN);
-    expect(e.health().r1).toMatchObject({ heldTs: null, lastTs: late, future: 0 });
+    expect(view(e, 'r1')).toMatchObject({ heldTs: null, lastTs: late, future: 0 });
     expect(e.swi().r1).toBeGreaterThan(0);
   });
 
@@ -141,7 +149,7 @@ describe('engine clock', () => {
     const one = createEngine(siteConfig({ id: 's', sensors: [{ id: 'e1', kind: 'displacement' }] }));
     one.push(disp('e1', T0, 1));
     one.push(disp('e1', T0 + 40 * 24 * HOUR, 1));
-    expect(one.health().e1).toMatchObject({ lastTs: T0 + 40 * 24 * HOUR, heldTs: null, future: 0 });
+    expect(view(one, 'e1')).toMatchObject({ lastTs: T0 + 40 * 24 * HOUR, heldTs: null, future: 0 });
   });
 
   it('property: one far-future reading anywhere changes no level and never moves the clock', () => {
@@ -162,7 +170,7 @@ describe('engine clock', () => {
           expect(e.state().clock).toBe(stream[stream.length - 1]?.ts);
           // Dropped (and counted) unless it came after its sensor's last reading.
           const later = stream.slice(at).some((r) => r.sensor === sensor);
-          expect(e.health()[sensor]).toMatchObject(
+          expect(view(e, sensor)).toMatchObject(
             later ? { future: 1, heldTs: null } : { future: 0, heldTs: ts },
           );
         },

@@ -9,6 +9,9 @@ import {
 import type { Reading } from '../../src/schemas/reading.ts';
 import { disp, HOUR, MIN, rain, T0 } from './helpers.ts';
 
+/** Health and faults of one sensor, side by side. */
+const view = (e: Engine, id: string) => ({ ...e.health()[id], ...e.faults()[id] });
+
 /**
  * Instruments read every few days (issue 14, acceptance 3): a crack gauge read by hand every 5-15
  * days beside an hourly rain gauge. One real movement of 7.8 mm comes right after a 143 mm storm;
@@ -79,11 +82,10 @@ describe('sparse instruments', () => {
     const e = createEngine(config);
     const statuses = new Set<string>();
     const changes = run(e, readings, (r) => {
-      if (r.sensor === 'c1') statuses.add(e.health().c1?.status ?? '');
+      if (r.sensor === 'c1') statuses.add(view(e, 'c1')?.status ?? '');
     });
     // Never stale, spiking or stepped at a reading on schedule, except at the fault itself.
-    const h = e.health().c1;
-    expect(h).toMatchObject({ steps: 1, spikes: 0, unconfirmed: 1, outOfRange: 0 });
+    expect(view(e, 'c1')).toMatchObject({ steps: 1, spikes: 0, unconfirmed: 1, outOfRange: 0 });
     expect([...statuses].sort()).toEqual(['ok', 'stepped']);
     expect(changes.flatMap((c) => c.reasons).some((r) => r.rule === 'no_data')).toBe(false);
 
@@ -102,7 +104,7 @@ describe('sparse instruments', () => {
       sparseAfterFault,
       readings.filter((r) => r.ts <= faultAt),
     );
-    expect(sparseAfterFault.health().c1).toMatchObject({ unconfirmed: 1, steps: 0 }); // held, waiting
+    expect(view(sparseAfterFault, 'c1')).toMatchObject({ unconfirmed: 1, steps: 0 }); // held, waiting
     expect(e.state().sensors.find((r) => r.id === 'c1')?.movement?.lastValue).toBeLessThan(29);
     // The site never went above 2 and never left it after the real movement (cumulative holds).
     expect(Math.max(...changes.map((c) => c.level))).toBe(2);
@@ -114,7 +116,7 @@ describe('sparse instruments', () => {
     const dry = readings.map((r) => (r.sensor === 'r1' ? { ...r, values: { mm: 0 } } : r));
     const e = createEngine(config);
     const changes = run(e, dry);
-    expect(e.health().c1?.steps).toBe(2);
+    expect(view(e, 'c1')?.steps).toBe(2);
     expect(changes).toEqual([]);
   });
 
@@ -158,12 +160,12 @@ describe('sparse instruments', () => {
       readings.push(disp('e1', t, 12 + (h >= 5 ? 7.8 : 0) + 0.01 * Math.sin(t / MIN)));
     }
     run(e, readings);
-    expect(e.health().e1).toMatchObject({ steps: 0, spikes: 0 });
+    expect(view(e, 'e1')).toMatchObject({ steps: 0, spikes: 0 });
     const dry = createEngine(c);
     run(
       dry,
       readings.map((r) => (r.sensor === 'r1' ? { ...r, values: { mm: 0 } } : r)),
     );
-    expect(dry.health().e1?.steps).toBe(1);
+    expect(view(dry, 'e1')?.steps).toBe(1);
   });
 });

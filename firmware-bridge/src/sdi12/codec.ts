@@ -22,6 +22,11 @@ export const commands = {
   addressQuery: () => '?!',
   /** §4.4.6 start measurement; with CRC §4.4.12 (aMC!). */
   measure: (a: string, crc: boolean) => `${a}M${crc ? 'C' : ''}!`,
+  /**
+   * Start concurrent measurement (aC!; aCC! with CRC): the sensor measures while the master starts
+   * others on the same bus; no service request; its data is fetched after the announced time.
+   */
+  concurrent: (a: string, crc: boolean) => `${a}C${crc ? 'C' : ''}!`,
   /** §4.4.8 send data, page n = 0..9. */
   data: (a: string, page: number) => `${a}D${page}!`,
   acknowledge: (a: string) => `${a}!`,
@@ -48,6 +53,15 @@ export function parseMeasure(line: string, address: string): Parsed<{ seconds: n
   const m = /^([0-9A-Za-z])(\d{3})(\d)$/.exec(l);
   if (!m || m[1] !== address)
     return { ok: false, reason: 'bad_response', message: `bad measure reply ${JSON.stringify(l)}` };
+  return { ok: true, value: { seconds: Number(m[2]), count: Number(m[3]) } };
+}
+
+/** Reply to aC!/aCC!: `atttnn`, seconds until data is ready and the number of values (00-99). */
+export function parseConcurrent(line: string, address: string): Parsed<{ seconds: number; count: number }> {
+  const l = trimLead(line);
+  const m = /^([0-9A-Za-z])(\d{3})(\d{2})$/.exec(l);
+  if (!m || m[1] !== address)
+    return { ok: false, reason: 'bad_response', message: `bad concurrent reply ${JSON.stringify(l)}` };
   return { ok: true, value: { seconds: Number(m[2]), count: Number(m[3]) } };
 }
 

@@ -1,6 +1,14 @@
 import { BridgeError } from '../errors.ts';
 import { LineFramer } from '../serial/line-framer.ts';
-import { commands, isServiceRequest, type Parsed, parseAddress, parseData, parseMeasure } from './codec.ts';
+import {
+  commands,
+  isServiceRequest,
+  type Parsed,
+  parseAddress,
+  parseConcurrent,
+  parseData,
+  parseMeasure,
+} from './codec.ts';
 
 export interface Sdi12Transport {
   write(bytes: Uint8Array): Promise<void>;
@@ -57,20 +65,44 @@ export class Sdi12Master {
       const m = await this.ask(commands.measure(address, crc), (l) => parseMeasure(l, address), onRetry);
       const { seconds, count } = m;
       if (seconds > 0) await this.awaitService(address, seconds * 1000 + this.o.timeoutMs);
-      const values: number[] = [];
-      for (let page = 0; values.length < count && page <= 9; page++) {
-        const d = await this.ask(commands.data(address, page), (l) => parseData(l, address, crc), onRetry);
-        if (d.length === 0) break;
-        values.push(...d);
-      }
-      if (values.length !== count) {
-        throw new BridgeError(
-          'SG_BRIDGE_BAD_RESPONSE',
-          `sensor ${address} announced ${count} values, sent ${values.length}`,
-        );
-      }
+      const values = await this.pages(address, crc, count, onRetry);
       return { values, latencyMs: Math.round(this.o.monotonic() - t0) };
     });
+  }
+
+  /**
+   * aC! (or aCC!): starts a concurrent measurement and returns at once with the sensor's announced
+   * time and value count; the bus is free for other sensors meanwhile. Fetch with `collect`.
+   */
+  startConcurrent(
+    address: string,
+    crc: boolean,
+    onRetry: () => void = () => {},
+  ): Promise<{ seconds: number; count: number }> {
+    return this.serial(() =>
+      this.ask(commands.concurrent(address, crc), (l) => parseConcurrent(l, address), onRetry),
+    );
+  }
+
+  /** aD0!, aD1!, ... after a concurrent measurement's time has passed, until `count` values. */
+  collect(address: string, crc: boolean, count: number, onRetry: () => void = () => {}): Promise<number[]> {
+    return this.serial(() => this.pages(address, crc, count, onRetry));
+  }
+
+  private async pages(address: string, crc: boolean, count: number, onRetry: () => void): Promise<number[]> {
+    const values: number[] = [];
+    for (let page = 0; values.length < count && page <= 9; page++) {
+      const d = await this.ask(commands.data(address, page), (l) => parseData(l, address, crc), onRetry);
+      if (d.length === 0) break;
+      values.push(...d);
+    }
+    if (values.length !== count) {
+      throw new BridgeError(
+        'SG_BRIDGE_BAD_RESPONSE',
+        `sensor ${address} announced ${count} values, sent ${values.length}`,
+      );
+    }
+    return values;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
