@@ -3,8 +3,9 @@
  * 10 readings per message, QoS 1), on loopback. Four runs of RUN_MS each, after a warm-up:
  *   1. into SQLite,  2. into InfluxDB 1.x (a real influxd, if installed),
  *   3. the broker alone (a store that only counts), 4. Mosquitto (Debian) on the same load.
- * The load generator runs in a worker thread (its own core); each gateway keeps one message in
- * flight (publish, wait for PUBACK, next), so the rate is what the system sustains. Latency is
+ * The load generator runs in SG_BENCH_LOAD_WORKERS worker threads (default: the cores, at most 4),
+ * the gateways split between them and started together; each gateway keeps one message in flight
+ * (publish, wait for PUBACK, next), so the rate is what the system sustains. Latency is
  * PUBLISH to PUBACK at the gateway, which for runs 1-2 is publish-to-durable (the broker sends
  * PUBACK only after the readings are committed). Gateways connect anonymously (test mode): an
  * scrypt check per account would make connecting 1,000 accounts take about a minute; it costs
@@ -13,7 +14,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import pino from 'pino';
@@ -29,6 +30,8 @@ const progress = (msg: string) => process.stderr.write(`  [broker bench] ${msg}\
 
 interface LoadConfig {
   port: number;
+  /** This worker's gateways: ids first .. first + gateways - 1. */
+  first: number;
   gateways: number;
   perMessage: number;
   warmupMs: number;
@@ -42,14 +45,31 @@ interface LoadResult {
   p99: number;
   failed: number;
 }
+/** One worker's share: its latencies (ms) in the measured window, and that window's last PUBACK. */
+interface WorkerResult {
+  latencies: Float64Array;
+  measuredAt: number;
+  failed: number;
+}
+type ToWorker = { go: number };
+type FromWorker = { ready: true } | { ok: true; result: WorkerResult } | { ok: false; error: string };
+
+/** Load-generator workers (threads, each with its own event loop). Default: the cores, at most 4. */
+const WORKERS = Math.max(1, Number(process.env.SG_BENCH_LOAD_WORKERS ?? Math.min(4, availableParallelism())));
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-/** Worker side: the gateways. */
-async function loadGenerator(cfg: LoadConfig): Promise<LoadResult> {
+/** Wall-clock milliseconds, comparable between worker threads (each has its own performance.now()). */
+const wallNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * Worker side: a share of the gateways. Connects them, says `ready`, and starts publishing at the
+ * common `go` time the main thread sends, so that every worker measures the same window.
+ */
+async function loadGenerator(cfg: LoadConfig, go: Promise<number>, ready: () => void): Promise<WorkerResult> {
   const { default: mqtt } = await import('mqtt');
   const clients = [];
   for (let i = 0; i < cfg.gateways; i += 50) {
@@ -57,29 +77,29 @@ async function loadGenerator(cfg: LoadConfig): Promise<LoadResult> {
       mqtt.connectAsync({
         host: '127.0.0.1',
         port: cfg.port,
-        clientId: `bench.g${i + k}`,
+        clientId: `bench.g${cfg.first + i + k}`,
         reconnectPeriod: 0,
         connectTimeout: 30_000,
       }),
     );
     clients.push(...(await Promise.all(batch)));
   }
-  progress(`load generator: ${clients.length} gateways connected`);
+  ready();
+  const t0 = await go;
   const latencies: number[] = [];
-  let messages = 0;
   let failed = 0;
-  const t0 = performance.now();
   const measureFrom = t0 + cfg.warmupMs;
   const end = measureFrom + cfg.runMs;
   let measuredAt = 0;
   await Promise.all(
-    clients.map(async (c, g) => {
+    clients.map(async (c, i) => {
+      const g = cfg.first + i;
       const topic = `slopeguard/v1/bench/g${g}/telemetry`;
       let seq = 0;
       const start = Date.now();
       // Spread the start so that 1,000 first publishes do not land in the same millisecond.
       await new Promise((r) => setTimeout(r, (g * 7) % 500));
-      while (performance.now() < end) {
+      while (wallNow() < end) {
         const ts = start + seq; // unique per sensor: each gateway has its own sensors
         const readings = [];
         for (let k = 0; k < cfg.perMessage; k++) {
@@ -88,7 +108,7 @@ async function loadGenerator(cfg: LoadConfig): Promise<LoadResult> {
           );
         }
         const payload = `{"seq":${seq++},"readings":[${readings.join(',')}]}`;
-        const sent = performance.now();
+        const sent = wallNow();
         try {
           // Bounded: a PUBACK that never comes is a failure to report, not a hang.
           await Promise.race([
@@ -99,50 +119,95 @@ async function loadGenerator(cfg: LoadConfig): Promise<LoadResult> {
           failed++;
           continue;
         }
-        const now = performance.now();
+        const now = wallNow();
         if (sent >= measureFrom && now <= end) {
-          messages++;
           latencies.push(now - sent);
-          measuredAt = now;
+          measuredAt = Math.max(measuredAt, now);
         }
       }
     }),
   );
-  progress(`load generator: done, ${messages} messages measured, ${failed} failed`);
   await Promise.all(clients.map((c) => c.endAsync(true)));
-  const sorted = Float64Array.from(latencies).sort();
-  const seconds = Math.max(0.001, (Math.min(measuredAt, end) - measureFrom) / 1000);
-  return {
-    messages,
-    readings: messages * cfg.perMessage,
-    seconds,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    failed,
-  };
+  return { latencies: Float64Array.from(latencies), measuredAt, failed };
 }
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  loadGenerator(workerData as LoadConfig).then(
-    (r) => port.postMessage({ ok: true, result: r }),
-    (err: Error) => port.postMessage({ ok: false, error: err.stack ?? err.message }),
+  const go = new Promise<number>((resolve) => port.once('message', (m: ToWorker) => resolve(m.go)));
+  loadGenerator(workerData as LoadConfig, go, () =>
+    port.postMessage({ ready: true } satisfies FromWorker),
+  ).then(
+    (result) => port.postMessage({ ok: true, result } satisfies FromWorker),
+    (err: Error) => port.postMessage({ ok: false, error: err.stack ?? err.message } satisfies FromWorker),
   );
 }
 
+/**
+ * The gateways split over WORKERS threads, so that the MQTT.js client work (parsing, promises,
+ * timers for 1,000 connections) is not one core's limit: the figure then measures the broker.
+ */
 async function runLoad(port: number): Promise<LoadResult> {
-  const cfg: LoadConfig = {
-    port,
-    gateways: GATEWAYS,
-    perMessage: PER_MESSAGE,
-    warmupMs: WARMUP_MS,
-    runMs: RUN_MS,
-  };
-  const worker = new Worker(new URL(import.meta.url), { workerData: cfg });
-  const [msg] = (await once(worker, 'message')) as [{ ok: boolean; result?: LoadResult; error?: string }];
-  await worker.terminate();
-  if (!msg.ok || !msg.result) throw new Error(`load generator failed: ${msg.error}`);
-  return msg.result;
+  const share = Math.ceil(GATEWAYS / WORKERS);
+  const workers = Array.from({ length: WORKERS }, (_, w) => {
+    const first = w * share;
+    const cfg: LoadConfig = {
+      port,
+      first,
+      gateways: Math.max(0, Math.min(share, GATEWAYS - first)),
+      perMessage: PER_MESSAGE,
+      warmupMs: WARMUP_MS,
+      runMs: RUN_MS,
+    };
+    const worker = new Worker(new URL(import.meta.url), { workerData: cfg });
+    const messages: FromWorker[] = [];
+    const waiters: (() => void)[] = [];
+    worker.on('message', (m: FromWorker) => {
+      messages.push(m);
+      for (const w of waiters.splice(0)) w();
+    });
+    const next = async (): Promise<FromWorker> => {
+      while (messages.length === 0) await new Promise<void>((r) => waiters.push(r));
+      return messages.shift() as FromWorker;
+    };
+    return { worker, next };
+  });
+  try {
+    for (const w of workers) {
+      const m = await w.next();
+      if (!('ready' in m)) throw new Error(`load generator failed: ${'error' in m ? m.error : '?'}`);
+    }
+    progress(`load generator: ${GATEWAYS} gateways connected over ${WORKERS} worker thread(s)`);
+    const go = wallNow() + 100;
+    for (const w of workers) w.worker.postMessage({ go } satisfies ToWorker);
+    const parts: WorkerResult[] = [];
+    for (const w of workers) {
+      const m = await w.next();
+      if (!('ok' in m) || !m.ok) throw new Error(`load generator failed: ${'error' in m ? m.error : '?'}`);
+      parts.push(m.result);
+    }
+    const all = new Float64Array(parts.reduce((n, p) => n + p.latencies.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p.latencies, at);
+      at += p.latencies.length;
+    }
+    all.sort();
+    const measureFrom = go + WARMUP_MS;
+    const measuredAt = Math.max(...parts.map((p) => p.measuredAt));
+    const seconds = Math.max(0.001, (Math.min(measuredAt, measureFrom + RUN_MS) - measureFrom) / 1000);
+    const failed = parts.reduce((n, p) => n + p.failed, 0);
+    progress(`load generator: done, ${all.length} messages measured, ${failed} failed`);
+    return {
+      messages: all.length,
+      readings: all.length * PER_MESSAGE,
+      seconds,
+      p50: percentile(all, 50),
+      p99: percentile(all, 99),
+      failed,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+  }
 }
 
 async function freePort(): Promise<number> {

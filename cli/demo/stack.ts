@@ -135,6 +135,9 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       logger: o.logger,
       metrics,
       auth: { registry },
+      // The story's storm site publishes ~100,000 readings of history at start; the default
+      // 1,000 readings/s per gateway would make the demo wait over a minute for it.
+      ...(o.story ? { limits: { readingsPerSecond: 50_000, readingBurst: 200_000 } } : {}),
     });
     closers.push(() => broker.close());
     const mqttHost = o.host.includes(':') ? `[${o.host}]` : o.host;

@@ -74,7 +74,7 @@ describe('slopeguard demo (CLI, child process)', () => {
     }
     expect(sites.length).toBeGreaterThanOrEqual(3);
     for (const s of sites) expect(Date.now() - (s.lastReadingTs ?? 0)).toBeLessThan(10_000);
-  });
+  }, 90_000); // up to 60 s for the history, then two rounds of live readings
 
   it('publishes contract telemetry that mosquitto_sub can watch', async () => {
     const { stdout } = await run('mosquitto_sub', [

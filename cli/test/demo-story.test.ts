@@ -64,4 +64,21 @@ describe('demo story', () => {
     expect(stack.center.levels.engine('demo-b')?.health()['tilt-1']?.status).toBe('stuck');
     expect(stack.center.levels.level('demo-c')).toBe(0);
   });
+
+  it("escalates the storm site's alert through the signed webhook of the demo's SMS gateway, once", async () => {
+    const receiver = stack.receiver;
+    if (!receiver) throw new Error('the story runs a webhook receiver');
+    const deadline = Date.now() + 20_000;
+    const forStorm = () => receiver.received.filter((d) => d.subject.includes('demo-a'));
+    while (forStorm().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const first = forStorm();
+    expect(first.length).toBeGreaterThanOrEqual(1);
+    // One delivery per (alert, level, contact, round): nothing twice, whatever was retried.
+    const keys = receiver.received.map((d) => `${d.alert}|${d.level}|${d.to}|${d.round}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(first[0]?.level).toBeGreaterThanOrEqual(2);
+    expect(first[0]?.text).toContain('[Slope alert] demo-a');
+    const audit = [...stack.center.audit.iterate()].filter((r) => r.action === 'notification.sent');
+    expect(audit.length).toBe(receiver.received.length);
+  });
 });

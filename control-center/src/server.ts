@@ -22,6 +22,7 @@ import { registerSecurity } from './http/security.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { alertUpdates } from './notify/alert-source.ts';
+import { auditSinkFor } from './notify/audit-adapter.ts';
 import type { Clock as NotifyClock } from './notify/clock.ts';
 import type { ResolvedNotify } from './notify/config.ts';
 import { createNotifier, type Notifier } from './notify/service.ts';
@@ -171,18 +172,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
         config: options.notify,
         clock: options.notifyClock,
         log: logger.child({ component: 'notify' }),
-        audit: {
-          record: (e) => {
-            auth.audit.append({
-              actor: e.actor,
-              address: 'control-center',
-              action: e.action,
-              target: e.target,
-              outcome: e.action.endsWith('.failed') ? 'failed' : 'ok',
-              detail: e.details,
-            });
-          },
-        },
+        audit: auditSinkFor(auth.audit),
       })
     : undefined;
   const alerts = new AlertManager(alertStore, (a) => {

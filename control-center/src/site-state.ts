@@ -46,11 +46,12 @@ export function dataStateOf(i: DataStateInput): DataStateResult {
   for (const g of offline)
     reasons.push(g.state === 'offline' ? `gateway ${g.id} offline` : `gateway ${g.id} silent (no message)`);
 
-  // Per sensor: healthy or not, and why not.
+  // Per sensor: healthy or not, and why not. A sensor still `waiting` for its first reading (its
+  // 3 intervals since the engine started have not passed) is not counted as silent yet.
   const healthy = new Map<string, boolean>();
   if (i.health) {
     for (const [id, h] of Object.entries(i.health)) {
-      healthy.set(id, h.healthy);
+      healthy.set(id, h.healthy || h.status === 'waiting');
       if (!h.healthy) reasons.push(`sensor ${id} ${h.status}`);
     }
   } else {

@@ -10,7 +10,7 @@ import { type Mosquitto, startMosquitto } from './mosquitto.ts';
 import { signIn } from './sign-in.ts';
 
 /** Operators and security (issue 10): sessions, CSRF, roles, sign-in throttling, expiry, tokens. */
-describe('sign-in and sessions', () => {
+describe('sign-in and sessions', { timeout: 60_000 }, () => {
   let dir: string;
   let broker: Mosquitto;
   let center: ControlCenter;

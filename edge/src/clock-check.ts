@@ -51,7 +51,8 @@ export class ClockCheck {
     const was = this.#state?.ok;
     this.#state = { offsetMs, ok, checkedTs: now };
     if (!ok && was !== false) {
-      this.#log.error({ offsetMs, maxSkewMs: this.#maxSkewMs }, "gateway clock is off the broker's");
+      // warn, not error: the gateway goes on measuring and alarming; the event tells the center.
+      this.#log.warn({ offsetMs, maxSkewMs: this.#maxSkewMs }, "gateway clock is off the broker's");
       this.#onChange(offsetMs, false);
     } else if (ok && was === false) {
       this.#log.info({ offsetMs }, "gateway clock agrees with the broker's again");

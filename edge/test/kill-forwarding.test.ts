@@ -50,7 +50,19 @@ describe('kill -9 while forwarding', () => {
         },
       ],
     });
-    const args = ['--time-scale', '60', '--time-anchor', String(Date.now()), '--log-level', 'warn'];
+    // Simulated time starts an hour back, so that at 60x it stays behind the broker's real clock: the
+    // broker refuses readings from the future.
+    const anchor = Date.now();
+    const args = [
+      '--time-scale',
+      '60',
+      '--time-anchor',
+      String(anchor),
+      '--time-start',
+      String(anchor - 3_600_000),
+      '--log-level',
+      'warn',
+    ];
     const committed = new Set<string>();
     for (let round = 0; round < 3; round++) {
       child = spawnEdge(config, args, log);

@@ -70,8 +70,20 @@ describe('outage: broker down for a simulated hour, gateway killed twice', () =>
         },
       ],
     });
+    // Simulated time starts four hours back, so that at 360x it stays behind the broker's real clock
+    // for the whole test (about 2.5 simulated hours): the broker refuses readings from the future.
     const anchor = Date.now();
-    const clockArgs = ['--time-scale', String(SCALE), '--time-anchor', String(anchor), '--log-level', 'warn'];
+    const simStart = anchor - 4 * 3_600_000;
+    const clockArgs = [
+      '--time-scale',
+      String(SCALE),
+      '--time-anchor',
+      String(anchor),
+      '--time-start',
+      String(simStart),
+      '--log-level',
+      'warn',
+    ];
     const start = () => {
       child = spawnEdge(config, clockArgs, log);
       return child;
@@ -85,7 +97,7 @@ describe('outage: broker down for a simulated hour, gateway killed twice', () =>
 
     // Outage begins. Progress is read off the gateway's own simulated clock: the newest queued reading.
     await broker.stop();
-    const simNow = () => Math.floor(anchor + (Date.now() - anchor) * SCALE);
+    const simNow = () => Math.floor(simStart + (Date.now() - anchor) * SCALE);
     const outageStart = simNow();
     const newestQueued = () => {
       if (!existsSync(dbFile)) return 0;

@@ -15,7 +15,8 @@ const CommandBody = Type.Object(
     args: Type.Optional(
       Type.Record(
         Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,127}$' }),
-        Type.Union([Type.String({ maxLength: 256 }), Type.Number(), Type.Boolean()]),
+        // Number and boolean first: Fastify's Ajv coerces types, and would turn 2000 into "2000" if string came first.
+        Type.Union([Type.Number(), Type.Boolean(), Type.String({ maxLength: 256 })]),
         {
           maxProperties: 16,
         },

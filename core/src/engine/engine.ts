@@ -62,14 +62,17 @@ export interface SensorHealth {
   steps: number;
   outOfOrder: number;
   outOfRange: number;
+  /** Readings dropped as stamped too far ahead of the site clock (also in `faults()`). */
+  future: number;
+  /** A reading held as too far ahead, awaiting confirmation, or null. */
+  heldTs: number | null;
+  /** Sparse sensors: readings held as unconfirmed until the next one judged them. */
+  unconfirmed: number;
   /** The sensor's own trigger level (whether or not it drives the site). */
   level: Level;
 }
 
-/**
- * Faults of one sensor beyond its health (kept apart from SensorHealth, which the gateway's closed
- * status message carries field for field).
- */
+/** The faults of one sensor alone (the same fields as in its health). */
 export interface SensorFaults {
   /** Readings dropped as stamped too far ahead of the site clock, never confirmed. */
   future: number;
@@ -445,6 +448,9 @@ export function createEngine(input: SiteConfig, saved?: unknown): Engine {
           steps: r.steps,
           outOfOrder: r.outOfOrder,
           outOfRange: r.outOfRange,
+          future: r.future,
+          heldTs: r.held?.ts ?? null,
+          unconfirmed: r.unconfirmed,
           level: r.level,
         };
       return out;

@@ -161,7 +161,9 @@ export class MqttDriver implements Driver {
     const client = this.#client;
     this.#client = undefined;
     if (!client) return;
-    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    // Forced: nothing of ours is outgoing, and a broker that is down must not hold up a stop or a
+    // reload. A message received but not yet acknowledged is redelivered by the persistent session.
+    await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
     this.#tracker.port(false);
   }
 }
