@@ -1,17 +1,29 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
 import pino from 'pino';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 
 /**
  * The dashboard in a real headless Chromium (Debian's, installed by .ci/run), against the real
- * stack: the page must show every site and follow new readings live.
+ * stack (broker, control center, simulated gateways over MQTT): sign in, the map and the list, a
+ * site going silent, the alert inbox, language, the "not live" banner, a site page.
+ * With SG_SCREENSHOTS=1 it also saves the screenshots shown in the README (docs/screenshots/).
  */
 const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = process.env.SG_SCREENSHOTS === '1' ? join(import.meta.dirname, '../../docs/screenshots') : null;
+
+/** Waits for the page (sign-in hashes a password, renders are per frame): generous under CI load. */
+const poll = <T>(f: () => Promise<T> | T) => expect.poll(f, { timeout: 15_000 });
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
 
 describe('dashboard in headless Chromium', () => {
   let dir: string;
@@ -56,36 +68,106 @@ describe('dashboard in headless Chromium', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('shows every site and updates a value when a new reading arrives', async () => {
-    const page = await browser.newPage();
+  it('signs in, shows every site, turns a silent site "no data", acknowledges its alert', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
     await page.goto(stack.dashboardUrl);
     // Signed out: the sign-in form, no data.
     await page.locator('#signin:not([hidden])').waitFor();
-    expect(await page.locator('section.site').count()).toBe(0);
-    await page.fill('#signin input[name=username]', stack.admin.username);
-    await page.fill('#signin input[name=password]', 'wrong-password-here');
+    expect(await page.locator('tr.site-row').count()).toBe(0);
+    await page.fill('#signin-user', stack.admin.username);
+    await page.fill('#signin-password', 'wrong-password-here');
     await page.click('#signin button');
-    // The wrong password costs a full scrypt check: allow for a loaded machine.
-    await expect
-      .poll(() => page.locator('#signin-error').textContent(), { timeout: 15_000 })
-      .toContain('Wrong user or password');
-    await page.fill('#signin input[name=password]', stack.admin.password);
+    await poll(() => page.locator('#signin-error').textContent()).toContain('비밀번호가 틀립니다');
+    await page.fill('#signin-password', stack.admin.password);
     await page.click('#signin button');
     await page.locator('#conn.up').waitFor();
-    await expect.poll(() => page.locator('section.site').count()).toBe(3);
-    expect(await page.locator('section.site h2').allTextContents()).toEqual(
-      expect.arrayContaining([
-        expect.stringContaining('demo-a'),
-        expect.stringContaining('demo-b'),
-        expect.stringContaining('demo-c'),
-      ]),
-    );
 
+    // Every site on the list and on the map, with its level in words (Korean by default).
+    const rows = page.locator('tr.site-row');
+    await poll(() => rows.count()).toBe(3);
+    await poll(() => page.locator('.leaflet-marker-icon .mk').count()).toBe(3);
+    const row = (site: string) => page.locator(`tr.site-row[data-site="${site}"]`);
+    await poll(() => row('demo-a').textContent()).toContain('정상');
+    expect(await row('demo-a').getAttribute('data-condition')).toBe('ok');
+
+    // Search narrows the list.
+    await page.fill('#search', 'demo-b');
+    await poll(() => rows.count()).toBe(1);
+    await page.fill('#search', '');
+    await poll(() => rows.count()).toBe(3);
+
+    // A gateway stops: its site reads "no data", with its own shape on the map, never Normal.
+    await stack.gateways[1]?.stop();
+    await poll(() => row('demo-b').textContent()).toContain('데이터 없음');
+    expect(await row('demo-b').getAttribute('data-condition')).toBe('no_data');
+    const marker = page.locator('.mk[data-site="demo-b"]');
+    await poll(() => marker.getAttribute('data-condition')).toBe('no_data');
+    expect(await marker.textContent()).toContain('?');
+    // Sorted by level, the silent site comes before the Normal ones.
+    await poll(() => rows.first().getAttribute('data-site')).toBe('demo-b');
+    await shot(page, 'map');
+
+    // The silence opened an alert: acknowledge it with a comment, then raise the level by hand.
+    await page.click('nav a[href="#/alerts"]');
+    const card = page.locator('article.alert[data-site="demo-b"]');
+    await card.waitFor();
+    expect(await card.textContent()).toContain('데이터 없음');
+    await card.locator('.act-ack input').fill('현장 확인 중 · checking on site');
+    await card.locator('.act-ack button').click();
+    await poll(() => card.locator('.acked').textContent()).toContain('admin');
+    await card.locator('.act-manual select').selectOption('2');
+    await card.locator('.act-manual input').fill('주민 신고 · residents report cracks');
+    await card.locator('.act-manual button').click();
+    await poll(() => card.locator('h3').textContent()).toContain('주의');
+    await card.locator('details summary').click();
+    const hist = await card.locator('ol.history').textContent();
+    expect(hist).toContain('ack');
+    expect(hist).toContain('manual_level');
+    expect(hist).toContain('admin');
+    await shot(page, 'alerts');
+
+    // English, remembered across a reload.
+    await page.click('#lang');
+    await poll(() => page.locator('nav a[href="#/alerts"]').textContent()).toBe('Alert inbox');
+    await page.reload();
+    await page.locator('#conn.up').waitFor();
+    expect(await page.locator('nav a[href="#/"]').textContent()).toBe('Map');
+    await page.click('#lang');
+    await poll(() => page.locator('nav a[href="#/"]').textContent()).toBe('지도');
+    await context.close();
+  });
+
+  it('says "not live" within 5 s of a network cut and recovers by itself', async () => {
+    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    const page = await context.newPage();
+    await page.goto(stack.dashboardUrl);
+    await page.fill('#signin-user', stack.admin.username);
+    await page.fill('#signin-password', stack.admin.password);
+    await page.click('#signin button');
+    await page.locator('#conn.up').waitFor();
+    expect(await page.locator('#live-banner').isHidden()).toBe(true);
+    // Works on a 1024 px tablet: nothing wider than the screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
+
+    await context.setOffline(true);
+    await page.locator('#live-banner:not([hidden])').waitFor({ timeout: 5000 });
+    expect(await page.locator('#live-banner').textContent()).toContain('실시간 아님');
+    await context.setOffline(false);
+    await page.locator('#live-banner').waitFor({ state: 'hidden', timeout: 10_000 });
+    await page.locator('#conn.up').waitFor();
+
+    // Still live after recovery: a new reading reaches the site page and its charts.
+    await page.goto(`${stack.dashboardUrl}#/site/demo-a`);
+    await page.locator('#conn.up').waitFor();
     const sent = await stack.gateways[0]?.publishOnce();
     const tilt = sent?.readings.find((r) => r.sensor === 'tilt-1');
     expect(tilt).toBeDefined();
-    const row = page.locator('section[data-site="demo-a"] tr[data-sensor="tilt-1"]');
-    await expect.poll(() => row.textContent()).toContain(`x ${Number(tilt?.values.x).toFixed(4)}`);
-    await page.close();
+    const valueRow = page.locator('#site-info tr[data-sensor="tilt-1"]');
+    await poll(() => valueRow.textContent()).toContain(`x ${Number(tilt?.values.x).toFixed(4)}`);
+    await stack.gateways[0]?.publishOnce();
+    await poll(() => page.locator('[data-chart="tilt"] canvas').count()).toBeGreaterThan(0);
+    await shot(page, 'site');
+    await context.close();
   });
 });

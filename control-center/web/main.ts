@@ -1,222 +1,187 @@
 /**
- * The live dashboard: one card per site with its official level, its gateways and the latest value
- * of each sensor. Everything is rendered with textContent (never innerHTML of received data).
+ * The officials' dashboard: sign-in, then a map of every site beside a sortable, searchable list,
+ * the alert inbox and a page per site. Plain TypeScript with a 20-line DOM helper (dom.ts), no
+ * component framework: the page has four views and one data store, and a framework would cost
+ * bundle size and a second way of doing things for no gain (docs/dashboard.md).
+ * Routes are hash based (#/, #/alerts, #/site/{id}) so the static server needs no rewrite rules.
  */
-import type { Reading, SiteLevel, Status, Telemetry } from '@slopeguard/core';
-// Only the level names, not the core index: it compiles validators with new Function(), which the
-// Content-Security-Policy (no 'unsafe-eval') rightly refuses in the browser.
-import { LEVEL_NAMES, type Level } from '@slopeguard/core/levels.ts';
-import { io } from 'socket.io-client';
+import type { SiteLevel, Status, Telemetry } from '@slopeguard/core';
+import { createInbox } from './alerts.ts';
+import * as api from './api.ts';
+import { byId, el } from './dom.ts';
+import { currentLang, onLang, setLang, t } from './i18n.ts';
+import { listHeader, renderList, type SortKey, sortSites } from './list.ts';
+import { createLive } from './live.ts';
+import { createMap, type SiteMap } from './map.ts';
+import { type Charts, createCharts, renderSiteInfo, updateCharts } from './site-page.ts';
+import { addReadings, changed, type SiteData, type SiteSummary, site, sites, subscribe } from './state.ts';
 
-interface SensorView extends Reading {
-  gateway: string;
-}
-interface GatewayView {
-  id: string;
-  state: string;
-  lastSeen?: number;
-}
-interface SiteData {
-  state: 'live' | 'degraded' | 'no_data';
-  reasons: string[];
-  since: number;
-}
-interface SiteSummary {
-  id: string;
-  level: SiteLevel | null;
-  data: SiteData | null;
-  lastReadingTs: number | null;
-  gateways: GatewayView[];
-  sensors: SensorView[];
-}
+const signin = byId<HTMLFormElement>('signin');
+const signinError = byId('signin-error');
+const app = byId('app');
+const banner = byId('live-banner');
+const conn = byId('conn');
+const views = { map: byId('view-map'), alerts: byId('view-alerts'), site: byId('view-site') };
+const search = byId<HTMLInputElement>('search');
+const sortSel = byId<HTMLSelectElement>('sort');
+const listBody = byId('site-list-body');
+const listHead = byId('site-list-head');
 
-/** A reading older than this is shown as stale: silence is never shown as normal. */
-const STALE_MS = 10_000;
+let map: SiteMap | null = null;
+let charts: Charts | null = null;
+let chartsFor = '';
+const inbox = createInbox(views.alerts);
 
-const sites = new Map<string, SiteSummary>();
-const root = document.getElementById('sites') as HTMLElement;
-const conn = document.getElementById('conn') as HTMLElement;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text?: string,
-  cls?: string,
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
+/** Every text that does not come from data, re-applied on language change. */
+function applyTexts(): void {
+  document.documentElement.lang = currentLang();
+  for (const n of document.querySelectorAll<HTMLElement>('[data-t]'))
+    n.textContent = t(n.dataset.t as Parameters<typeof t>[0]);
+  search.placeholder = t('search');
+  search.setAttribute('aria-label', t('search'));
+  for (const o of sortSel.options) o.textContent = t(o.dataset.t as Parameters<typeof t>[0]);
+  listHead.replaceChildren(listHeader());
+  setLiveText();
+  changed();
+  if (route().view === 'alerts') void inbox.refresh();
 }
 
-function formatValues(r: Reading): string {
-  return Object.entries(r.values)
-    .map(([k, v]) => `${k} ${Number(v).toFixed(r.kind === 'tilt' ? 4 : 1)}`)
-    .join('  ');
+let liveNow = false;
+function setLiveText(): void {
+  conn.textContent = liveNow ? t('live') : t('connecting');
+  conn.className = `conn ${liveNow ? 'up' : 'down'}`;
+  banner.textContent = t('notLive');
 }
 
-function levelText(level: SiteLevel | null): string {
-  if (!level) return '— 미정 · not set';
-  const n = LEVEL_NAMES[level.level as Level];
-  return `${level.level} ${n.ko} · ${n.en}`;
-}
+const live = createLive(
+  (isLive) => {
+    liveNow = isLive;
+    banner.hidden = isLive;
+    setLiveText();
+  },
+  () => showSignIn(),
+);
 
-/** A silent site never shows a bare level: "no data" first, the last known level after it. */
-function badgeText(s: SiteSummary): string {
-  if (s.data?.state === 'no_data') return `데이터 없음 · No data (마지막 last: ${levelText(s.level)})`;
-  if (s.data?.state === 'degraded') return `${levelText(s.level)} · 일부 장애 degraded`;
-  return levelText(s.level);
-}
-
-function renderSite(s: SiteSummary, now: number): HTMLElement {
-  const noData = s.data?.state === 'no_data';
-  const card = el('section', undefined, `site lv${noData ? 'nodata' : (s.level?.level ?? 'x')}`);
-  card.dataset.site = s.id;
-  card.dataset.state = s.data?.state ?? 'unknown';
-  const h = el('h2', s.id);
-  h.append(el('span', badgeText(s), 'level'));
-  card.append(h);
-  for (const r of s.data?.state === 'live' ? [] : (s.data?.reasons ?? []))
-    card.append(el('div', r, 'reason'));
-  for (const r of s.level?.reasons ?? []) {
-    const parts = [
-      r.rule,
-      r.sensor,
-      r.value === undefined ? undefined : `${r.value} ≥ ${r.threshold}`,
-      r.window,
-    ];
-    card.append(el('div', parts.filter((p) => p !== undefined).join(' · '), 'reason'));
-  }
-  const gw = el('div', undefined, 'gw');
-  for (const g of s.gateways) {
-    const span = el(
-      'span',
-      `${g.id}: ${g.state === 'online' ? '온라인 online' : g.state === 'offline' ? '오프라인 offline' : g.state} `,
-    );
-    if (g.state === 'offline') span.className = 'offline';
-    gw.append(span);
-  }
-  card.append(gw);
-  const table = el('table');
-  const head = el('tr');
-  for (const t of ['센서 sensor', '값 value', '경과 age']) head.append(el('th', t));
-  table.append(head);
-  for (const r of s.sensors) {
-    const row = el('tr');
-    row.dataset.sensor = r.sensor;
-    const age = Math.max(0, Math.round((now - r.ts) / 1000));
-    row.append(el('td', `${r.sensor} (${r.kind})`), el('td', formatValues(r)));
-    row.append(el('td', `${age} s`, now - r.ts > STALE_MS ? 'stale' : undefined));
-    table.append(row);
-  }
-  card.append(table);
-  return card;
+function route(): { view: 'map' | 'alerts' | 'site'; site?: string } {
+  const h = location.hash;
+  if (h.startsWith('#/alerts')) return { view: 'alerts' };
+  const m = /^#\/site\/(.+)$/.exec(h);
+  if (m?.[1]) return { view: 'site', site: decodeURIComponent(m[1]) };
+  return { view: 'map' };
 }
 
 function render(): void {
-  const now = Date.now();
-  root.replaceChildren(
-    ...[...sites.values()].sort((a, b) => a.id.localeCompare(b.id)).map((s) => renderSite(s, now)),
-  );
-  const clock = document.getElementById('clock');
-  if (clock) clock.textContent = new Date(now).toLocaleString('ko-KR');
-}
-
-function site(id: string): SiteSummary {
-  let s = sites.get(id);
-  if (!s) {
-    s = { id, level: null, data: null, lastReadingTs: null, gateways: [], sensors: [] };
-    sites.set(id, s);
+  // Leaflet measures its container when created: never build the map while signed out (hidden).
+  if (app.hidden) return;
+  const r = route();
+  for (const [k, v] of Object.entries(views)) v.hidden = k !== r.view;
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('nav a'))
+    a.toggleAttribute('aria-current', a.getAttribute('href') === `#/${r.view === 'map' ? '' : r.view}`);
+  const list = [...sites.values()];
+  if (r.view === 'map') {
+    map ??= createMap(byId('map'), (id) => {
+      location.hash = `#/site/${encodeURIComponent(id)}`;
+    });
+    map.update(list);
+    renderList(listBody, sortSites(list, sortSel.value as SortKey, search.value));
+  } else if (r.view === 'site' && r.site) {
+    renderSiteInfo(byId('site-info'), sites.get(r.site), r.site);
+    if (chartsFor !== r.site || !charts) {
+      charts?.tilt.destroy();
+      charts?.rain.destroy();
+      charts = createCharts(byId('site-charts'), r.site);
+      chartsFor = r.site;
+    } else updateCharts(charts, r.site);
   }
-  return s;
 }
+subscribe(render);
 
-let dirty = false;
-function schedule(): void {
-  if (dirty) return;
-  dirty = true;
-  requestAnimationFrame(() => {
-    dirty = false;
-    render();
-  });
-}
-
-// Sign-in: the session cookie is HttpOnly (set by the server); the socket connects only once it exists.
-const form = document.getElementById('signin') as HTMLFormElement;
-const formError = document.getElementById('signin-error') as HTMLElement;
-const socket = io({ transports: ['websocket'], autoConnect: false });
+window.addEventListener('hashchange', () => {
+  const r = route();
+  if (r.view === 'alerts') void inbox.refresh();
+  if (r.view !== 'site') {
+    charts?.tilt.destroy();
+    charts?.rain.destroy();
+    charts = null;
+  }
+  render();
+  if (r.view === 'map') map?.invalidate();
+  views[r.view].querySelector<HTMLElement>('h2, [tabindex]')?.focus();
+});
+search.addEventListener('input', changed);
+sortSel.addEventListener('change', changed);
+byId('lang').addEventListener('click', () => setLang(currentLang() === 'ko' ? 'en' : 'ko'));
+byId('signout').addEventListener('click', async () => {
+  await api.signOut().catch(() => undefined);
+  live.socket.disconnect();
+  showSignIn();
+});
+onLang(applyTexts);
 
 function showSignIn(message = ''): void {
-  form.hidden = false;
-  formError.textContent = message;
-  conn.textContent = '로그인 필요 · Sign in required';
-  conn.className = 'conn down';
+  app.hidden = true;
+  signin.hidden = false;
+  signinError.textContent = message;
+  signin.querySelector('input')?.focus();
 }
 
-form.addEventListener('submit', async (ev) => {
+function started(s: api.SessionInfo): void {
+  signin.hidden = true;
+  app.hidden = false;
+  byId('who').textContent = `${s.user.username} (${s.user.role})`;
+  live.start();
+  render();
+  map?.invalidate();
+}
+
+signin.addEventListener('submit', async (ev) => {
   ev.preventDefault();
-  const data = new FormData(form);
-  const res = await fetch('/api/v1/session', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: data.get('username'), password: data.get('password') }),
-  });
-  if (res.status === 200) {
-    form.hidden = true;
-    form.reset();
-    socket.connect();
-    return;
+  const data = new FormData(signin);
+  try {
+    const s = await api.signIn(String(data.get('username')), String(data.get('password')));
+    signin.reset();
+    started(s);
+  } catch (err) {
+    showSignIn(err instanceof api.ApiFailure && err.status === 429 ? t('tooMany') : t('wrongPassword'));
   }
-  showSignIn(
-    res.status === 429
-      ? '시도가 너무 많습니다. 잠시 후 다시 · Too many attempts; wait and retry'
-      : '사용자 또는 비밀번호가 틀립니다 · Wrong user or password',
-  );
 });
 
-void fetch('/api/v1/session').then((res) => (res.status === 200 ? socket.connect() : showSignIn()));
-socket.on('connect_error', () => {
-  // The server refuses a handshake without a valid session (expired, signed out, disabled).
-  void fetch('/api/v1/session').then((res) => {
-    if (res.status !== 200) showSignIn();
-  });
-});
-socket.on('connect', () => {
-  conn.textContent = '연결됨 · Live';
-  conn.className = 'conn up';
-});
-socket.on('disconnect', () => {
-  conn.textContent = '연결 끊김 · Disconnected';
-  conn.className = 'conn down';
-});
+const { socket } = live;
 socket.on('snapshot', (list: SiteSummary[]) => {
-  sites.clear();
-  for (const s of list) sites.set(s.id, s);
-  schedule();
+  // A fresh snapshot after every (re)connection: nothing missed while the page was not live stays.
+  for (const s of list) {
+    const old = sites.get(s.id);
+    sites.set(s.id, { ...s, sensors: s.sensors ?? old?.sensors ?? [] });
+  }
+  changed();
 });
 socket.on('telemetry', (e: { site: string; gateway: string; message: Telemetry }) => {
-  const s = site(e.site);
-  for (const r of e.message.readings) {
-    const i = s.sensors.findIndex((x) => x.sensor === r.sensor);
-    const v = { ...r, gateway: e.gateway };
-    if (i < 0) s.sensors.push(v);
-    else if ((s.sensors[i]?.ts ?? 0) <= r.ts) s.sensors[i] = v;
-  }
-  s.sensors.sort((a, b) => a.sensor.localeCompare(b.sensor));
-  schedule();
+  addReadings(e.site, e.gateway, e.message.readings);
+  changed();
 });
 socket.on('status', (e: { site: string; gateway: string; message: Status }) => {
   const s = site(e.site);
   const g = s.gateways.find((x) => x.id === e.gateway);
-  if (g) g.state = e.message.state;
-  else s.gateways.push({ id: e.gateway, state: e.message.state });
-  schedule();
+  if (g) {
+    g.state = e.message.state;
+    g.lastSeen = Date.now();
+  } else s.gateways.push({ id: e.gateway, state: e.message.state, lastSeen: Date.now() });
+  changed();
 });
 socket.on('level', (e: { site: string; message: SiteLevel }) => {
   site(e.site).level = e.message;
-  schedule();
+  changed();
 });
 socket.on('site-data', (e: { site: string; data: SiteData }) => {
   site(e.site).data = e.data;
-  schedule();
+  changed();
 });
-setInterval(schedule, 1000);
+socket.on('alert', () => {
+  if (route().view === 'alerts') void inbox.refresh();
+});
+// Ages and "last seen" move on even when nothing arrives.
+setInterval(changed, 1000);
+
+applyTexts();
+void api.session().then((s) => (s ? started(s) : showSignIn()));
+document.body.append(el('span', { attrs: { id: 'ready', hidden: '' } }));

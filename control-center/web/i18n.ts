@@ -1,0 +1,104 @@
+/**
+ * Korean and English. The choice is remembered in localStorage; Korean is the default (the users
+ * are Korean disaster officials). Dates are always shown in Asia/Seoul, the sites' time zone.
+ */
+import { LEVEL_NAMES, type Level } from '@slopeguard/core/levels.ts';
+
+export type Lang = 'ko' | 'en';
+const KEY = 'sg.lang';
+
+const T = {
+  title: { ko: '급경사지 조기경보', en: 'Slope early warning' },
+  signIn: { ko: '로그인', en: 'Sign in' },
+  signOut: { ko: '로그아웃', en: 'Sign out' },
+  user: { ko: '사용자', en: 'User' },
+  password: { ko: '비밀번호', en: 'Password' },
+  wrongPassword: { ko: '사용자 또는 비밀번호가 틀립니다', en: 'Wrong user or password' },
+  tooMany: { ko: '시도가 너무 많습니다. 잠시 후 다시 시도하세요', en: 'Too many attempts; wait and retry' },
+  live: { ko: '실시간', en: 'Live' },
+  notLive: { ko: '실시간 아님 — 연결 끊김, 재연결 중', en: 'Not live — connection lost, reconnecting' },
+  connecting: { ko: '연결 중', en: 'Connecting' },
+  map: { ko: '지도', en: 'Map' },
+  alerts: { ko: '경보함', en: 'Alert inbox' },
+  search: { ko: '현장 검색', en: 'Search sites' },
+  sortBy: { ko: '정렬', en: 'Sort by' },
+  sortLevel: { ko: '단계', en: 'Level' },
+  sortChange: { ko: '최근 변경', en: 'Last change' },
+  sortName: { ko: '이름', en: 'Name' },
+  site: { ko: '현장', en: 'Site' },
+  level: { ko: '단계', en: 'Level' },
+  lastChange: { ko: '최근 변경', en: 'Last change' },
+  noData: { ko: '데이터 없음', en: 'No data' },
+  degraded: { ko: '일부 장애', en: 'Degraded' },
+  gwOffline: { ko: '게이트웨이 오프라인', en: 'Gateway offline' },
+  notSet: { ko: '미정', en: 'Not set' },
+  lastKnown: { ko: '마지막', en: 'last' },
+  noAlerts: { ko: '활성 경보 없음', en: 'No active alerts' },
+  ack: { ko: '확인', en: 'Acknowledge' },
+  acked: { ko: '확인됨', en: 'Acknowledged' },
+  comment: { ko: '의견', en: 'Comment' },
+  reason: { ko: '사유', en: 'Reason' },
+  release: { ko: '4단계 해제', en: 'Release level 4' },
+  manual: { ko: '수동 단계', en: 'Manual level' },
+  set: { ko: '적용', en: 'Set' },
+  history: { ko: '이력', en: 'History' },
+  opened: { ko: '발령', en: 'Opened' },
+  by: { ko: '처리자', en: 'By' },
+  failed: { ko: '실패', en: 'Failed' },
+  back: { ko: '목록으로', en: 'Back to map' },
+  reasons: { ko: '단계 사유', en: 'Why this level' },
+  health: { ko: '게이트웨이·센서 상태', en: 'Gateway and sensor health' },
+  tilt: { ko: '경사 변화', en: 'Tilt' },
+  rain: { ko: '강우 (시간별·누적)', en: 'Rain (per sample and cumulative)' },
+  chartsSince: {
+    ko: '차트는 이 페이지를 연 뒤 받은 실시간 값입니다 (과거 조회 API 없음)',
+    en: 'Charts show live values received since this page was opened (no history API yet)',
+  },
+  online: { ko: '온라인', en: 'online' },
+  offline: { ko: '오프라인', en: 'offline' },
+  unknown: { ko: '알 수 없음', en: 'unknown' },
+  sensor: { ko: '센서', en: 'Sensor' },
+  value: { ko: '값', en: 'Value' },
+  age: { ko: '경과', en: 'Age' },
+  stale: { ko: '오래됨', en: 'stale' },
+  placed: {
+    ko: '현장 좌표가 없어 위치는 이름으로 정한 임의 배치입니다',
+    en: 'Sites have no coordinates yet: positions are placed from their names, not real',
+  },
+  language: { ko: 'English', en: '한국어' },
+} as const satisfies Record<string, Record<Lang, string>>;
+
+export type Key = keyof typeof T;
+
+let lang: Lang = localStorage.getItem(KEY) === 'en' ? 'en' : 'ko';
+const listeners: Array<() => void> = [];
+
+export function t(k: Key): string {
+  return T[k][lang];
+}
+export function currentLang(): Lang {
+  return lang;
+}
+export function setLang(l: Lang): void {
+  lang = l;
+  localStorage.setItem(KEY, l);
+  document.documentElement.lang = l;
+  for (const f of listeners) f();
+}
+export function onLang(f: () => void): void {
+  listeners.push(f);
+}
+
+export function levelName(level: number): string {
+  const n = LEVEL_NAMES[level as Level];
+  return n ? n[lang] : '?';
+}
+
+const fmt = {
+  ko: new Intl.DateTimeFormat('ko-KR', { timeZone: 'Asia/Seoul', dateStyle: 'short', timeStyle: 'medium' }),
+  en: new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Seoul', dateStyle: 'short', timeStyle: 'medium' }),
+};
+/** A time in Asia/Seoul, the sites' time zone, whatever the browser's own zone. */
+export function time(ms: number | null | undefined): string {
+  return ms ? `${fmt[lang].format(ms)} KST` : '—';
+}

@@ -1,0 +1,79 @@
+/**
+ * The live connection and the "not live" banner. socket.io alone notices a silently dropped
+ * network only after the server's ping interval plus timeout (45 s by default), far too late at
+ * 3 a.m. in a storm; so the page also probes /healthz every 2 s with a 2 s timeout. The page is
+ * live only when the socket is connected AND the last probe answered: a cut shows within ~4 s.
+ * Both recover by themselves (socket.io reconnects with a backoff capped at 2 s).
+ */
+import { io, type Socket } from 'socket.io-client';
+
+const PROBE_EVERY_MS = 2000;
+const PROBE_TIMEOUT_MS = 2000;
+
+export interface Live {
+  readonly socket: Socket;
+  start(): void;
+  isLive(): boolean;
+}
+
+export function createLive(onState: (live: boolean) => void, onRefused: () => void): Live {
+  const socket = io({
+    transports: ['websocket'],
+    autoConnect: false,
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 2000,
+  });
+  let probeOk = true;
+  let last: boolean | null = null;
+  const update = () => {
+    const now = socket.connected && probeOk;
+    if (now !== last) {
+      last = now;
+      onState(now);
+    }
+  };
+  socket.on('connect', update);
+  socket.on('disconnect', update);
+  socket.on('connect_error', () => {
+    update();
+    // The server refuses a handshake without a valid session (expired, signed out, disabled).
+    void fetch('/api/v1/session').then(
+      (res) => {
+        if (res.status === 401) onRefused();
+      },
+      () => undefined,
+    );
+  });
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const probe = async () => {
+    const wasOk = probeOk;
+    const ctl = new AbortController();
+    const abort = setTimeout(() => ctl.abort(), PROBE_TIMEOUT_MS);
+    try {
+      const res = await fetch('/healthz', { cache: 'no-store', signal: ctl.signal });
+      probeOk = res.ok;
+    } catch {
+      probeOk = false;
+    } finally {
+      clearTimeout(abort);
+    }
+    // After a cut the socket may still believe it is connected; force a fresh one once the
+    // server answers again, so no event is silently missed (the snapshot re-syncs the page).
+    if (probeOk && !wasOk && socket.connected) socket.disconnect().connect();
+    else if (probeOk && !socket.connected && !socket.active) socket.connect();
+    update();
+  };
+  window.addEventListener('offline', () => {
+    probeOk = false;
+    update();
+  });
+  return {
+    socket,
+    start() {
+      socket.connect();
+      if (!timer) timer = setInterval(() => void probe(), PROBE_EVERY_MS);
+      void probe();
+    },
+    isLive: () => last === true,
+  };
+}
