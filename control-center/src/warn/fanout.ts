@@ -49,14 +49,31 @@ export function enqueuePush(
   n: WarningNotice,
 ): number {
   const messages = { ko: pushMessage(n, 'ko'), en: pushMessage(n, 'en') };
-  return inSavepoint(store.db, () => {
+  return enqueueForSubscribers(outbox, store.db, store.recipients(n.area), 'push', channel, n, messages);
+}
+
+/**
+ * Queues one notice per subscriber in the subscriber's language, in one savepoint; the outbox
+ * rows name subscribers by `${kind}:${id}` only. Returns how many rows were new (the outbox
+ * de-duplicates, so fanning out the same notice again after a restart adds none).
+ */
+export function enqueueForSubscribers(
+  outbox: Outbox,
+  db: DatabaseSync,
+  recipients: Iterable<{ id: string; lang: Lang }>,
+  kind: string,
+  channel: string,
+  n: WarningNotice,
+  messages: Record<Lang, NotifyMessage>,
+): number {
+  return inSavepoint(db, () => {
     let created = 0;
-    for (const r of store.recipients(n.area)) {
+    for (const r of recipients) {
       const q = outbox.enqueue({
         alertId: n.alertId,
         level: n.level,
         channel,
-        recipient: { id: `push:${r.id}`, address: r.id },
+        recipient: { id: `${kind}:${r.id}`, address: r.id },
         round: n.round,
         message: messages[r.lang],
       });

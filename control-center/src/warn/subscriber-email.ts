@@ -1,7 +1,7 @@
 import type { Outbox } from '../notify/outbox.ts';
 import type { Channel, ChannelMessage, NotifyMessage, Recipient, SendResult } from '../notify/types.ts';
 import type { EmailSubscriptions } from './email-subscriptions.ts';
-import { inSavepoint, type WarningNotice } from './fanout.ts';
+import { enqueueForSubscribers, type WarningNotice } from './fanout.ts';
 import type { Lang } from './messages.ts';
 
 /**
@@ -100,19 +100,5 @@ export function enqueueEmail(
   n: WarningNotice,
 ): number {
   const messages = { ko: emailMessage(n, 'ko'), en: emailMessage(n, 'en') };
-  return inSavepoint(store.db, () => {
-    let created = 0;
-    for (const r of store.recipients(n.area)) {
-      const q = outbox.enqueue({
-        alertId: n.alertId,
-        level: n.level,
-        channel,
-        recipient: { id: `email:${r.id}`, address: r.id },
-        round: n.round,
-        message: messages[r.lang],
-      });
-      if (q.created) created++;
-    }
-    return created;
-  });
+  return enqueueForSubscribers(outbox, store.db, store.recipients(n.area), 'email', channel, n, messages);
 }
