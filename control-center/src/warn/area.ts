@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
+import { Position } from '@slopeguard/core';
 
 /**
  * The area a site threatens: where the people live who must be warned, and where they should go.
@@ -9,10 +10,7 @@ import { Value } from '@sinclair/typebox/value';
  * 1.2 uses for its polygon and circle (CAP 1.2 3.2.4), so nothing is swapped between config and feed.
  */
 
-const Lat = Type.Number({ minimum: -90, maximum: 90, description: 'latitude, decimal degrees' });
-const Lon = Type.Number({ minimum: -180, maximum: 180, description: 'longitude, decimal degrees' });
-export const Position = Type.Tuple([Lat, Lon], { description: '[latitude, longitude]' });
-export type Position = Static<typeof Position>;
+export { Position } from '@slopeguard/core';
 
 /** A name for residents in both languages; bounded so one name cannot push every form over its limit. */
 const Names = (max: number, description: string) =>

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { Position } from '../schemas/position.ts';
 import { Id, SensorKindSchema } from '../schemas/reading.ts';
 
 /**
@@ -193,6 +194,8 @@ export const SiteConfig = Type.Object(
   {
     id: Id,
     name: Type.Optional(Type.String({ maxLength: 200 })),
+    /** Where the site is, [latitude, longitude] (WGS 84): the map, and the default warning area. */
+    position: Type.Optional(Position),
     sensors: Type.Array(SensorConfig, { minItems: 1, maxItems: 1000 }),
     rules: obj(
       {
