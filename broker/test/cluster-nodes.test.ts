@@ -5,14 +5,14 @@ import { openRedisRegistry, type RedisDeviceRegistry } from '../src/auth/redis-r
 import { type BrokerService, openSqliteStore, startBroker } from '../src/index.ts';
 import type { Store } from '../src/store/types.ts';
 import { connect, silent, tempDir, until } from './helpers.ts';
-import { HAS_REDIS, type RedisServer, startRedis } from './redis-server.ts';
+import { type RedisServer, startRedis } from './redis-server.ts';
 
 /**
  * Two broker nodes in one process on a real redis-server: one broker for their clients (routing,
  * sessions and queues, the registry). The failover across processes, with HAProxy and InfluxDB, is
  * cluster.test.ts.
  */
-describe.skipIf(!HAS_REDIS)('two broker nodes on one Redis', () => {
+describe('two broker nodes on one Redis', () => {
   const tmp = tempDir('sg-cluster-nodes-');
   let redis: RedisServer;
   const registries: RedisDeviceRegistry[] = [];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisRegistry, type RedisDeviceRegistry } from '../src/auth/redis-registry.ts';
 import { tempDir } from './helpers.ts';
-import { HAS_REDIS, type RedisServer, startRedis } from './redis-server.ts';
+import { type RedisServer, startRedis } from './redis-server.ts';
 import { registryContract } from './registry-contract.ts';
 
 /** The cluster's registry against a real redis-server (Debian package) on a free loopback port. */
@@ -23,7 +23,7 @@ async function open(prefix: string): Promise<RedisDeviceRegistry> {
   return r;
 }
 
-describe.skipIf(!HAS_REDIS)('Redis registry', () => {
+describe('Redis registry', () => {
   registryContract('Redis', {
     // Each test its own key prefix: an empty registry without flushing the server.
     open: () => open(`t${n++}:`),
