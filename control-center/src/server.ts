@@ -31,11 +31,13 @@ import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
+import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
 import { SiteMonitor } from './site-monitor.ts';
+import type { ReadingStore } from './store/reading-store.ts';
 
 /** The part of a Store the control center reads at start-up (structurally the broker's Store). */
 export interface LatestReadings {
@@ -48,7 +50,8 @@ export interface ControlCenterOptions {
   mqtt: { url: string; username?: string; password?: string };
   logger: Logger;
   metrics: Registry;
-  store?: LatestReadings;
+  /** The readings store (the broker's Store): seeds the picture at start-up, serves ranges. */
+  store?: ReadingStore;
   /** Folder of the built dashboard; defaults to control-center/dist/web. */
   webRoot?: string;
   /** Site rules: configured sites, whether to configure unknown sites from their readings, state file. */
@@ -139,6 +142,13 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   registerSessionRoutes(app, auth, new SignInLimiter({ now: clock }));
   registerAdminRoutes(app, auth);
   registerSiteRoutes(app, view, () => monitor, guard(auth, 'read'));
+  registerReadingRoutes(app, {
+    store: () => options.store,
+    known: knownSensor(view, (site) => levels.config(site)),
+    now: clock,
+    logger,
+    read: guard(auth, 'read'),
+  });
 
   // The official level: the engine's, or an operator's manual level when it is higher.
   const alertStore = sqliteAlertStore(db);
