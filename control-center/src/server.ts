@@ -141,10 +141,18 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   await registerAuth(app, auth);
   registerSessionRoutes(app, auth, new SignInLimiter({ now: clock }));
   registerAdminRoutes(app, auth);
-  registerSiteRoutes(app, view, () => monitor, guard(auth, 'read'));
+  // A site's file, also before its engine has started (the first reading starts it).
+  const configOf = (site: string) => levels.config(site) ?? options.sites?.configs?.get(site);
+  registerSiteRoutes(
+    app,
+    view,
+    () => monitor,
+    guard(auth, 'read'),
+    (site) => configOf(site)?.position,
+  );
   registerReadingRoutes(app, {
     store: () => options.store,
-    known: knownSensor(view, (site) => levels.config(site)),
+    known: knownSensor(view, configOf),
     now: clock,
     logger,
     read: guard(auth, 'read'),
