@@ -31,11 +31,13 @@ import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
+import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
 import { SiteMonitor } from './site-monitor.ts';
+import type { ReadingStore } from './store/reading-store.ts';
 
 /** The part of a Store the control center reads at start-up (structurally the broker's Store). */
 export interface LatestReadings {
@@ -48,7 +50,8 @@ export interface ControlCenterOptions {
   mqtt: { url: string; username?: string; password?: string };
   logger: Logger;
   metrics: Registry;
-  store?: LatestReadings;
+  /** The readings store (the broker's Store): seeds the picture at start-up, serves ranges. */
+  store?: ReadingStore;
   /** Folder of the built dashboard; defaults to control-center/dist/web. */
   webRoot?: string;
   /** Site rules: configured sites, whether to configure unknown sites from their readings, state file. */
@@ -138,7 +141,22 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   await registerAuth(app, auth);
   registerSessionRoutes(app, auth, new SignInLimiter({ now: clock }));
   registerAdminRoutes(app, auth);
-  registerSiteRoutes(app, view, () => monitor, guard(auth, 'read'));
+  // A site's file, also before its engine has started (the first reading starts it).
+  const configOf = (site: string) => levels.config(site) ?? options.sites?.configs?.get(site);
+  registerSiteRoutes(
+    app,
+    view,
+    () => monitor,
+    guard(auth, 'read'),
+    (site) => configOf(site)?.position,
+  );
+  registerReadingRoutes(app, {
+    store: () => options.store,
+    known: knownSensor(view, configOf),
+    now: clock,
+    logger,
+    read: guard(auth, 'read'),
+  });
 
   // The official level: the engine's, or an operator's manual level when it is higher.
   const alertStore = sqliteAlertStore(db);
