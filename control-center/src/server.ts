@@ -260,6 +260,10 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       observe(site);
     },
   });
+  // Before the feed delivers anything: a message that makes the control center observe a site's
+  // alert must find the level its engine had before the restart, not the "no level yet" of an
+  // engine that waits for the site's first reading (which cleared the alert and opened a second).
+  levels.resume();
   const commands = new CommandService({
     db,
     now: clock,
@@ -299,6 +303,12 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       .publish(siteTopic(site, 'level'), level)
       .catch((err: Error) => logger.error({ site, err: err.message }, 'level publish failed'));
   };
+  // Levels decided before the feed could publish (the restored engines, and any change while it
+  // was subscribing) are announced now.
+  for (const site of engineLevels.keys()) {
+    const msg = officialOf(site, clock());
+    if (msg) publishLevel(site, encodePayload('level', msg));
+  }
   const tick = (now = clock()) => {
     levels.tick(now);
     monitor.evaluateAll(now);
