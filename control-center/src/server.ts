@@ -307,7 +307,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   // was subscribing) are announced now.
   for (const site of engineLevels.keys()) {
     const msg = officialOf(site, clock());
-    if (msg) publishLevel(site, encodePayload('level', msg));
+    if (msg) publishLevel(site, msg);
   }
   const tick = (now = clock()) => {
     levels.tick(now);
