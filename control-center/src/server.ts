@@ -32,6 +32,7 @@ import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
+import { registerReadyRoute } from './routes/ready.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
@@ -219,6 +220,13 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     alertChanged,
   });
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ ok: true }));
+  let brokerConnected = () => false;
+  registerReadyRoute(app, {
+    store: () => options.store,
+    brokerConnected: () => brokerConnected(),
+    now: clock,
+    logger,
+  });
   registerMetricsRoute(app, options.metrics);
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
   await app.listen({ host: options.http.host, port: options.http.port });
@@ -295,6 +303,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       else if (levels.level(e.site) === undefined) observe(e.site);
     },
   });
+  brokerConnected = () => feed.client.connected;
   publishLevel = (site, payload) => {
     // Retained, so a gateway or browser that connects later learns the official level at once.
     feed.client.publish(siteTopic(site, 'level'), payload, CHANNEL_OPTIONS.level, (err) => {
