@@ -26,6 +26,7 @@ import { auditSinkFor } from './notify/audit-adapter.ts';
 import type { Clock as NotifyClock } from './notify/clock.ts';
 import type { ResolvedNotify } from './notify/config.ts';
 import { createNotifier, type Notifier } from './notify/service.ts';
+import { registerOpenDataRoutes, sensorsOfSite } from './open-data/routes.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
@@ -220,6 +221,15 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     alertChanged,
   });
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ ok: true }));
+  registerOpenDataRoutes(app, {
+    db,
+    audit: auth.audit,
+    store: () => options.store,
+    sensorsOf: sensorsOfSite(view, configOf),
+    now: clock,
+    logger,
+    openData: guard(auth, 'open-data'),
+  });
   let brokerConnected = () => false;
   registerReadyRoute(app, {
     store: () => options.store,
