@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import { CHANNEL_OPTIONS, encodePayload, isAhead, type SiteLevel, siteTopic } from '@slopeguard/core';
+import { contractPublisher, isAhead, type SiteLevel, siteTopic } from '@slopeguard/core';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -207,7 +207,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     alerts.observe(site, officialLevel(site), monitor.get(site)?.state ?? 'live', now);
   const refresh = (site: string) => {
     const msg = officialOf(site, clock());
-    if (msg) publishLevel(site, encodePayload('level', msg));
+    if (msg) publishLevel(site, msg);
     observe(site);
   };
   const gatewaySilenceMs = options.dataState?.gatewaySilenceMs ?? 180_000;
@@ -249,7 +249,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)
     : memoryEngineStateStore();
-  let publishLevel: (site: string, payload: string) => void = () => undefined;
+  let publishLevel: (site: string, level: SiteLevel) => void = () => undefined;
   const levels = new SiteLevels({
     configs: options.sites?.configs ?? new Map(),
     autoConfigure: options.sites?.autoConfigure ?? false,
@@ -264,7 +264,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     started: (site, level, restored) => {
       engineLevels.set(site, level);
       const official = officialOf(site, level.ts) ?? level;
-      if (restored || view.summary(site)?.level == null) publishLevel(site, encodePayload('level', official));
+      if (restored || view.summary(site)?.level == null) publishLevel(site, official);
     },
   });
   const monitor = new SiteMonitor({
@@ -278,13 +278,15 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       observe(site);
     },
   });
+  // Before the feed delivers anything: a message that makes the control center observe a site's
+  // alert must find the level its engine had before the restart, not the "no level yet" of an
+  // engine that waits for the site's first reading (which cleared the alert and opened a second).
+  levels.resume();
   const commands = new CommandService({
     db,
     now: clock,
     timeoutMs: options.commandTimeoutMs ?? 30_000,
-    publish: async (topic, payload) => {
-      await feed.client.publishAsync(topic, payload, { qos: 1, retain: false });
-    },
+    publish: (topic, cmd) => contractPublisher(feed.client).publish(topic, cmd),
     onChange: (c) => {
       auth.audit.append({
         actor: 'control-center',
@@ -314,12 +316,18 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     },
   });
   brokerConnected = () => feed.client.connected;
-  publishLevel = (site, payload) => {
-    // Retained, so a gateway or browser that connects later learns the official level at once.
-    feed.client.publish(siteTopic(site, 'level'), payload, CHANNEL_OPTIONS.level, (err) => {
-      if (err) logger.error({ site, err: err.message }, 'level publish failed');
-    });
+  publishLevel = (site, level) => {
+    // Retained (CHANNEL_OPTIONS), so a gateway or browser that connects later learns it at once.
+    contractPublisher(feed.client)
+      .publish(siteTopic(site, 'level'), level)
+      .catch((err: Error) => logger.error({ site, err: err.message }, 'level publish failed'));
   };
+  // Levels decided before the feed could publish (the restored engines, and any change while it
+  // was subscribing) are announced now.
+  for (const site of engineLevels.keys()) {
+    const msg = officialOf(site, clock());
+    if (msg) publishLevel(site, msg);
+  }
   const tick = (now = clock()) => {
     levels.tick(now);
     monitor.evaluateAll(now);
