@@ -26,12 +26,14 @@ import { auditSinkFor } from './notify/audit-adapter.ts';
 import type { Clock as NotifyClock } from './notify/clock.ts';
 import type { ResolvedNotify } from './notify/config.ts';
 import { createNotifier, type Notifier } from './notify/service.ts';
+import { registerOpenDataRoutes, sensorsOfSite } from './open-data/routes.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
+import { registerReadyRoute } from './routes/ready.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
@@ -246,6 +248,22 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     alertChanged,
   });
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ ok: true }));
+  registerOpenDataRoutes(app, {
+    db,
+    audit: auth.audit,
+    store: () => options.store,
+    sensorsOf: sensorsOfSite(view, configOf),
+    now: clock,
+    logger,
+    openData: guard(auth, 'open-data'),
+  });
+  let brokerConnected = () => false;
+  registerReadyRoute(app, {
+    store: () => options.store,
+    brokerConnected: () => brokerConnected(),
+    now: clock,
+    logger,
+  });
   registerMetricsRoute(app, options.metrics);
   await registerWarnings(app, warn, {
     notifier: () => notifier,
@@ -333,6 +351,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       else if (levels.level(e.site) === undefined) observe(e.site);
     },
   });
+  brokerConnected = () => feed.client.connected;
   publishLevel = (site, level) => {
     // Retained (CHANNEL_OPTIONS), so a gateway or browser that connects later learns it at once.
     contractPublisher(feed.client)
