@@ -6,6 +6,7 @@ import { parseNotifyConfig, type ResolvedNotify } from '@slopeguard/control-cent
 import { parseWarnConfig, type ResolvedWarn } from '@slopeguard/control-center/warn/config.ts';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import { parse as parseYaml } from 'yaml';
+import { ClusterConfig, clusterErrors } from './cluster.ts';
 import { loadSiteFiles } from './site-files.ts';
 
 /**
@@ -111,6 +112,7 @@ export const ServerConfig = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    cluster: Type.Optional(ClusterConfig),
     sites_dir: Type.Optional(Type.String({ description: 'folder of site YAML files for the alert engine' })),
     auto_configure_sites: Type.Boolean({ default: false }),
     // Checked by its own schema (parseNotifyConfig), which reports errors per channel kind.
@@ -175,6 +177,9 @@ export function parseServerConfig(text: string, env: NodeJS.ProcessEnv = process
     if (!value.store.token)
       return { ok: false, errors: ['/store/token: required (or SLOPEGUARD_INFLUX_TOKEN)'] };
   }
+  if (value.cluster && env.SLOPEGUARD_REDIS_URL) value.cluster.redis = env.SLOPEGUARD_REDIS_URL;
+  const cluster = clusterErrors(value);
+  if (cluster.length > 0) return { ok: false, errors: cluster };
   if (value.notify !== undefined) {
     const notify = parseNotifyConfig(value.notify, env, '/notify');
     if (!notify.ok) return { ok: false, errors: notify.errors };
