@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { encodePayload, systemTopic } from '@slopeguard/core';
+import { contractMessage, systemTopic } from '@slopeguard/core';
 import { Aedes, type Client } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -207,17 +207,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   const clock =
     clockMs > 0
       ? setInterval(() => {
-          aedes.publish(
-            {
-              cmd: 'publish',
-              topic: clockTopic,
-              payload: Buffer.from(encodePayload('clock', { ts: Date.now() })),
-              qos: 0,
-              retain: false,
-              dup: false,
-            },
-            () => {},
-          );
+          const m = contractMessage(clockTopic, { ts: Date.now() });
+          aedes.publish({ cmd: 'publish', ...m, payload: Buffer.from(m.payload), dup: false }, () => {});
         }, clockMs)
       : undefined;
   clock?.unref();

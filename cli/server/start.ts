@@ -14,10 +14,11 @@ import { openInflux1Store } from '@slopeguard/broker/store/influx1.ts';
 import { openInflux2Store } from '@slopeguard/broker/store/influx2.ts';
 import { openThreadedSqliteStore } from '@slopeguard/broker/store/sqlite-thread.ts';
 import { type ControlCenter, startControlCenter } from '@slopeguard/control-center';
+import type { Area } from '@slopeguard/control-center/warn/area.ts';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { brokerLimits, type ServerConfig, serverNotify } from './config.ts';
+import { brokerLimits, type ServerConfig, serverNotify, serverWarn } from './config.ts';
 
 /**
  * `slopeguard server`: broker + recorder + store + control center of one installation. The control
@@ -56,6 +57,8 @@ export async function startServer(
   config: ServerConfig,
   sites: ReadonlyMap<string, SiteConfig>,
   logger: Logger,
+  /** Each site's warning area (site-files.ts); used when server.yaml has a `warn:` section. */
+  areas: ReadonlyMap<string, Area> = new Map(),
 ): Promise<ServerHandle> {
   // Registry (scrypt hashes), sessions and readings: the data directory is the service's alone.
   ensurePrivateDir(config.data_dir);
@@ -136,6 +139,7 @@ export async function startServer(
       // Users, sessions, audit, alerts: `slopeguard user add --db <data_dir>/control-center.sqlite`.
       db: { path: join(config.data_dir, 'control-center.sqlite') },
       notify: serverNotify(config),
+      ...warnOption(config, areas, logger),
     });
     closers.push(() => center.close());
     return { broker, center, store, registry, close: closeAll };
@@ -143,4 +147,17 @@ export async function startServer(
     await closeAll();
     throw err;
   }
+}
+
+function warnOption(config: ServerConfig, areas: ReadonlyMap<string, Area>, logger: Logger) {
+  const warn = serverWarn(config);
+  if (!warn) {
+    if (areas.size > 0)
+      logger.warn(
+        { areas: areas.size },
+        'site files name areas but server.yaml has no warn: section; residents are not warned',
+      );
+    return {};
+  }
+  return { warn: { config: warn, areas } };
 }
