@@ -27,6 +27,7 @@ import type { Clock as NotifyClock } from './notify/clock.ts';
 import type { ResolvedNotify } from './notify/config.ts';
 import { createNotifier, type Notifier } from './notify/service.ts';
 import { registerOpenDataRoutes, sensorsOfSite } from './open-data/routes.ts';
+import { healthWithRain24h } from './rain-24h.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
@@ -151,6 +152,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     () => monitor,
     guard(auth, 'read'),
     (site) => configOf(site)?.position,
+    healthWithRain24h(() => options.store),
   );
   registerReadingRoutes(app, {
     store: () => options.store,
