@@ -19,6 +19,7 @@ import { type AuthContext, guard, principalFromCookie, registerAuth } from './ht
 import { allowedHostSet } from './http/hosts.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerSecurity } from './http/security.ts';
+import { httpsServerFactory, registerHsts, type TlsFiles } from './http/tls.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { alertUpdates } from './notify/alert-source.ts';
@@ -49,7 +50,13 @@ export interface LatestReadings {
 
 export interface ControlCenterOptions {
   /** allowedHosts: Host names answered besides the listen address, localhost and 127.0.0.1. */
-  http: { host: string; port: number; allowedHosts?: readonly string[] };
+  http: {
+    host: string;
+    port: number;
+    allowedHosts?: readonly string[];
+    /** Serve HTTPS with these PEM files instead of plain HTTP (cookies are then Secure). */
+    tls?: TlsFiles;
+  };
   mqtt: { url: string; username?: string; password?: string };
   logger: Logger;
   metrics: Registry;
@@ -125,7 +132,9 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const app = Fastify({
     loggerInstance: httpLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    ...(options.http.tls ? httpsServerFactory(options.http.tls) : {}),
   });
+  if (options.http.tls) registerHsts(app);
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) routes.push({ method, url: r.url });
@@ -339,7 +348,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
 
   const host = options.http.host.includes(':') ? `[${options.http.host}]` : options.http.host;
   return {
-    url: `http://${host}:${port}/`,
+    url: `${options.http.tls ? 'https' : 'http'}://${host}:${port}/`,
     port,
     view,
     levels,
