@@ -48,6 +48,7 @@ import {
   notifyForWarnings,
   registerWarnings,
   startWarnings,
+  WARN_OUTBOX_CONCURRENCY,
   type WarnOptions,
 } from './warn/wire.ts';
 
@@ -227,6 +228,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
           log: logger.child({ component: 'notify' }),
           audit: auditSinkFor(auth.audit),
           channels: warn?.channels(),
+          concurrency: warn ? WARN_OUTBOX_CONCURRENCY : undefined,
         })
       : undefined;
   const alerts = new AlertManager(alertStore, (a) => {
