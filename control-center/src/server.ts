@@ -26,18 +26,28 @@ import { auditSinkFor } from './notify/audit-adapter.ts';
 import type { Clock as NotifyClock } from './notify/clock.ts';
 import type { ResolvedNotify } from './notify/config.ts';
 import { createNotifier, type Notifier } from './notify/service.ts';
+import { registerOpenDataRoutes, sensorsOfSite } from './open-data/routes.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
+import { registerReadyRoute } from './routes/ready.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
 import { SiteMonitor } from './site-monitor.ts';
 import type { ReadingStore } from './store/reading-store.ts';
+import type { WarnService } from './warn/service.ts';
+import {
+  createWarnings,
+  notifyForWarnings,
+  registerWarnings,
+  startWarnings,
+  type WarnOptions,
+} from './warn/wire.ts';
 
 /** The part of a Store the control center reads at start-up (structurally the broker's Store). */
 export interface LatestReadings {
@@ -82,6 +92,8 @@ export interface ControlCenterOptions {
   notify?: ResolvedNotify;
   /** The clock retries and escalation run on (a fake one in tests); defaults to the system clock. */
   notifyClock?: NotifyClock;
+  /** Residents' warnings (the resolved `warn:` section and each site's area); none without it. */
+  warn?: WarnOptions;
 }
 
 export interface ControlCenter {
@@ -95,6 +107,8 @@ export interface ControlCenter {
   readonly db: DatabaseSync;
   /** The notification subsystem, when `notify` is configured. */
   readonly notifier: Notifier | undefined;
+  /** The residents' warnings, when `warn` is configured. */
+  readonly warn: WarnService | undefined;
   /** Every route, as Fastify registered it (the security test enumerates the state-changing ones). */
   readonly routes: ReadonlyArray<{ method: string; url: string }>;
   /** Advances engines and data states to `now` (the ticker calls it; tests call it with a fake clock). */
@@ -184,15 +198,26 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     realtime.emit('alert', a);
     updates.publish(a);
   };
-  const notifier: Notifier | undefined = options.notify
-    ? createNotifier({
-        db,
-        config: options.notify,
-        clock: options.notifyClock,
-        log: logger.child({ component: 'notify' }),
-        audit: auditSinkFor(auth.audit),
-      })
-    : undefined;
+  let ownUrl = '';
+  const warn = createWarnings({
+    options: options.warn,
+    db,
+    notify: options.notify,
+    logger,
+    now: clock,
+    ownUrl: () => ownUrl,
+  });
+  const notifier: Notifier | undefined =
+    options.notify || warn
+      ? createNotifier({
+          db,
+          config: notifyForWarnings(options.notify),
+          clock: options.notifyClock,
+          log: logger.child({ component: 'notify' }),
+          audit: auditSinkFor(auth.audit),
+          channels: warn?.channels(),
+        })
+      : undefined;
   const alerts = new AlertManager(alertStore, (a) => {
     logger.warn(
       { site: a.site, alert: a.id, level: a.level, data: a.dataState, cleared: a.cleared !== null },
@@ -201,8 +226,12 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     alertChanged(a);
   });
   notifier?.start(updates.source);
-  const observe = (site: string, now = clock()) =>
-    alerts.observe(site, officialLevel(site), monitor.get(site)?.state ?? 'live', now);
+  const observe = (site: string, now = clock()) => {
+    const level = officialLevel(site);
+    const data = monitor.get(site)?.state ?? 'live';
+    const alert = alerts.observe(site, level, data, now);
+    warn?.observe(site, level, data, alert?.id, now);
+  };
   const refresh = (site: string) => {
     const msg = officialOf(site, clock());
     if (msg) publishLevel(site, msg);
@@ -219,11 +248,36 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     alertChanged,
   });
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ ok: true }));
+  registerOpenDataRoutes(app, {
+    db,
+    audit: auth.audit,
+    store: () => options.store,
+    sensorsOf: sensorsOfSite(view, configOf),
+    now: clock,
+    logger,
+    openData: guard(auth, 'open-data'),
+  });
+  let brokerConnected = () => false;
+  registerReadyRoute(app, {
+    store: () => options.store,
+    brokerConnected: () => brokerConnected(),
+    now: clock,
+    logger,
+  });
   registerMetricsRoute(app, options.metrics);
+  await registerWarnings(app, warn, {
+    notifier: () => notifier,
+    auth,
+    metrics: options.metrics,
+    logger,
+    now: clock,
+  });
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
   await app.listen({ host: options.http.host, port: options.http.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.http.port;
+  const host = options.http.host.includes(':') ? `[${options.http.host}]` : options.http.host;
+  ownUrl = `http://${host}:${port}`;
 
   const realtime = startRealtime(app.server, view, logger, allowedHosts, (req) =>
     principalFromCookie(auth, req.headers.cookie),
@@ -297,6 +351,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       else if (levels.level(e.site) === undefined) observe(e.site);
     },
   });
+  brokerConnected = () => feed.client.connected;
   publishLevel = (site, level) => {
     // Retained (CHANNEL_OPTIONS), so a gateway or browser that connects later learns it at once.
     contractPublisher(feed.client)
@@ -309,14 +364,15 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     const msg = officialOf(site, clock());
     if (msg) publishLevel(site, msg);
   }
+  startWarnings(warn, notifier, feed.client);
   const tick = (now = clock()) => {
     levels.tick(now);
     monitor.evaluateAll(now);
+    warn?.tick(now);
   };
   const ticker = setInterval(() => tick(), options.tickMs ?? 10_000);
   ticker.unref();
 
-  const host = options.http.host.includes(':') ? `[${options.http.host}]` : options.http.host;
   return {
     url: `http://${host}:${port}/`,
     port,
@@ -327,6 +383,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     audit: auth.audit,
     db,
     notifier,
+    warn,
     routes,
     tick,
     async close() {
