@@ -2,12 +2,13 @@ import {
   type CommandAck,
   type CommandResult,
   decodePayload,
-  encodePayload,
+  type GatewayChannel,
   gatewayTopic,
   type Level,
   parseTopic,
   type Status,
   siteTopic,
+  type Topic,
 } from '@slopeguard/core';
 import type { Logger } from 'pino';
 import { changed, commandId, openQueue, safeHealth, withFutureCounts, withTimeout } from './agent-support.ts';
@@ -124,8 +125,8 @@ export class EdgeAgent {
     await this.#stopDrivers();
     this.#local.tick();
     if (this.#uplink?.connected) {
-      const offline = encodePayload('status', { state: 'offline', ts: this.#clock.now() });
-      await withTimeout(this.#uplink.publish(this.#topic('status'), offline, true), 2000).catch(() => {});
+      const offline = { state: 'offline' as const, ts: this.#clock.now() };
+      await withTimeout(this.#uplink.publish(this.#topic('status'), offline), 2000).catch(() => {});
     }
     this.#forwarder.stop();
     await withTimeout(this.#uplink?.end() ?? Promise.resolve(), 3000).catch(() => this.#uplink?.kill());
@@ -164,7 +165,7 @@ export class EdgeAgent {
   async publishStatus(): Promise<void> {
     if (!this.#uplink?.connected) return;
     try {
-      await this.#uplink.publish(this.#topic('status'), encodePayload('status', this.status()), true);
+      await this.#uplink.publish(this.#topic('status'), this.status());
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'status not published');
     }
@@ -229,9 +230,9 @@ export class EdgeAgent {
       get connected() {
         return uplinkRef()?.connected ?? false;
       },
-      publish: (topic: string, payload: string) => {
+      publishEncoded: (topic: Topic<'telemetry' | 'event'>, payload: string) => {
         const u = this.#uplink;
-        return u ? u.publish(topic, payload) : Promise.reject(new Error('no uplink'));
+        return u ? u.publishEncoded(topic, payload) : Promise.reject(new Error('no uplink'));
       },
     };
     const uplinkRef = () => this.#uplink;
@@ -261,7 +262,7 @@ export class EdgeAgent {
     ];
     const will = {
       topic: this.#topic('status'),
-      payload: () => encodePayload('status', { state: 'offline', ts: this.#clock.now() }),
+      payload: () => ({ state: 'offline' as const, ts: this.#clock.now() }),
     };
     return new Uplink(
       config.uplink,
@@ -369,7 +370,7 @@ export class EdgeAgent {
       ...(ack.result !== undefined ? { result: ack.result } : {}),
     };
     try {
-      await this.#uplink?.publish(this.#topic('cmd/ack'), encodePayload('cmd/ack', body));
+      await this.#uplink?.publish(this.#topic('cmd/ack'), body);
     } catch (err) {
       this.#log.warn({ err: (err as Error).message, id: ack.id }, 'ack not published');
     }
@@ -405,7 +406,7 @@ export class EdgeAgent {
     };
   }
 
-  #topic(channel: 'telemetry' | 'status' | 'event' | 'cmd' | 'cmd/ack'): string {
+  #topic<C extends GatewayChannel>(channel: C): Topic<C> {
     return gatewayTopic(this.#config.site, this.#config.gateway, channel);
   }
 }

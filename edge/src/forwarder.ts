@@ -1,15 +1,17 @@
+import type { Topic } from '@slopeguard/core';
 import type { Logger } from 'pino';
 import type { Batch, ReadingQueue } from './queue/queue.ts';
 
 /** What the forwarder needs of the uplink (the MQTT client in production, a fake never). */
 export interface Publisher {
   readonly connected: boolean;
-  publish(topic: string, payload: string): Promise<void>;
+  /** Payloads the queue encoded with core's encodePayload; QoS and retain come from the topic. */
+  publishEncoded(topic: Topic<'telemetry' | 'event'>, payload: string): Promise<void>;
 }
 
 export interface ForwarderOptions {
-  telemetryTopic: string;
-  eventTopic: string;
+  telemetryTopic: Topic<'telemetry'>;
+  eventTopic: Topic<'event'>;
   commitIntervalMs: number;
   batchMaxReadings: number;
   batchIntervalMs: number;
@@ -190,7 +192,7 @@ export class Forwarder {
     if (lane === 'live') this.#liveInflight++;
     else this.#backlogInflight++;
     this.published += b.count;
-    this.#pub.publish(this.#opts.telemetryTopic, b.payload).then(
+    this.#pub.publishEncoded(this.#opts.telemetryTopic, b.payload).then(
       () => {
         this.#done(lane);
         this.sent += b.count;
@@ -217,7 +219,7 @@ export class Forwarder {
     for (const e of events) {
       this.#eventCursor = e.id;
       this.#eventsInflight++;
-      this.#pub.publish(this.#opts.eventTopic, e.payload).then(
+      this.#pub.publishEncoded(this.#opts.eventTopic, e.payload).then(
         () => {
           this.#eventsInflight--;
           this.#queue.ackEvent(e.id);
