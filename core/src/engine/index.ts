@@ -7,6 +7,7 @@ export {
   createEngine,
   type Engine,
   type EngineCounters,
+  type EngineOptions,
   type EngineState,
   type LevelChange,
   type SensorFaults,
@@ -17,3 +18,4 @@ export { type ParsedSiteConfig, parseSiteConfig, parseSiteConfigText, siteConfig
 export type { Reason } from './reason.ts';
 export type { HealthStatus } from './sensor.ts';
 export { EngineStateSchema } from './state.ts';
+export { MovementTape, TAPE_SAFE_SETTING, TapeDiverged } from './tape.ts';
