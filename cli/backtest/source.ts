@@ -22,6 +22,11 @@ import { parseTime } from './time.ts';
  * The sink is called in file order; `chunk` after each chunk of the file (to flush output).
  */
 export interface Sink {
+  /**
+   * With `transient`, the Reading passed is only valid during the call (the reader reuses one per
+   * sensor instead of allocating one per reading): copy what must be kept.
+   */
+  transient?: boolean;
   reading(r: Reading, line: number): void;
   error(line: number, message: string): void;
   chunk?(): Promise<void>;
@@ -213,6 +218,11 @@ interface Pending {
   reading: Reading;
   line: number;
   fields: number;
+  /** The group (run of rows with one ts) it belongs to, and the fields given in it, in order. */
+  group: number;
+  names: string[];
+  /** The own keys of reading.values, in order (more than `names` when reused from a group before). */
+  own: string[];
 }
 
 /** The sensor, kind and field of a row, validated once per distinct "sensor,kind,field" text. */
@@ -267,7 +277,12 @@ function plainDecimal(buf: Buffer, start: number, end: number): number {
 
 function csvParser(sink: Sink): LineParser {
   let groupTs = -1;
-  const pending = new Map<string, Pending>();
+  let group = 0;
+  const transient = sink.transient === true;
+  // The readings of the current group, in the order of their first row; by sensor (kept across
+  // groups, for reuse, when the sink takes transient readings).
+  const order: Pending[] = [];
+  const slots = new Map<string, Pending>();
   // Rows repeat the same few (sensor, kind, field) triples and, within a group, the same time:
   // each distinct text is validated once and then found with a single lookup (by its bytes on the
   // fast path, without making a string of it).
@@ -276,8 +291,21 @@ function csvParser(sink: Sink): LineParser {
   let lastTsText = '';
   let lastTs = 0;
 
+  /** A reused reading's values hold exactly the fields of its group, in their order. */
+  const settle = (p: Pending) => {
+    const { own, names } = p;
+    let same = own.length === names.length;
+    for (let i = 0; same && i < names.length; i++) same = own[i] === names[i];
+    if (same) return;
+    const values: Record<string, number> = {};
+    for (const f of names) values[f] = p.reading.values[f] as number;
+    p.reading.values = values;
+    p.own = names.slice();
+  };
+
   const flush = () => {
-    for (const p of pending.values()) {
+    for (const p of order) {
+      if (transient) settle(p);
       const missing = missingKindFields(p.reading);
       if (missing.length > 0)
         sink.error(
@@ -286,7 +314,9 @@ function csvParser(sink: Sink): LineParser {
         );
       else sink.reading(p.reading, p.line);
     }
-    pending.clear();
+    order.length = 0;
+    group++;
+    if (!transient) slots.clear();
   };
 
   /** The time of a row from its text, or an error (reported): the text path. */
@@ -319,18 +349,44 @@ function csvParser(sink: Sink): LineParser {
       groupTs = ts;
     }
     const { sensor, kind, field } = key;
-    const p = pending.get(sensor);
-    if (!p) {
-      const values: Record<string, number> = {};
-      values[field] = value;
-      pending.set(sensor, { reading: { sensor, kind, ts, values }, line: n, fields: 1 });
+    const p = slots.get(sensor);
+    if (p === undefined || p.group !== group) {
+      if (p === undefined || !transient) {
+        const values: Record<string, number> = {};
+        values[field] = value;
+        const q = {
+          reading: { sensor, kind, ts, values },
+          line: n,
+          fields: 1,
+          group,
+          names: [field],
+          own: [field],
+        };
+        slots.set(sensor, q);
+        order.push(q);
+        return;
+      }
+      p.reading.kind = kind;
+      p.reading.ts = ts;
+      p.line = n;
+      p.fields = 1;
+      p.group = group;
+      p.names.length = 0;
+      p.names.push(field);
+      if (!p.own.includes(field)) p.own.push(field);
+      p.reading.values[field] = value;
+      order.push(p);
       return;
     }
     if (p.reading.kind !== kind)
       return sink.error(n, `${sensor} is ${p.reading.kind} on line ${p.line}, ${kind} here`);
-    if (field in p.reading.values) return sink.error(n, `${sensor} at ${ts}: field ${field} given twice`);
+    // As `field in values` of a fresh values object (which also sees Object.prototype's names).
+    if (p.names.includes(field) || field in Object.prototype)
+      return sink.error(n, `${sensor} at ${ts}: field ${field} given twice`);
     if (p.fields >= 16) return sink.error(n, `${sensor} at ${ts}: more than 16 fields`);
+    if (!p.own.includes(field)) p.own.push(field);
     p.reading.values[field] = value;
+    p.names.push(field);
     p.fields++;
   };
 

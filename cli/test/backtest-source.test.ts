@@ -16,13 +16,18 @@ const dir = mkdtempSync(join(tmpdir(), 'sg-source-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let files = 0;
-async function read(text: string | Buffer): Promise<{ readings: [Reading, number][]; errors: string[] }> {
+/** Reads a file; `transient` as the backtest command does (one reused Reading per sensor). */
+async function read(
+  text: string | Buffer,
+  transient = false,
+): Promise<{ readings: [Reading, number][]; errors: string[] }> {
   const path = join(dir, `f${files++}.csv`);
   writeFileSync(path, text);
   const readings: [Reading, number][] = [];
   const errors: string[] = [];
   await readReadings(path, {
-    reading: (r, line) => readings.push([structuredClone(r), line]),
+    transient,
+    reading: (r, line) => readings.push([transient ? structuredClone(r) : r, line]),
     error: (line, message) => errors.push(`${line}: ${message}`),
   });
   return { readings, errors };
@@ -74,11 +79,41 @@ describe('backtest CSV reader: fast path and text path', () => {
     const plain = await read(`${HEADER}\n${ROWS.join('\n')}\n`);
     const quoted = await read(`${HEADER}\n${ROWS.map(quoteAll).join('\n')}\n`);
     expect(plain).toEqual(quoted);
+    expect(await read(`${HEADER}\n${ROWS.join('\n')}\n`, true)).toEqual(plain);
     // Object.is: -0 stays -0, and every value is Number(text) exactly.
     const mm = plain.readings.filter(([r]) => r.sensor === 'rain-1').map(([r]) => r.values.mm);
     expect(Object.is(mm[1], -0)).toBe(true);
     expect(plain.readings.map(([r]) => r.values)).toContainEqual({ x: 0.5, y: 5 });
     expect(plain.errors.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('reuses readings only as a fresh one would read: fields in their order, none left over', async () => {
+    const rows = [
+      '1000,tilt-1,tilt,x,1',
+      '1000,tilt-1,tilt,y,2',
+      '2000,tilt-1,tilt,y,3',
+      '2000,tilt-1,tilt,x,4',
+      '3000,tilt-1,tilt,x,5',
+      '4000,tilt-1,tilt,x,6',
+      '4000,tilt-1,tilt,y,7',
+      '4000,tilt-1,tilt,z,8',
+      '5000,tilt-1,tilt,constructor,1',
+      '5000,tilt-1,tilt,x,9',
+      '5000,tilt-1,tilt,constructor,2',
+      '6000,tilt-1,displacement,mm,1',
+      '6000,tilt-1,tilt,x,1',
+    ];
+    const text = `${HEADER}\n${rows.join('\n')}\n`;
+    const fresh = await read(text);
+    const reused = await read(text, true);
+    expect(reused).toEqual(fresh);
+    expect(fresh.readings.map(([r]) => Object.keys(r.values))).toEqual([
+      ['x', 'y'],
+      ['y', 'x'],
+      ['x', 'y', 'z'],
+      ['mm'],
+    ]);
+    expect(fresh.errors.map((e) => e.replace(/:.*/, ''))).toEqual(['6', '12', '10', '14']);
   });
 
   it('takes CRLF, a BOM, comments and a last line without a newline; lines cut across chunks', async () => {
@@ -113,6 +148,7 @@ describe('backtest CSV reader: fast path and text path', () => {
           const plain = await read(`${HEADER}\n${rows.join('\n')}\n`);
           const quoted = await read(`${HEADER}\n${rows.map(quoteAll).join('\n')}\n`);
           expect(plain).toEqual(quoted);
+          expect(await read(`${HEADER}\n${rows.join('\n')}\n`, true)).toEqual(plain);
           for (const [r, line] of plain.readings)
             expect(Object.is(r.values.mm, Number(values[line - 2]))).toBe(true);
         },
