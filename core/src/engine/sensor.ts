@@ -13,7 +13,7 @@ import { addMovementValue, type MovementState, newMovement } from './movement.ts
 import { newRain, pushRain, type RainParams, type RainState } from './rain.ts';
 import type { MovementRules } from './rules.ts';
 import { medianInPlace } from './stats.ts';
-import { type Asked, type TapeTrack, tapeLevel, tapeVerdict } from './tape.ts';
+import { type TapeTrack, tapeLevel, tapeVerdict } from './tape.ts';
 
 /**
  * One sensor's state in the engine: health (its own state, see health status below) and, by kind,
@@ -210,13 +210,14 @@ function emitToTarget(t: number, v: number): void {
 }
 const raw: number[] = [0, 0];
 
-/** While recording a tape: the answer the filter got from `moving()` for this reading. */
-let asked: Asked = 0;
+/** While recording a tape: whether the filter asked `moving()` for this reading, and the answer. */
+let asked = false;
+let answer = false;
 let askMoving: () => boolean = () => false;
 const askAndNote = (): boolean => {
-  const a = askMoving();
-  asked = a ? 2 : 1;
-  return a;
+  asked = true;
+  answer = askMoving();
+  return answer;
 };
 
 /**
@@ -295,12 +296,18 @@ export function applyReading(
     target.iv = r.iv;
     target.sparse = sparse;
     if (tape) {
-      asked = 0;
+      asked = false;
       askMoving = moving;
     }
     verdict = cleanValue(r.clean, clean, ts, scalar, emitToTarget, sparse, tape ? askAndNote : moving);
     r.level = r.move.level;
-    tape?.track.record(verdict, r.level, asked, wasStale);
+    if (tape) {
+      // The answer the verdict rests on (clean.ts): a step is one only without rain or movement
+      // elsewhere at the start of its run, and "movement" only with; a sparse sensor's at once.
+      const used =
+        verdict === 'step' ? 1 : verdict === 'movement' ? 2 : sparse && asked ? (answer ? 2 : 1) : 0;
+      tape.track.record(verdict, r.level, wasStale, asked, used);
+    }
   }
   if (verdict === 'pending' && sparse) r.unconfirmed++;
   if (verdict === 'spike') {
