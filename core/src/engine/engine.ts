@@ -19,6 +19,7 @@ import {
 } from './sensor.ts';
 import { isMovement, siteTrigger, triggerReasons } from './site.ts';
 import { type EngineState, fromSaved, type Internal, toSaved } from './state.ts';
+import type { MovementTape } from './tape.ts';
 
 /**
  * The alert engine of one site: pure, streaming, deterministic. Time comes only from the readings
@@ -110,12 +111,21 @@ const HOUR = 3_600_000;
 
 export type { EngineState };
 
+export interface EngineOptions {
+  /**
+   * Record the movement sensors' work on this tape, or replay it if it was rewound (tape.ts: for
+   * threshold sweeps over rain and site settings only). A replaying engine throws TapeDiverged when
+   * its run leaves the recorded one, and is of no use after that.
+   */
+  tape?: MovementTape;
+}
+
 /**
  * `saved` is what `state()` returned (any version, e.g. parsed from a file or database): checked
  * against its schema here, never trusted; a state that fails is refused with EngineError
  * SG_ENGINE_STATE.
  */
-export function createEngine(input: SiteConfig, saved?: unknown): Engine {
+export function createEngine(input: SiteConfig, saved?: unknown, options: EngineOptions = {}): Engine {
   // Re-validated once (cheap) so that a configuration built in code without its defaults, or
   // mutated since, fails here with a coded error instead of deep inside a rule.
   const checked = parseSiteConfig(input);
@@ -271,6 +281,13 @@ export function createEngine(input: SiteConfig, saved?: unknown): Engine {
     return false;
   };
   const movingFns = s.sensors.map((_, i) => () => corroborated(i));
+  const tape = options.tape;
+  if (tape && tape.sensors !== s.sensors.length)
+    throw new EngineError('SG_ENGINE_CONFIG', 'the movement tape is for another sensor layout');
+  const tapes = s.sensors.map((r, i) => {
+    const track = tape?.tracks[i];
+    return tape && track && r.move ? { track, recording: tape.recording } : null;
+  });
 
   /** Applies a reading that passed every check (in order for its sensor, not too far ahead). */
   const accept = (i: number, reading: Reading) => {
@@ -282,7 +299,7 @@ export function createEngine(input: SiteConfig, saved?: unknown): Engine {
     const level = r.level;
     const status = r.status;
     since = (r.lastTs ?? ts) - rainWindowMs;
-    applyReading(r, setup, site, reading, movingFns[i] as () => boolean);
+    applyReading(r, setup, site, reading, movingFns[i] as () => boolean, tapes[i]);
     const st = statusOf(r, setup, site, now, s.start ?? ts);
     if (st !== status) {
       r.status = st;
