@@ -25,7 +25,7 @@ import {
   stringArg,
 } from './commands.ts';
 import { driverKey, loadConfigFile } from './config/load.ts';
-import type { GatewayConfig } from './config/schema.ts';
+import type { DriverEntry, GatewayConfig } from './config/schema.ts';
 import { createDriverFor, type Driver, type DriverHealth, normalIntervalMs } from './drivers/index.ts';
 import { Forwarder } from './forwarder.ts';
 import { buildStatus } from './health.ts';
@@ -41,6 +41,11 @@ export interface AgentOptions {
   clock: Clock;
   logger: Logger;
   version: string;
+  /**
+   * Builds the driver for a config entry; default `createDriverFor`. The demo plugs its simulated
+   * sensors in here, as a test plugs in a mock binding: everything after the driver is the field's.
+   */
+  createDriver?: (entry: DriverEntry, clock: Clock, logger: Logger) => Promise<Driver>;
 }
 
 /** How often (real time) the rule engine ticks and its state is saved. */
@@ -66,6 +71,7 @@ export class EdgeAgent {
   #driverStates = new Map<string, DriverHealth['state']>();
   #timers: NodeJS.Timeout[] = [];
   #stopped = false;
+  #connectWaiters: Array<() => void> = [];
   readonly #clockCheck: ClockCheck;
 
   constructor(opts: AgentOptions) {
@@ -101,6 +107,12 @@ export class EdgeAgent {
 
   get level(): { local: Level; effective: Level } {
     return { local: this.#local.level, effective: this.#alarm.effective() };
+  }
+
+  /** Resolves once the uplink is connected (at once if it is). */
+  whenConnected(): Promise<void> {
+    if (this.#uplink?.connected) return Promise.resolve();
+    return new Promise((resolve) => this.#connectWaiters.push(resolve));
   }
 
   async start(): Promise<void> {
@@ -273,6 +285,7 @@ export class EdgeAgent {
           this.#alarm.setLink(true);
           this.#forwarder.onConnect();
           void this.publishStatus();
+          for (const resolve of this.#connectWaiters.splice(0)) resolve();
         },
         onClose: () => this.#alarm.setLink(false),
         onMessage: (topic, payload, retain) => void this.#onMessage(topic, payload, retain),
@@ -285,7 +298,8 @@ export class EdgeAgent {
     const started: { driver: Driver; normalMs: number }[] = [];
     for (const entry of this.#config.drivers) {
       try {
-        const driver = await createDriverFor(entry, this.#clock, this.#log.child({ part: 'driver' }));
+        const create = this.#opts.createDriver ?? createDriverFor;
+        const driver = await create(entry, this.#clock, this.#log.child({ part: 'driver' }));
         await driver.start(this.#local.sinkFor(driverKey(entry)));
         started.push({ driver, normalMs: normalIntervalMs(entry) });
       } catch (err) {

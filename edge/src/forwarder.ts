@@ -60,6 +60,8 @@ export class Forwarder {
   #stopped = false;
   #droppedSinceReport = 0;
   #lastDropReport = 0;
+  readonly #ackListeners = new Set<(b: Batch) => void>();
+  readonly #commitListeners = new Set<() => void>();
   /** Readings acknowledged by the broker since start (for the benchmark and status). */
   sent = 0;
   published = 0;
@@ -78,6 +80,32 @@ export class Forwarder {
 
   start(): void {
     this.#timer = setInterval(() => this.pump(), this.#opts.commitIntervalMs);
+  }
+
+  /**
+   * Called with every batch the broker acknowledged (after its PUBACK: the central store has it).
+   * For the demo and tests that wait for delivery; returns the function that removes the listener.
+   */
+  onAcked(listener: (b: Batch) => void): () => void {
+    this.#ackListeners.add(listener);
+    return () => this.#ackListeners.delete(listener);
+  }
+
+  /** Called after every successful queue commit (acknowledged rows are gone from the queue then). */
+  onCommitted(listener: () => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
+  }
+
+  #notify<T>(listeners: Set<(v: T) => void>, value: T): void {
+    for (const l of listeners) {
+      try {
+        l(value);
+      } catch (err) {
+        // A watcher's bug must not stop forwarding.
+        this.#log.error({ err: (err as Error).message }, 'forwarder listener failed');
+      }
+    }
   }
 
   /** Real ms since the pump last ran to completion (the systemd watchdog checks it). */
@@ -143,6 +171,7 @@ export class Forwarder {
       if (r.dropped > 0) this.#reportDrop(r.dropped);
       cut = r.assigned ?? [];
       this.#commitFailures = 0;
+      this.#notify(this.#commitListeners, undefined);
     } catch (err) {
       // Disk full, SD card error: the buffers stay in memory and the next pump retries.
       if (this.#commitFailures++ === 0)
@@ -197,6 +226,7 @@ export class Forwarder {
         this.#done(lane);
         this.sent += b.count;
         this.#queue.ack(b);
+        this.#notify(this.#ackListeners, b);
         this.pumpSoon();
       },
       (err: Error) => {
