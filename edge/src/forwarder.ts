@@ -46,6 +46,11 @@ export class Forwarder {
   #timer: NodeJS.Timeout | undefined;
   #soon = false;
   #liveFrom = 0;
+  /**
+   * Last live row cut: live rows are cut in id order, so everything between liveFrom and here is in
+   * a batch already, and the next cut starts here instead of skipping over rows still in flight.
+   */
+  #liveCursor = 0;
   #backlogCursor = 0;
   #eventCursor = 0;
   #resend: Batch[];
@@ -76,6 +81,7 @@ export class Forwarder {
     if (this.#resend.length > 0)
       log.info({ batches: this.#resend.length }, 'resending unacknowledged batches');
     this.#liveFrom = queue.lastId;
+    this.#liveCursor = this.#liveFrom;
   }
 
   start(): void {
@@ -116,6 +122,7 @@ export class Forwarder {
   /** The uplink came up: everything committed so far is backlog, everything after is live. */
   onConnect(): void {
     this.#liveFrom = this.#queue.lastId;
+    this.#liveCursor = this.#liveFrom;
     this.#backlogCursor = 0;
     this.#tokens = 0;
     this.#lastRefill = performance.now();
@@ -140,6 +147,7 @@ export class Forwarder {
     this.#lastPump = now;
     this.#refill(now);
     let cut: Batch[] = [];
+    const cursors = { live: this.#liveCursor, backlog: this.#backlogCursor };
     try {
       const r = this.#queue.commit((cutter) => {
         const out: Batch[] = [];
@@ -148,8 +156,9 @@ export class Forwarder {
         if (now - this.#lastLiveCut >= this.#opts.batchIntervalMs) {
           this.#lastLiveCut = now;
           while (this.#liveInflight + out.length < MAX_LIVE_INFLIGHT) {
-            const b = cutter.live(this.#liveFrom, max);
+            const b = cutter.live(this.#liveCursor, max);
             if (!b) break;
+            this.#liveCursor = b.lastId;
             out.push(b);
             if (b.count < max) break;
           }
@@ -173,6 +182,9 @@ export class Forwarder {
       this.#commitFailures = 0;
       this.#notify(this.#commitListeners, undefined);
     } catch (err) {
+      // The commit rolled back, and the batches cut in it with it: cut them again next time.
+      this.#liveCursor = cursors.live;
+      this.#backlogCursor = cursors.backlog;
       // Disk full, SD card error: the buffers stay in memory and the next pump retries.
       if (this.#commitFailures++ === 0)
         this.#log.error({ err: (err as Error).message }, 'queue commit failed');
