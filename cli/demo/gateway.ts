@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodePayload, type Telemetry } from '@slopeguard/core';
+import { decodePayload, type SensorKind, type Telemetry } from '@slopeguard/core';
 import { EdgeAgent, loadConfigFile, systemClock, VERSION } from '@slopeguard/edge';
 import { privateDir } from '@slopeguard/edge/agent-support.ts';
 import { createDriverFor } from '@slopeguard/edge/drivers/index.ts';
@@ -9,6 +9,7 @@ import {
   DEFAULT_SOURCE_SENSORS,
   defaultSource,
   hashSeed,
+  type ReadingSource,
   type SiteStory,
   type StoryDriver,
 } from '@slopeguard/simulators';
@@ -27,8 +28,10 @@ export interface DemoGatewayOptions {
   gateway: string;
   username: string;
   password: string;
-  /** The site's part in the demo's story; without it, the plain walking-skeleton signal. */
+  /** The site's part in the demo's story; without it, `source` or the plain walking-skeleton signal. */
   story?: SiteStory;
+  /** Without a story: the readings of one instant, and the sensors it reports (for the local rules). */
+  source?: { readings: ReadingSource; sensors: readonly { id: string; kind: SensorKind }[] };
   /** Live sampling interval without a story; 0 = only on `publishOnce` (tests, benchmarks). */
   intervalMs: number;
   logger: Logger;
@@ -38,6 +41,8 @@ export interface DemoGateway {
   readonly site: string;
   readonly gateway: string;
   readonly agent: EdgeAgent;
+  /** The uplink to the broker is up. */
+  readonly connected: boolean;
   /** The gateway's directory: config, password file, queue.db, siren.jsonl. */
   readonly dir: string;
   /**
@@ -64,7 +69,10 @@ export async function startDemoGateway(o: DemoGatewayOptions): Promise<DemoGatew
   const passwordFile = join(dir, 'password');
   writeFileSync(passwordFile, `${o.password}\n`, { mode: 0o600 });
   const cadenceMs = o.story?.cadenceMs ?? o.intervalMs;
-  const sensors = o.story?.config?.sensors.map((s) => ({ id: s.id, kind: s.kind })) ?? DEFAULT_SOURCE_SENSORS;
+  const sensors =
+    o.story?.config?.sensors.map((s) => ({ id: s.id, kind: s.kind })) ??
+    o.source?.sensors ??
+    DEFAULT_SOURCE_SENSORS;
   const { id: _id, ...engine } = o.story?.config ?? { id: '' };
   const configPath = join(dir, 'gateway.yaml');
   // A gateway config as an installer writes it (JSON is YAML), read back by the gateway's own loader.
@@ -111,7 +119,7 @@ export async function startDemoGateway(o: DemoGatewayOptions): Promise<DemoGatew
       if (entry.id !== STORY_DRIVER) return createDriverFor(entry, clock, logger);
       driver = createStoryDriver({
         id: STORY_DRIVER,
-        source: o.story?.source ?? defaultSource(hashSeed(`${o.site}/${o.gateway}`)),
+        source: o.story?.source ?? o.source?.readings ?? defaultSource(hashSeed(`${o.site}/${o.gateway}`)),
         cadenceMs,
         ...(o.story ? { history: o.story.backfill(), startAfter: agent.whenConnected() } : {}),
         now: () => clock.now(),
@@ -147,6 +155,9 @@ export async function startDemoGateway(o: DemoGatewayOptions): Promise<DemoGatew
     agent,
     dir,
     live,
+    get connected() {
+      return agent.connected;
+    },
     publishOnce() {
       story.sampleNow();
       agent.forwarder.pump();

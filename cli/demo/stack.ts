@@ -15,6 +15,7 @@ import { parseNotifyConfig, type ResolvedNotify } from '@slopeguard/control-cent
 import { demoStory, type StoryRole } from '@slopeguard/simulators';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { demoWarnings } from './demo-areas.ts';
 import { type DemoGateway, startDemoGateway } from './gateway.ts';
 import { type DemoReceiver, startDemoReceiver } from './webhook-receiver.ts';
 
@@ -186,6 +187,7 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       store,
       db: { path: join(dataDir, 'control-center.sqlite') },
       ...(notify ? { notify } : {}),
+      warn: demoWarnings(siteIds, dataDir, notify),
     });
     closers.push(() => controlCenter.close());
     // The operational database persists across demo runs: a fresh admin password every run.

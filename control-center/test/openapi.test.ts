@@ -49,7 +49,8 @@ describe('OpenAPI document and error shape', () => {
     const api = center.routes
       .filter(
         (r) =>
-          (r.url.startsWith('/api/') || r.url === '/healthz' || r.url === '/metrics') && r.method !== 'HEAD',
+          (r.url.startsWith('/api/') || ['/healthz', '/readyz', '/metrics'].includes(r.url)) &&
+          r.method !== 'HEAD',
       )
       .map((r) => `${r.method} ${r.url}`);
     expect(api.length).toBeGreaterThan(20);

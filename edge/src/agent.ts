@@ -121,6 +121,10 @@ export class EdgeAgent {
     return { local: this.#local.level, effective: this.#alarm.effective() };
   }
 
+  get connected(): boolean {
+    return this.#uplink?.connected ?? false;
+  }
+
   /** Resolves once the uplink is connected (at once if it is). */
   whenConnected(): Promise<void> {
     if (this.#uplink?.connected) return Promise.resolve();
