@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
-import { type SimGateway, startSimGateway } from '@slopeguard/simulators';
 import pino from 'pino';
 import { chromium } from 'playwright-core';
 import { startDemoStack } from '../cli/demo/stack.ts';
+import { type LoadGateway, startLoadGateway } from './load-gateway.ts';
 import type { BenchResult } from './run.ts';
 
 const SITES = Number(process.env.SG_BENCH_SITES ?? 1000);
@@ -31,7 +31,7 @@ export async function run(): Promise<BenchResult[]> {
     intervalMs: 0,
     logger: pino({ level: 'silent' }),
   });
-  const gateways: SimGateway[] = [];
+  const gateways: LoadGateway[] = [];
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -52,11 +52,10 @@ export async function run(): Promise<BenchResult[]> {
         Array.from({ length: Math.min(BATCH, SITES - i) }, async (_, k) => {
           const site = `bench-${String(i + k).padStart(4, '0')}`;
           const password = stack.registry.addDevice(site, 'gw-1', { replace: true });
-          const gw = await startSimGateway({
+          const gw = await startLoadGateway({
             url: stack.mqttUrl,
             site,
             gateway: 'gw-1',
-            intervalMs: 0,
             username: `${site}.gw-1`,
             password,
           });

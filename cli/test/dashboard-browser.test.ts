@@ -9,7 +9,7 @@ import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 
 /**
  * The dashboard in a real headless Chromium (Debian's, installed by .ci/run), against the real
- * stack (broker, control center, simulated gateways over MQTT): sign in, the map and the list, a
+ * stack (broker, control center, gateway agents with simulated sensors): sign in, the map and the list, a
  * site going silent, the alert inbox, language, the "not live" banner, a site page.
  * With SG_SCREENSHOTS=1 it also saves the screenshots shown in the README (docs/screenshots/).
  */
