@@ -37,7 +37,7 @@ import { registerMetricsRoute } from './routes/metrics.ts';
 import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
 import { registerReadyRoute } from './routes/ready.ts';
 import { registerSessionRoutes } from './routes/session.ts';
-import { registerSiteRoutes } from './routes/sites.ts';
+import { placedBy, registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
 import { SiteMonitor } from './site-monitor.ts';
@@ -292,8 +292,15 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const host = options.http.host.includes(':') ? `[${options.http.host}]` : options.http.host;
   ownUrl = `http://${host}:${port}`;
 
-  const realtime = startRealtime(app.server, view, logger, allowedHosts, (req) =>
-    principalFromCookie(auth, req.headers.cookie),
+  const placed = placedBy((site) => configOf(site)?.position);
+  const realtime = startRealtime(
+    app.server,
+    view,
+    logger,
+    allowedHosts,
+    (req) => principalFromCookie(auth, req.headers.cookie),
+    {},
+    () => view.list().map(placed),
   );
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)
