@@ -57,7 +57,8 @@ export const serverCommand: CliCommand = {
     logger.info(
       {
         mqtt: server.broker.port,
-        http: server.center.url,
+        http: server.center?.url,
+        cluster: config.cluster?.node,
         store: config.store.type,
         sites: siteConfigs.size,
       },

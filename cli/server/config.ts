@@ -6,6 +6,7 @@ import { parseNotifyConfig, type ResolvedNotify } from '@slopeguard/control-cent
 import { parseWarnConfig, type ResolvedWarn } from '@slopeguard/control-center/warn/config.ts';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import { parse as parseYaml } from 'yaml';
+import { ClusterConfig, clusterErrors } from './cluster.ts';
 import { loadSiteFiles } from './site-files.ts';
 
 /**
@@ -108,9 +109,19 @@ export const ServerConfig = Type.Object(
       {
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        tls: Type.Optional(
+          Type.Object(
+            {
+              cert: Type.String({ description: 'PEM certificate (slopeguard certs server makes one)' }),
+              key: Type.String({ description: 'PEM private key' }),
+            },
+            { additionalProperties: false, description: 'serve the control center over HTTPS' },
+          ),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
+    cluster: Type.Optional(ClusterConfig),
     sites_dir: Type.Optional(Type.String({ description: 'folder of site YAML files for the alert engine' })),
     auto_configure_sites: Type.Boolean({ default: false }),
     // Checked by its own schema (parseNotifyConfig), which reports errors per channel kind.
@@ -175,6 +186,9 @@ export function parseServerConfig(text: string, env: NodeJS.ProcessEnv = process
     if (!value.store.token)
       return { ok: false, errors: ['/store/token: required (or SLOPEGUARD_INFLUX_TOKEN)'] };
   }
+  if (value.cluster && env.SLOPEGUARD_REDIS_URL) value.cluster.redis = env.SLOPEGUARD_REDIS_URL;
+  const cluster = clusterErrors(value);
+  if (cluster.length > 0) return { ok: false, errors: cluster };
   if (value.notify !== undefined) {
     const notify = parseNotifyConfig(value.notify, env, '/notify');
     if (!notify.ok) return { ok: false, errors: notify.errors };

@@ -6,12 +6,13 @@ import {
   ensurePrivateDir,
   ensurePrivateFile,
   openDeviceRegistry,
-  openSqliteStore,
+  openRedisRegistry,
   type Store,
   startBroker,
 } from '@slopeguard/broker';
 import { openInflux1Store } from '@slopeguard/broker/store/influx1.ts';
 import { openInflux2Store } from '@slopeguard/broker/store/influx2.ts';
+import { openThreadedSqliteStore } from '@slopeguard/broker/store/sqlite-thread.ts';
 import { type ControlCenter, startControlCenter } from '@slopeguard/control-center';
 import type { Area } from '@slopeguard/control-center/warn/area.ts';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
@@ -27,7 +28,8 @@ import { brokerLimits, type ServerConfig, serverNotify, serverWarn } from './con
  */
 export interface ServerHandle {
   readonly broker: BrokerService;
-  readonly center: ControlCenter;
+  /** Absent on a cluster node without `cluster.control_center`. */
+  readonly center?: ControlCenter;
   readonly store: Store;
   readonly registry: DeviceRegistry;
   close(): Promise<void>;
@@ -37,7 +39,8 @@ async function openStore(config: ServerConfig, logger: Logger): Promise<Store> {
   const s = config.store;
   switch (s.type) {
     case 'sqlite':
-      return openSqliteStore(s.path ?? join(config.data_dir, 'readings.sqlite'));
+      // Writes in their own thread, so that fsyncs do not stall the broker (store/sqlite-thread.ts).
+      return openThreadedSqliteStore(s.path ?? join(config.data_dir, 'readings.sqlite'));
     case 'influxdb1':
       return openInflux1Store({
         url: s.url,
@@ -74,12 +77,15 @@ export async function startServer(
     const metrics = new Registry();
     const store = await openStore(config, logger);
     closers.push(() => store.close());
-    const registry = openDeviceRegistry(join(config.data_dir, 'registry.sqlite'));
+    // A cluster node shares the registry through Redis (docs/deployment.md#cluster).
+    const registry = config.cluster
+      ? await openRedisRegistry({ url: config.cluster.redis, logger })
+      : openDeviceRegistry(join(config.data_dir, 'registry.sqlite'));
     closers.push(() => registry.close());
     const { tcp, tls, ws } = config.mqtt;
     const sessionsPath = join(config.data_dir, 'sessions.sqlite');
     // The session store opens its own file; create it private first.
-    if (config.mqtt.persistence === 'sqlite') ensurePrivateFile(sessionsPath);
+    if (config.mqtt.persistence === 'sqlite' && !config.cluster) ensurePrivateFile(sessionsPath);
     const broker = await startBroker({
       ...(tcp ? { mqtt: tcp } : {}),
       ...(tls
@@ -98,14 +104,21 @@ export async function startServer(
       store,
       logger,
       metrics,
-      auth: { registry },
+      auth: { registry, pollMs: config.cluster?.revocation_poll_ms },
       limits: brokerLimits(config),
-      persistence:
-        config.mqtt.persistence === 'sqlite' ? { kind: 'sqlite', path: sessionsPath } : { kind: 'memory' },
+      ...(config.cluster
+        ? { cluster: { redis: config.cluster.redis } }
+        : {
+            persistence:
+              config.mqtt.persistence === 'sqlite'
+                ? { kind: 'sqlite' as const, path: sessionsPath }
+                : { kind: 'memory' as const },
+          }),
       recorder: { spillPath: join(config.data_dir, 'recorder-spill.ndjson') },
-      id: 'slopeguard-server',
+      id: config.cluster ? `slopeguard-${config.cluster.node}` : 'slopeguard-server',
     });
     closers.push(() => broker.close());
+    if (config.cluster && !config.cluster.control_center) return { broker, store, registry, close: closeAll };
 
     const password = registry.addAccount('control-center', { role: 'control-center', replace: true });
     // The control center talks to its own broker over the loopback TCP listener (required by the

@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import { CHANNEL_OPTIONS, encodePayload, isAhead, type SiteLevel, siteTopic } from '@slopeguard/core';
+import { contractPublisher, isAhead, type SiteLevel, siteTopic } from '@slopeguard/core';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -19,6 +19,7 @@ import { type AuthContext, guard, principalFromCookie, registerAuth } from './ht
 import { allowedHostSet } from './http/hosts.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerSecurity } from './http/security.ts';
+import { httpsServerFactory, registerHsts, type TlsFiles } from './http/tls.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { alertUpdates } from './notify/alert-source.ts';
@@ -26,16 +27,21 @@ import { auditSinkFor } from './notify/audit-adapter.ts';
 import type { Clock as NotifyClock } from './notify/clock.ts';
 import type { ResolvedNotify } from './notify/config.ts';
 import { createNotifier, type Notifier } from './notify/service.ts';
+import { registerOpenDataRoutes, sensorsOfSite } from './open-data/routes.ts';
+import { healthWithRain24h } from './rain-24h.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
+import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
+import { registerReadyRoute } from './routes/ready.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
 import { SiteMonitor } from './site-monitor.ts';
+import type { ReadingStore } from './store/reading-store.ts';
 import type { WarnService } from './warn/service.ts';
 import {
   createWarnings,
@@ -53,11 +59,18 @@ export interface LatestReadings {
 
 export interface ControlCenterOptions {
   /** allowedHosts: Host names answered besides the listen address, localhost and 127.0.0.1. */
-  http: { host: string; port: number; allowedHosts?: readonly string[] };
+  http: {
+    host: string;
+    port: number;
+    allowedHosts?: readonly string[];
+    /** Serve HTTPS with these PEM files instead of plain HTTP (cookies are then Secure). */
+    tls?: TlsFiles;
+  };
   mqtt: { url: string; username?: string; password?: string };
   logger: Logger;
   metrics: Registry;
-  store?: LatestReadings;
+  /** The readings store (the broker's Store): seeds the picture at start-up, serves ranges. */
+  store?: ReadingStore;
   /** Folder of the built dashboard; defaults to control-center/dist/web. */
   webRoot?: string;
   /** Site rules: configured sites, whether to configure unknown sites from their readings, state file. */
@@ -132,7 +145,9 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const app = Fastify({
     loggerInstance: httpLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    ...(options.http.tls ? httpsServerFactory(options.http.tls) : {}),
   });
+  if (options.http.tls) registerHsts(app);
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) routes.push({ method, url: r.url });
@@ -151,7 +166,23 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   await registerAuth(app, auth);
   registerSessionRoutes(app, auth, new SignInLimiter({ now: clock }));
   registerAdminRoutes(app, auth);
-  registerSiteRoutes(app, view, () => monitor, guard(auth, 'read'));
+  // A site's file, also before its engine has started (the first reading starts it).
+  const configOf = (site: string) => levels.config(site) ?? options.sites?.configs?.get(site);
+  registerSiteRoutes(
+    app,
+    view,
+    () => monitor,
+    guard(auth, 'read'),
+    (site) => configOf(site)?.position,
+    healthWithRain24h(() => options.store),
+  );
+  registerReadingRoutes(app, {
+    store: () => options.store,
+    known: knownSensor(view, configOf),
+    now: clock,
+    logger,
+    read: guard(auth, 'read'),
+  });
 
   // The official level: the engine's, or an operator's manual level when it is higher.
   const alertStore = sqliteAlertStore(db);
@@ -216,7 +247,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   };
   const refresh = (site: string) => {
     const msg = officialOf(site, clock());
-    if (msg) publishLevel(site, encodePayload('level', msg));
+    if (msg) publishLevel(site, msg);
     observe(site);
   };
   const gatewaySilenceMs = options.dataState?.gatewaySilenceMs ?? 180_000;
@@ -230,6 +261,22 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     alertChanged,
   });
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ ok: true }));
+  registerOpenDataRoutes(app, {
+    db,
+    audit: auth.audit,
+    store: () => options.store,
+    sensorsOf: sensorsOfSite(view, configOf),
+    now: clock,
+    logger,
+    openData: guard(auth, 'open-data'),
+  });
+  let brokerConnected = () => false;
+  registerReadyRoute(app, {
+    store: () => options.store,
+    brokerConnected: () => brokerConnected(),
+    now: clock,
+    logger,
+  });
   registerMetricsRoute(app, options.metrics);
   await registerWarnings(app, warn, {
     notifier: () => notifier,
@@ -251,7 +298,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)
     : memoryEngineStateStore();
-  let publishLevel: (site: string, payload: string) => void = () => undefined;
+  let publishLevel: (site: string, level: SiteLevel) => void = () => undefined;
   const levels = new SiteLevels({
     configs: options.sites?.configs ?? new Map(),
     autoConfigure: options.sites?.autoConfigure ?? false,
@@ -266,7 +313,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     started: (site, level, restored) => {
       engineLevels.set(site, level);
       const official = officialOf(site, level.ts) ?? level;
-      if (restored || view.summary(site)?.level == null) publishLevel(site, encodePayload('level', official));
+      if (restored || view.summary(site)?.level == null) publishLevel(site, official);
     },
   });
   const monitor = new SiteMonitor({
@@ -280,13 +327,15 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       observe(site);
     },
   });
+  // Before the feed delivers anything: a message that makes the control center observe a site's
+  // alert must find the level its engine had before the restart, not the "no level yet" of an
+  // engine that waits for the site's first reading (which cleared the alert and opened a second).
+  levels.resume();
   const commands = new CommandService({
     db,
     now: clock,
     timeoutMs: options.commandTimeoutMs ?? 30_000,
-    publish: async (topic, payload) => {
-      await feed.client.publishAsync(topic, payload, { qos: 1, retain: false });
-    },
+    publish: (topic, cmd) => contractPublisher(feed.client).publish(topic, cmd),
     onChange: (c) => {
       auth.audit.append({
         actor: 'control-center',
@@ -315,12 +364,19 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       else if (levels.level(e.site) === undefined) observe(e.site);
     },
   });
-  publishLevel = (site, payload) => {
-    // Retained, so a gateway or browser that connects later learns the official level at once.
-    feed.client.publish(siteTopic(site, 'level'), payload, CHANNEL_OPTIONS.level, (err) => {
-      if (err) logger.error({ site, err: err.message }, 'level publish failed');
-    });
+  brokerConnected = () => feed.client.connected;
+  publishLevel = (site, level) => {
+    // Retained (CHANNEL_OPTIONS), so a gateway or browser that connects later learns it at once.
+    contractPublisher(feed.client)
+      .publish(siteTopic(site, 'level'), level)
+      .catch((err: Error) => logger.error({ site, err: err.message }, 'level publish failed'));
   };
+  // Levels decided before the feed could publish (the restored engines, and any change while it
+  // was subscribing) are announced now.
+  for (const site of engineLevels.keys()) {
+    const msg = officialOf(site, clock());
+    if (msg) publishLevel(site, msg);
+  }
   startWarnings(warn, notifier, feed.client);
   const tick = (now = clock()) => {
     levels.tick(now);
@@ -331,7 +387,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   ticker.unref();
 
   return {
-    url: `http://${host}:${port}/`,
+    url: `${options.http.tls ? 'https' : 'http'}://${host}:${port}/`,
     port,
     view,
     levels,

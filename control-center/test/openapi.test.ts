@@ -57,8 +57,7 @@ describe('OpenAPI document and error shape', () => {
             r.url.startsWith('/cap/') ||
             r.url.startsWith('/p/') ||
             r.url.startsWith('/warn/') ||
-            r.url === '/healthz' ||
-            r.url === '/metrics') &&
+            ['/healthz', '/readyz', '/metrics'].includes(r.url)) &&
           r.method !== 'HEAD',
       )
       .map((r) => `${r.method} ${r.url}`);
