@@ -601,7 +601,12 @@ function prepare(db: DatabaseSync) {
     byAlert: s('SELECT * FROM notify_outbox WHERE alert_id = :alert_id ORDER BY seq'),
     counts: s('SELECT state, count(*) AS n FROM notify_outbox GROUP BY state'),
     prune: s("DELETE FROM notify_outbox WHERE state IN ('sent', 'failed') AND updated_at < :before"),
-    due: s(`SELECT seq FROM notify_outbox WHERE state = 'queued' AND next_attempt_at <= :now
+    // In order per (alert, channel, recipient): a notice waits while an older one to the same
+    // recipient about the same alert is queued (being sent, or waiting for its retry), so a receiver
+    // never gets "caution" after "warning" because the two were sent at once or one was retried.
+    due: s(`SELECT seq FROM notify_outbox o WHERE state = 'queued' AND next_attempt_at <= :now
+      AND NOT EXISTS (SELECT 1 FROM notify_outbox p WHERE p.alert_id = o.alert_id AND p.state = 'queued'
+        AND p.channel = o.channel AND p.recipient_address = o.recipient_address AND p.seq < o.seq)
       ORDER BY next_attempt_at, seq LIMIT :limit`),
     bySeq: s('SELECT * FROM notify_outbox WHERE seq = :seq'),
     nextDue: s(`SELECT min(next_attempt_at) AS at FROM notify_outbox
