@@ -35,6 +35,7 @@ import { registerMetricsRoute } from './routes/metrics.ts';
 import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
 import { registerReadyRoute } from './routes/ready.ts';
 import { registerSessionRoutes } from './routes/session.ts';
+import { registerSiteRuleRoutes } from './routes/site-rules.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
@@ -164,6 +165,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     guard(auth, 'read'),
     (site) => configOf(site)?.position,
   );
+  registerSiteRuleRoutes(app, configOf, guard(auth, 'read'));
   registerReadingRoutes(app, {
     store: () => options.store,
     known: knownSensor(view, configOf),
