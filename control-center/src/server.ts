@@ -37,6 +37,7 @@ import { registerMetricsRoute } from './routes/metrics.ts';
 import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
 import { registerReadyRoute } from './routes/ready.ts';
 import { registerSessionRoutes } from './routes/session.ts';
+import { registerSiteRuleRoutes } from './routes/site-rules.ts';
 import { placedBy, registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
@@ -176,6 +177,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     (site) => configOf(site)?.position,
     healthWithRain24h(() => options.store),
   );
+  registerSiteRuleRoutes(app, configOf, guard(auth, 'read'));
   registerReadingRoutes(app, {
     store: () => options.store,
     known: knownSensor(view, configOf),
