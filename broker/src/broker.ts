@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { encodePayload, systemTopic } from '@slopeguard/core';
+import { contractMessage, systemTopic } from '@slopeguard/core';
 import { Aedes, type Client } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -23,6 +23,7 @@ import {
 import { type BrokerMetrics, createBrokerMetrics } from './metrics.ts';
 import { createDurablePuback } from './persistence/durable-puback.ts';
 import { createSqlitePersistence, type PersistenceOptions } from './persistence/index.ts';
+import { createRedisEmitter, createRedisPersistence } from './persistence/redis.ts';
 import { createRecorder, type Recorder, type RecorderOptions } from './recorder.ts';
 import type { Store } from './store/types.ts';
 
@@ -50,8 +51,15 @@ export interface BrokerOptions {
    */
   allowAnonymous?: boolean;
   limits?: Partial<Limits>;
-  /** Sessions and QoS queues: `memory` (default) or on disk in a SQLite file. */
+  /** Sessions and QoS queues: `memory` (default), on disk in a SQLite file, or in Redis. */
   persistence?: PersistenceOptions;
+  /**
+   * Run as one node of a cluster (docs/deployment.md#cluster): messages are routed between the
+   * nodes through Redis pub/sub, and sessions, subscriptions, retained messages and QoS queues are
+   * in that Redis (`persistence` must then be absent or `redis` on the same URL). The device
+   * registry is shared separately (openRedisRegistry), as is the store (InfluxDB).
+   */
+  cluster?: { redis: string };
   /** Recorder tuning (group commit delay, batch size, concurrency, retry, spill file). */
   recorder?: Omit<RecorderOptions, 'store' | 'metrics' | 'logger'>;
   /**
@@ -110,19 +118,22 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     allowAnonymous: options.allowAnonymous ?? false,
   });
 
-  // With sessions on disk, a QoS 1 PUBACK waits until the message is queued for every persistent
-  // session (persistence/durable-puback.ts); in memory there is nothing durable to wait for.
-  const durablePuback = options.persistence?.kind === 'sqlite' ? createDurablePuback() : undefined;
-  const sqlite =
-    options.persistence?.kind === 'sqlite' ? createSqlitePersistence(options.persistence.path) : undefined;
-  const persistence = sqlite && durablePuback?.wrap(sqlite.persistence);
+  const persistenceOptions = sessionStore(options);
+  // With sessions on disk or in Redis, a QoS 1 PUBACK waits until the message is queued for every
+  // persistent session (persistence/durable-puback.ts); in memory there is nothing durable to wait for.
+  const durablePuback = persistenceOptions.kind !== 'memory' ? createDurablePuback() : undefined;
+  const stored =
+    persistenceOptions.kind === 'sqlite'
+      ? createSqlitePersistence(persistenceOptions.path)
+      : persistenceOptions.kind === 'redis'
+        ? createRedisPersistence(persistenceOptions.url)
+        : undefined;
+  const persistence = stored && durablePuback?.wrap(stored.persistence);
   // Aedes 1.2 protocol defects (DUP on redelivery, Session Present): aedes-fixes.ts.
-  const fixes = createAedesFixes(sqlite?.marks ?? memorySessionMarks(), log);
-  if (persistence)
-    log.info(
-      { path: options.persistence?.kind === 'sqlite' ? options.persistence.path : '' },
-      'sessions persisted on disk',
-    );
+  const fixes = createAedesFixes(stored?.marks ?? memorySessionMarks(), log);
+  if (persistenceOptions.kind === 'sqlite')
+    log.info({ path: persistenceOptions.path }, 'sessions persisted on disk');
+  if (options.cluster) log.info('cluster node: sessions in Redis, messages routed through Redis');
   const aedes = await Aedes.createBroker({
     ...hookSet.hooks,
     authorizeSubscribe: fixes.authorizeSubscribe(hookSet.hooks.authorizeSubscribe),
@@ -132,6 +143,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     // Never a fixed id: see BrokerOptions.id.
     id: `${options.id ?? 'slopeguard'}-${randomUUID()}`,
     persistence,
+    ...(options.cluster ? { mq: createRedisEmitter(options.cluster.redis) } : {}),
     maxTopicLevels: limits.maxTopicLevels,
     // Client ids are `{site}.{gateway}` (up to 127 characters), beyond MQTT 3.1's 23 [MQTT-3.1.3-5];
     // the hooks enforce limits.maxClientIdLength for every protocol version.
@@ -195,17 +207,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   const clock =
     clockMs > 0
       ? setInterval(() => {
-          aedes.publish(
-            {
-              cmd: 'publish',
-              topic: clockTopic,
-              payload: Buffer.from(encodePayload('clock', { ts: Date.now() })),
-              qos: 0,
-              retain: false,
-              dup: false,
-            },
-            () => {},
-          );
+          const m = contractMessage(clockTopic, { ts: Date.now() });
+          aedes.publish({ cmd: 'publish', ...m, payload: Buffer.from(m.payload), dup: false }, () => {});
         }, clockMs)
       : undefined;
   clock?.unref();
@@ -250,4 +253,17 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
       return closed;
     },
   };
+}
+
+/** The session store: BrokerOptions.cluster implies Redis; anything else contradicting it is an error. */
+function sessionStore(options: BrokerOptions): PersistenceOptions {
+  const p = options.persistence ?? { kind: 'memory' };
+  if (!options.cluster) return p;
+  if (options.persistence && !(p.kind === 'redis' && p.url === options.cluster.redis)) {
+    throw new BrokerError(
+      'SG_ERR_BROKER_CONFIG',
+      "a cluster node keeps its sessions in the cluster's Redis (persistence must be absent or the same redis)",
+    );
+  }
+  return { kind: 'redis', url: options.cluster.redis };
 }

@@ -6,6 +6,11 @@
 
 export { clientIdAllowed, covers, mayPublish, maySubscribe, subscribePatterns } from './auth/acl.ts';
 export {
+  openRedisRegistry,
+  type RedisDeviceRegistry,
+  type RedisRegistryOptions,
+} from './auth/redis-registry.ts';
+export {
   type Account,
   type DeviceRegistry,
   gatewayUsername,

@@ -1,4 +1,4 @@
-import { type Channel, decodePayload, failureOf, parseTopic, type Telemetry } from '@slopeguard/core';
+import { type Channel, decode, type Telemetry } from '@slopeguard/core';
 
 export type RejectReason =
   | 'topic'
@@ -17,22 +17,14 @@ export type PublishVerdict =
 
 /**
  * Checks a PUBLISH against the topic contract and the channel's schema. Never throws. Size and
- * depth are checked on the raw bytes before anything is parsed (core's decodePayload).
+ * depth are checked on the raw bytes before anything is parsed (core's decode).
  */
 export function checkPublish(topic: string, payload: Uint8Array | string): PublishVerdict {
-  const parsed = parseTopic(topic);
-  if (!parsed)
-    return { ok: false, reason: 'topic', errors: [`topic outside the contract: ${topic.slice(0, 200)}`] };
-  const site = parsed.scope === 'system' ? undefined : parsed.site;
-  const gateway = parsed.scope === 'gateway' ? parsed.gateway : undefined;
-  if (parsed.channel === 'telemetry') {
-    const decoded = decodePayload('telemetry', payload);
-    if (!decoded.ok)
-      return { ok: false, reason: failureOf(decoded.errors), errors: decoded.errors, site, gateway };
-    return { ok: true, channel: parsed.channel, site, gateway, telemetry: decoded.value };
-  }
-  const decoded = decodePayload(parsed.channel, payload);
-  if (!decoded.ok)
-    return { ok: false, reason: failureOf(decoded.errors), errors: decoded.errors, site, gateway };
-  return { ok: true, channel: parsed.channel, site, gateway };
+  const d = decode(topic, payload);
+  const parsed = d.topic;
+  const site = parsed === undefined || parsed.scope === 'system' ? undefined : parsed.site;
+  const gateway = parsed?.scope === 'gateway' ? parsed.gateway : undefined;
+  if (!d.ok) return { ok: false, reason: d.reason, errors: d.errors, site, gateway };
+  if (d.channel === 'telemetry') return { ok: true, channel: d.channel, site, gateway, telemetry: d.value };
+  return { ok: true, channel: d.channel, site, gateway };
 }

@@ -1,13 +1,15 @@
 import { gatewayTopic } from '@slopeguard/core';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerService, openSqliteStore, startBroker } from '../src/index.ts';
 import type { Store } from '../src/store/types.ts';
 import { silent, tempDir, until } from './helpers.ts';
+import { type RedisServer, startRedis } from './redis-server.ts';
 
 /**
  * Aedes 1.2.0 protocol defects, fixed in broker/src/aedes-fixes.ts; each test names the MQTT 3.1.1
- * clause. Run with both session stores (memory, SQLite), through the project's broker.
+ * clause. Run with every session store (memory, SQLite, and Redis as a cluster node uses it, on a
+ * real redis-server), through the project's broker.
  */
 const eventTopic = gatewayTopic('s1', 'g1', 'event');
 const started = (version: string) => JSON.stringify({ type: 'started', ts: Date.now(), version });
@@ -26,16 +28,24 @@ function open(
   });
 }
 
-for (const kind of ['memory', 'sqlite'] as const) {
+for (const kind of ['memory', 'sqlite', 'redis'] as const) {
   describe(`Aedes protocol fixes, ${kind} sessions`, () => {
     const tmp = tempDir();
     let store: Store | undefined;
     let broker: BrokerService | undefined;
+    let redis: RedisServer | undefined;
     const clients: MqttClient[] = [];
+    beforeAll(async () => {
+      if (kind === 'redis') redis = await startRedis(tmp.dir);
+    }, 60_000);
+    afterAll(async () => {
+      await store?.close();
+      await redis?.stop();
+      tmp.cleanup();
+    });
     afterEach(async () => {
       for (const c of clients.splice(0)) c.end(true);
       await broker?.close();
-      await store?.close();
       broker = undefined;
     });
 
@@ -51,7 +61,8 @@ for (const kind of ['memory', 'sqlite'] as const) {
         store,
         logger: silent,
         allowAnonymous: true,
-        persistence: kind === 'sqlite' ? { kind, path: `${tmp.dir}/sessions.sqlite` } : { kind },
+        ...(kind === 'sqlite' ? { persistence: { kind, path: `${tmp.dir}/sessions.sqlite` } } : {}),
+        ...(kind === 'redis' && redis ? { cluster: { redis: redis.url } } : {}),
       });
       return broker.port;
     }
@@ -96,8 +107,8 @@ for (const kind of ['memory', 'sqlite'] as const) {
       expect(await connect(true)).toBe(false); // clean session [MQTT-3.2.2-1] discards it [MQTT-3.1.2-6]
       expect(await connect(false)).toBe(false);
       expect(await connect(false)).toBe(true);
-      if (kind === 'sqlite') {
-        // The session survives a broker restart with the SQLite store, and so does its mark.
+      if (kind !== 'memory') {
+        // The session survives a broker restart with the SQLite or Redis store, and so does its mark.
         await broker?.close();
         port = await start();
         expect(await connect(false)).toBe(true);

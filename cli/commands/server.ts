@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { type CliCommand, parseFlags, UsageError } from '../command.ts';
 import { createLogger } from '../logger.ts';
-import { loadSiteConfigs, parseServerConfig } from '../server/config.ts';
+import { parseServerConfig } from '../server/config.ts';
+import { loadSiteFiles } from '../server/site-files.ts';
 import { startServer } from '../server/start.ts';
 import { untilStopSignal } from '../signals.ts';
 
@@ -36,7 +37,7 @@ export const serverCommand: CliCommand = {
       return EX_CONFIG;
     }
     const parsed = parseServerConfig(text);
-    const sites = parsed.ok && parsed.value.sites_dir ? loadSiteConfigs(parsed.value.sites_dir) : undefined;
+    const sites = parsed.ok && parsed.value.sites_dir ? loadSiteFiles(parsed.value.sites_dir) : undefined;
     const errors = [...(parsed.ok ? [] : parsed.errors), ...(sites && !sites.ok ? sites.errors : [])];
     if (errors.length > 0 || !parsed.ok) {
       console.error(
@@ -44,18 +45,20 @@ export const serverCommand: CliCommand = {
       );
       return EX_CONFIG;
     }
-    const siteConfigs = sites?.ok ? sites.value : new Map();
+    const siteConfigs = sites?.ok ? sites.configs : new Map();
+    const areas = sites?.ok ? sites.areas : new Map();
     if (values.check) {
-      console.log(`${values.config}: valid; ${siteConfigs.size} site file(s)`);
+      console.log(`${values.config}: valid; ${siteConfigs.size} site file(s), ${areas.size} warning area(s)`);
       return 0;
     }
     const config = parsed.value;
     const logger = createLogger(config.log_level, { component: 'server' });
-    const server = await startServer(config, siteConfigs, logger);
+    const server = await startServer(config, siteConfigs, logger, areas);
     logger.info(
       {
         mqtt: server.broker.port,
-        http: server.center.url,
+        http: server.center?.url,
+        cluster: config.cluster?.node,
         store: config.store.type,
         sites: siteConfigs.size,
       },

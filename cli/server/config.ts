@@ -1,11 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Limits } from '@slopeguard/broker';
 import { parseNotifyConfig, type ResolvedNotify } from '@slopeguard/control-center/notify/config.ts';
-import { parseSiteConfigText, type SiteConfig } from '@slopeguard/core/engine/index.ts';
+import { parseWarnConfig, type ResolvedWarn } from '@slopeguard/control-center/warn/config.ts';
+import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import { parse as parseYaml } from 'yaml';
+import { ClusterConfig, clusterErrors } from './cluster.ts';
+import { loadSiteFiles } from './site-files.ts';
 
 /**
  * server.yaml: the broker, recorder, store and control center of one installation. One schema gives
@@ -107,9 +109,19 @@ export const ServerConfig = Type.Object(
       {
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        tls: Type.Optional(
+          Type.Object(
+            {
+              cert: Type.String({ description: 'PEM certificate (slopeguard certs server makes one)' }),
+              key: Type.String({ description: 'PEM private key' }),
+            },
+            { additionalProperties: false, description: 'serve the control center over HTTPS' },
+          ),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
+    cluster: Type.Optional(ClusterConfig),
     sites_dir: Type.Optional(Type.String({ description: 'folder of site YAML files for the alert engine' })),
     auto_configure_sites: Type.Boolean({ default: false }),
     // Checked by its own schema (parseNotifyConfig), which reports errors per channel kind.
@@ -118,6 +130,8 @@ export const ServerConfig = Type.Object(
         description: "officials' notification channels and escalation (docs/notifications.md)",
       }),
     ),
+    // Checked by warn's own schema (parseWarnConfig), which checks its references into notify.
+    warn: Type.Optional(Type.Unknown({ description: "residents' warnings (docs/warnings.md)" })),
   },
   { additionalProperties: false },
 );
@@ -172,11 +186,18 @@ export function parseServerConfig(text: string, env: NodeJS.ProcessEnv = process
     if (!value.store.token)
       return { ok: false, errors: ['/store/token: required (or SLOPEGUARD_INFLUX_TOKEN)'] };
   }
+  if (value.cluster && env.SLOPEGUARD_REDIS_URL) value.cluster.redis = env.SLOPEGUARD_REDIS_URL;
+  const cluster = clusterErrors(value);
+  if (cluster.length > 0) return { ok: false, errors: cluster };
   if (value.notify !== undefined) {
     const notify = parseNotifyConfig(value.notify, env, '/notify');
     if (!notify.ok) return { ok: false, errors: notify.errors };
   }
   value.data_dir = resolve(value.data_dir);
+  if (value.warn !== undefined) {
+    const warn = parseWarnConfig(value.warn, { notify: serverNotify(value, env), dataDir: value.data_dir });
+    if (!warn.ok) return { ok: false, errors: warn.errors };
+  }
   return { ok: true, value };
 }
 
@@ -190,29 +211,18 @@ export function serverNotify(
   return r.ok ? r.value : undefined;
 }
 
-/** Reads every *.yaml / *.yml / *.json site file of a folder; all errors of all files at once. */
+/** The resolved `warn:` section (already checked by parseServerConfig), or undefined. */
+export function serverWarn(
+  config: ServerConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedWarn | undefined {
+  if (config.warn === undefined) return undefined;
+  const r = parseWarnConfig(config.warn, { notify: serverNotify(config, env), dataDir: config.data_dir });
+  return r.ok ? r.value : undefined;
+}
+
+/** The rules of every site file of a folder (their areas: loadSiteFiles in site-files.ts). */
 export function loadSiteConfigs(dir: string): Loaded<Map<string, SiteConfig>> {
-  const configs = new Map<string, SiteConfig>();
-  const errors: string[] = [];
-  let files: string[];
-  try {
-    files = readdirSync(dir)
-      .filter((f) => /\.(ya?ml|json)$/.test(f))
-      .sort();
-  } catch (err) {
-    return { ok: false, errors: [`${dir}: ${(err as Error).message}`] };
-  }
-  for (const f of files) {
-    const parsed = parseSiteConfigText(
-      readFileSync(join(dir, f), 'utf8'),
-      f.endsWith('.json') ? 'json' : 'yaml',
-    );
-    if (!parsed.ok) {
-      for (const e of parsed.errors) errors.push(`${f}: ${e}`);
-      continue;
-    }
-    if (configs.has(parsed.config.id)) errors.push(`${f}: site ${parsed.config.id} is configured twice`);
-    configs.set(parsed.config.id, parsed.config);
-  }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: configs };
+  const r = loadSiteFiles(dir);
+  return r.ok ? { ok: true, value: r.configs } : r;
 }

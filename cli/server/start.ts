@@ -6,17 +6,19 @@ import {
   ensurePrivateDir,
   ensurePrivateFile,
   openDeviceRegistry,
-  openSqliteStore,
+  openRedisRegistry,
   type Store,
   startBroker,
 } from '@slopeguard/broker';
 import { openInflux1Store } from '@slopeguard/broker/store/influx1.ts';
 import { openInflux2Store } from '@slopeguard/broker/store/influx2.ts';
+import { openThreadedSqliteStore } from '@slopeguard/broker/store/sqlite-thread.ts';
 import { type ControlCenter, startControlCenter } from '@slopeguard/control-center';
+import type { Area } from '@slopeguard/control-center/warn/area.ts';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { brokerLimits, type ServerConfig, serverNotify } from './config.ts';
+import { brokerLimits, type ServerConfig, serverNotify, serverWarn } from './config.ts';
 
 /**
  * `slopeguard server`: broker + recorder + store + control center of one installation. The control
@@ -26,7 +28,8 @@ import { brokerLimits, type ServerConfig, serverNotify } from './config.ts';
  */
 export interface ServerHandle {
   readonly broker: BrokerService;
-  readonly center: ControlCenter;
+  /** Absent on a cluster node without `cluster.control_center`. */
+  readonly center?: ControlCenter;
   readonly store: Store;
   readonly registry: DeviceRegistry;
   close(): Promise<void>;
@@ -36,7 +39,8 @@ async function openStore(config: ServerConfig, logger: Logger): Promise<Store> {
   const s = config.store;
   switch (s.type) {
     case 'sqlite':
-      return openSqliteStore(s.path ?? join(config.data_dir, 'readings.sqlite'));
+      // Writes in their own thread, so that fsyncs do not stall the broker (store/sqlite-thread.ts).
+      return openThreadedSqliteStore(s.path ?? join(config.data_dir, 'readings.sqlite'));
     case 'influxdb1':
       return openInflux1Store({
         url: s.url,
@@ -53,6 +57,8 @@ export async function startServer(
   config: ServerConfig,
   sites: ReadonlyMap<string, SiteConfig>,
   logger: Logger,
+  /** Each site's warning area (site-files.ts); used when server.yaml has a `warn:` section. */
+  areas: ReadonlyMap<string, Area> = new Map(),
 ): Promise<ServerHandle> {
   // Registry (scrypt hashes), sessions and readings: the data directory is the service's alone.
   ensurePrivateDir(config.data_dir);
@@ -71,12 +77,15 @@ export async function startServer(
     const metrics = new Registry();
     const store = await openStore(config, logger);
     closers.push(() => store.close());
-    const registry = openDeviceRegistry(join(config.data_dir, 'registry.sqlite'));
+    // A cluster node shares the registry through Redis (docs/deployment.md#cluster).
+    const registry = config.cluster
+      ? await openRedisRegistry({ url: config.cluster.redis, logger })
+      : openDeviceRegistry(join(config.data_dir, 'registry.sqlite'));
     closers.push(() => registry.close());
     const { tcp, tls, ws } = config.mqtt;
     const sessionsPath = join(config.data_dir, 'sessions.sqlite');
     // The session store opens its own file; create it private first.
-    if (config.mqtt.persistence === 'sqlite') ensurePrivateFile(sessionsPath);
+    if (config.mqtt.persistence === 'sqlite' && !config.cluster) ensurePrivateFile(sessionsPath);
     const broker = await startBroker({
       ...(tcp ? { mqtt: tcp } : {}),
       ...(tls
@@ -95,14 +104,21 @@ export async function startServer(
       store,
       logger,
       metrics,
-      auth: { registry },
+      auth: { registry, pollMs: config.cluster?.revocation_poll_ms },
       limits: brokerLimits(config),
-      persistence:
-        config.mqtt.persistence === 'sqlite' ? { kind: 'sqlite', path: sessionsPath } : { kind: 'memory' },
+      ...(config.cluster
+        ? { cluster: { redis: config.cluster.redis } }
+        : {
+            persistence:
+              config.mqtt.persistence === 'sqlite'
+                ? { kind: 'sqlite' as const, path: sessionsPath }
+                : { kind: 'memory' as const },
+          }),
       recorder: { spillPath: join(config.data_dir, 'recorder-spill.ndjson') },
-      id: 'slopeguard-server',
+      id: config.cluster ? `slopeguard-${config.cluster.node}` : 'slopeguard-server',
     });
     closers.push(() => broker.close());
+    if (config.cluster && !config.cluster.control_center) return { broker, store, registry, close: closeAll };
 
     const password = registry.addAccount('control-center', { role: 'control-center', replace: true });
     // The control center talks to its own broker over the loopback TCP listener (required by the
@@ -123,6 +139,7 @@ export async function startServer(
       // Users, sessions, audit, alerts: `slopeguard user add --db <data_dir>/control-center.sqlite`.
       db: { path: join(config.data_dir, 'control-center.sqlite') },
       notify: serverNotify(config),
+      ...warnOption(config, areas, logger),
     });
     closers.push(() => center.close());
     return { broker, center, store, registry, close: closeAll };
@@ -130,4 +147,17 @@ export async function startServer(
     await closeAll();
     throw err;
   }
+}
+
+function warnOption(config: ServerConfig, areas: ReadonlyMap<string, Area>, logger: Logger) {
+  const warn = serverWarn(config);
+  if (!warn) {
+    if (areas.size > 0)
+      logger.warn(
+        { areas: areas.size },
+        'site files name areas but server.yaml has no warn: section; residents are not warned',
+      );
+    return {};
+  }
+  return { warn: { config: warn, areas } };
 }

@@ -5,10 +5,12 @@ import type { Principal } from './http/auth.ts';
 import { originAllowed } from './http/hosts.ts';
 import type { LiveView } from './live-view.ts';
 import type { FeedEvent } from './mqtt-feed.ts';
+import { SiteThrottle, type Timers } from './realtime-throttle.ts';
 
 /**
  * Pushes validated feed events to browsers. A new client gets a snapshot of every site first, then
- * the live stream. Event names are the contract's channel names.
+ * the live stream. Event names are the contract's channel names. Everything about a site goes
+ * through the site's throttle (realtime-throttle.ts): at most one flush per site per second.
  */
 export interface Realtime {
   readonly io: Server;
@@ -25,6 +27,8 @@ export function startRealtime(
   allowedHosts: ReadonlySet<string>,
   /** The signed-in session of a handshake (its cookie), or null: only signed-in browsers connect. */
   principalOf: (req: IncomingMessage) => Principal | null,
+  /** The per-site push window (default 1 s) and its timers (a fake clock in tests). */
+  throttle: { windowMs?: number; timers?: Timers } = {},
 ): Realtime {
   const io = new Server(server, {
     serveClient: false,
@@ -42,16 +46,25 @@ export function startRealtime(
     logger.debug({ id: socket.id }, 'browser connected');
     socket.emit('snapshot', view.list());
   });
+  const sites = new SiteThrottle({
+    ...throttle,
+    emit: (_site, pushes) => {
+      for (const p of pushes) io.emit(p.event, p.payload);
+    },
+  });
   return {
     io,
     emit(event, payload) {
-      io.emit(event, payload);
+      const site = (payload as { site?: unknown } | null)?.site;
+      if (typeof site === 'string') sites.push(site, event, payload);
+      else io.emit(event, payload);
     },
     publish(e) {
       const { channel, ...rest } = e;
-      io.emit(channel, rest);
+      sites.push(e.site, channel, rest);
     },
     close() {
+      sites.flushAll();
       return new Promise((resolve) => {
         io.close(() => resolve());
       });

@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import { CHANNEL_OPTIONS, encodePayload, isAhead, type SiteLevel, siteTopic } from '@slopeguard/core';
+import { contractPublisher, isAhead, type SiteLevel, siteTopic } from '@slopeguard/core';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -19,6 +19,7 @@ import { type AuthContext, guard, principalFromCookie, registerAuth } from './ht
 import { allowedHostSet } from './http/hosts.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerSecurity } from './http/security.ts';
+import { httpsServerFactory, registerHsts, type TlsFiles } from './http/tls.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { alertUpdates } from './notify/alert-source.ts';
@@ -26,16 +27,30 @@ import { auditSinkFor } from './notify/audit-adapter.ts';
 import type { Clock as NotifyClock } from './notify/clock.ts';
 import type { ResolvedNotify } from './notify/config.ts';
 import { createNotifier, type Notifier } from './notify/service.ts';
+import { registerOpenDataRoutes, sensorsOfSite } from './open-data/routes.ts';
+import { healthWithRain24h } from './rain-24h.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
+import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
+import { registerReadyRoute } from './routes/ready.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
 import { SiteMonitor } from './site-monitor.ts';
+import type { ReadingStore } from './store/reading-store.ts';
+import type { WarnService } from './warn/service.ts';
+import {
+  createWarnings,
+  notifyForWarnings,
+  registerWarnings,
+  startWarnings,
+  WARN_OUTBOX_CONCURRENCY,
+  type WarnOptions,
+} from './warn/wire.ts';
 
 /** The part of a Store the control center reads at start-up (structurally the broker's Store). */
 export interface LatestReadings {
@@ -44,11 +59,18 @@ export interface LatestReadings {
 
 export interface ControlCenterOptions {
   /** allowedHosts: Host names answered besides the listen address, localhost and 127.0.0.1. */
-  http: { host: string; port: number; allowedHosts?: readonly string[] };
+  http: {
+    host: string;
+    port: number;
+    allowedHosts?: readonly string[];
+    /** Serve HTTPS with these PEM files instead of plain HTTP (cookies are then Secure). */
+    tls?: TlsFiles;
+  };
   mqtt: { url: string; username?: string; password?: string };
   logger: Logger;
   metrics: Registry;
-  store?: LatestReadings;
+  /** The readings store (the broker's Store): seeds the picture at start-up, serves ranges. */
+  store?: ReadingStore;
   /** Folder of the built dashboard; defaults to control-center/dist/web. */
   webRoot?: string;
   /** Site rules: configured sites, whether to configure unknown sites from their readings, state file. */
@@ -79,6 +101,8 @@ export interface ControlCenterOptions {
   notify?: ResolvedNotify;
   /** The clock retries and escalation run on (a fake one in tests); defaults to the system clock. */
   notifyClock?: NotifyClock;
+  /** Residents' warnings (the resolved `warn:` section and each site's area); none without it. */
+  warn?: WarnOptions;
 }
 
 export interface ControlCenter {
@@ -92,6 +116,8 @@ export interface ControlCenter {
   readonly db: DatabaseSync;
   /** The notification subsystem, when `notify` is configured. */
   readonly notifier: Notifier | undefined;
+  /** The residents' warnings, when `warn` is configured. */
+  readonly warn: WarnService | undefined;
   /** Every route, as Fastify registered it (the security test enumerates the state-changing ones). */
   readonly routes: ReadonlyArray<{ method: string; url: string }>;
   /** Advances engines and data states to `now` (the ticker calls it; tests call it with a fake clock). */
@@ -119,7 +145,9 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const app = Fastify({
     loggerInstance: httpLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    ...(options.http.tls ? httpsServerFactory(options.http.tls) : {}),
   });
+  if (options.http.tls) registerHsts(app);
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) routes.push({ method, url: r.url });
@@ -138,7 +166,23 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   await registerAuth(app, auth);
   registerSessionRoutes(app, auth, new SignInLimiter({ now: clock }));
   registerAdminRoutes(app, auth);
-  registerSiteRoutes(app, view, () => monitor, guard(auth, 'read'));
+  // A site's file, also before its engine has started (the first reading starts it).
+  const configOf = (site: string) => levels.config(site) ?? options.sites?.configs?.get(site);
+  registerSiteRoutes(
+    app,
+    view,
+    () => monitor,
+    guard(auth, 'read'),
+    (site) => configOf(site)?.position,
+    healthWithRain24h(() => options.store),
+  );
+  registerReadingRoutes(app, {
+    store: () => options.store,
+    known: knownSensor(view, configOf),
+    now: clock,
+    logger,
+    read: guard(auth, 'read'),
+  });
 
   // The official level: the engine's, or an operator's manual level when it is higher.
   const alertStore = sqliteAlertStore(db);
@@ -166,15 +210,27 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     realtime.emit('alert', a);
     updates.publish(a);
   };
-  const notifier: Notifier | undefined = options.notify
-    ? createNotifier({
-        db,
-        config: options.notify,
-        clock: options.notifyClock,
-        log: logger.child({ component: 'notify' }),
-        audit: auditSinkFor(auth.audit),
-      })
-    : undefined;
+  let ownUrl = '';
+  const warn = createWarnings({
+    options: options.warn,
+    db,
+    notify: options.notify,
+    logger,
+    now: clock,
+    ownUrl: () => ownUrl,
+  });
+  const notifier: Notifier | undefined =
+    options.notify || warn
+      ? createNotifier({
+          db,
+          config: notifyForWarnings(options.notify),
+          clock: options.notifyClock,
+          log: logger.child({ component: 'notify' }),
+          audit: auditSinkFor(auth.audit),
+          channels: warn?.channels(),
+          concurrency: warn ? WARN_OUTBOX_CONCURRENCY : undefined,
+        })
+      : undefined;
   const alerts = new AlertManager(alertStore, (a) => {
     logger.warn(
       { site: a.site, alert: a.id, level: a.level, data: a.dataState, cleared: a.cleared !== null },
@@ -183,11 +239,15 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     alertChanged(a);
   });
   notifier?.start(updates.source);
-  const observe = (site: string, now = clock()) =>
-    alerts.observe(site, officialLevel(site), monitor.get(site)?.state ?? 'live', now);
+  const observe = (site: string, now = clock()) => {
+    const level = officialLevel(site);
+    const data = monitor.get(site)?.state ?? 'live';
+    const alert = alerts.observe(site, level, data, now);
+    warn?.observe(site, level, data, alert?.id, now);
+  };
   const refresh = (site: string) => {
     const msg = officialOf(site, clock());
-    if (msg) publishLevel(site, encodePayload('level', msg));
+    if (msg) publishLevel(site, msg);
     observe(site);
   };
   const gatewaySilenceMs = options.dataState?.gatewaySilenceMs ?? 180_000;
@@ -201,11 +261,36 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     alertChanged,
   });
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ ok: true }));
+  registerOpenDataRoutes(app, {
+    db,
+    audit: auth.audit,
+    store: () => options.store,
+    sensorsOf: sensorsOfSite(view, configOf),
+    now: clock,
+    logger,
+    openData: guard(auth, 'open-data'),
+  });
+  let brokerConnected = () => false;
+  registerReadyRoute(app, {
+    store: () => options.store,
+    brokerConnected: () => brokerConnected(),
+    now: clock,
+    logger,
+  });
   registerMetricsRoute(app, options.metrics);
+  await registerWarnings(app, warn, {
+    notifier: () => notifier,
+    auth,
+    metrics: options.metrics,
+    logger,
+    now: clock,
+  });
   await registerWebRoutes(app, options.webRoot ?? DEFAULT_WEB_ROOT);
   await app.listen({ host: options.http.host, port: options.http.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.http.port;
+  const host = options.http.host.includes(':') ? `[${options.http.host}]` : options.http.host;
+  ownUrl = `http://${host}:${port}`;
 
   const realtime = startRealtime(app.server, view, logger, allowedHosts, (req) =>
     principalFromCookie(auth, req.headers.cookie),
@@ -213,7 +298,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)
     : memoryEngineStateStore();
-  let publishLevel: (site: string, payload: string) => void = () => undefined;
+  let publishLevel: (site: string, level: SiteLevel) => void = () => undefined;
   const levels = new SiteLevels({
     configs: options.sites?.configs ?? new Map(),
     autoConfigure: options.sites?.autoConfigure ?? false,
@@ -228,7 +313,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     started: (site, level, restored) => {
       engineLevels.set(site, level);
       const official = officialOf(site, level.ts) ?? level;
-      if (restored || view.summary(site)?.level == null) publishLevel(site, encodePayload('level', official));
+      if (restored || view.summary(site)?.level == null) publishLevel(site, official);
     },
   });
   const monitor = new SiteMonitor({
@@ -242,13 +327,15 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       observe(site);
     },
   });
+  // Before the feed delivers anything: a message that makes the control center observe a site's
+  // alert must find the level its engine had before the restart, not the "no level yet" of an
+  // engine that waits for the site's first reading (which cleared the alert and opened a second).
+  levels.resume();
   const commands = new CommandService({
     db,
     now: clock,
     timeoutMs: options.commandTimeoutMs ?? 30_000,
-    publish: async (topic, payload) => {
-      await feed.client.publishAsync(topic, payload, { qos: 1, retain: false });
-    },
+    publish: (topic, cmd) => contractPublisher(feed.client).publish(topic, cmd),
     onChange: (c) => {
       auth.audit.append({
         actor: 'control-center',
@@ -277,22 +364,30 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
       else if (levels.level(e.site) === undefined) observe(e.site);
     },
   });
-  publishLevel = (site, payload) => {
-    // Retained, so a gateway or browser that connects later learns the official level at once.
-    feed.client.publish(siteTopic(site, 'level'), payload, CHANNEL_OPTIONS.level, (err) => {
-      if (err) logger.error({ site, err: err.message }, 'level publish failed');
-    });
+  brokerConnected = () => feed.client.connected;
+  publishLevel = (site, level) => {
+    // Retained (CHANNEL_OPTIONS), so a gateway or browser that connects later learns it at once.
+    contractPublisher(feed.client)
+      .publish(siteTopic(site, 'level'), level)
+      .catch((err: Error) => logger.error({ site, err: err.message }, 'level publish failed'));
   };
+  // Levels decided before the feed could publish (the restored engines, and any change while it
+  // was subscribing) are announced now.
+  for (const site of engineLevels.keys()) {
+    const msg = officialOf(site, clock());
+    if (msg) publishLevel(site, msg);
+  }
+  startWarnings(warn, notifier, feed.client);
   const tick = (now = clock()) => {
     levels.tick(now);
     monitor.evaluateAll(now);
+    warn?.tick(now);
   };
   const ticker = setInterval(() => tick(), options.tickMs ?? 10_000);
   ticker.unref();
 
-  const host = options.http.host.includes(':') ? `[${options.http.host}]` : options.http.host;
   return {
-    url: `http://${host}:${port}/`,
+    url: `${options.http.tls ? 'https' : 'http'}://${host}:${port}/`,
     port,
     view,
     levels,
@@ -301,6 +396,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     audit: auth.audit,
     db,
     notifier,
+    warn,
     routes,
     tick,
     async close() {

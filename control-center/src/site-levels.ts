@@ -90,6 +90,16 @@ export class SiteLevels {
     return run;
   }
 
+  /**
+   * Starts now, from their saved state, the engines of the configured sites that have one. Without
+   * it an engine starts with its site's first reading after a restart, and until then the control
+   * center would not know the level it had raised (an alert observed in between would be cleared).
+   */
+  resume(): void {
+    for (const site of this.#o.configs.keys())
+      if (!this.#runs.has(site) && this.#o.states.load(site) !== undefined) this.#run(site, []);
+  }
+
   onReadings(site: string, readings: readonly Reading[]): void {
     const run = this.#run(site, readings);
     if (!run) return;

@@ -1,6 +1,7 @@
 export * from './ids.ts';
 export * from './json-bounds.ts';
 export * from './levels.ts';
+export * from './publish.ts';
 export * from './schemas/messages.ts';
 export * from './schemas/position.ts';
 export * from './schemas/reading.ts';

@@ -69,19 +69,27 @@ function checkId(what: string, id: string): void {
   if (!isId(id)) throw new TopicError(`invalid ${what} id ${JSON.stringify(id)}`);
 }
 
-export function gatewayTopic(site: string, gateway: string, channel: GatewayChannel): string {
+declare const channelOf: unique symbol;
+/**
+ * A concrete contract topic that carries its channel in its type, so `publish(topic, payload)` can
+ * check the payload against that channel. Only the builders below make one; it is still a string
+ * for subscriptions, logs and comparisons.
+ */
+export type Topic<C extends Channel = Channel> = string & { readonly [channelOf]: C };
+
+export function gatewayTopic<C extends GatewayChannel>(site: string, gateway: string, channel: C): Topic<C> {
   checkId('site', site);
   checkId('gateway', gateway);
-  return `${TOPIC_ROOT}/${site}/${gateway}/${channel}`;
+  return `${TOPIC_ROOT}/${site}/${gateway}/${channel}` as Topic<C>;
 }
 
-export function siteTopic(site: string, channel: SiteChannel): string {
+export function siteTopic<C extends SiteChannel>(site: string, channel: C): Topic<C> {
   checkId('site', site);
-  return `${TOPIC_ROOT}/${site}/${channel}`;
+  return `${TOPIC_ROOT}/${site}/${channel}` as Topic<C>;
 }
 
-export function systemTopic(channel: SystemChannel): string {
-  return `${TOPIC_ROOT}/${channel}`;
+export function systemTopic<C extends SystemChannel>(channel: C): Topic<C> {
+  return `${TOPIC_ROOT}/${channel}` as Topic<C>;
 }
 
 /** Subscription filters. `site`/`gateway` default to the single-level wildcard. */

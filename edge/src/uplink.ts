@@ -1,4 +1,12 @@
 import { readFileSync } from 'node:fs';
+import {
+  type Channel,
+  type ChannelPayload,
+  type ContractPublisher,
+  contractPublisher,
+  encodePayload,
+  type Topic,
+} from '@slopeguard/core';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { UplinkConfig } from './config/schema.ts';
@@ -20,11 +28,12 @@ export class Uplink {
   readonly #client: MqttClient;
   readonly #cfg: UplinkConfig;
   readonly #log: Logger;
+  readonly #contract: ContractPublisher;
   #period: number;
 
   constructor(
     cfg: UplinkConfig,
-    will: { topic: string; payload: () => string },
+    will: { topic: Topic<'status'>; payload: () => ChannelPayload['status'] },
     subscriptions: string[],
     events: UplinkEvents,
     log: Logger,
@@ -40,12 +49,19 @@ export class Uplink {
       reconnectPeriod: this.#period,
       protocolVersion: 4,
       queueQoSZero: false,
-      will: { topic: will.topic, payload: Buffer.from(will.payload()), qos: 1, retain: true },
+      // The will is a status message: the same QoS and retain as every status (CHANNEL_OPTIONS).
+      will: {
+        topic: will.topic,
+        payload: Buffer.from(encodePayload('status', will.payload())),
+        qos: 1,
+        retain: true,
+      },
       ...(cfg.username !== undefined ? { username: cfg.username } : {}),
       ...(cfg.password !== undefined ? { password: cfg.password } : {}),
       ...(cfg.caFile ? { ca: readFileSync(cfg.caFile) } : {}),
     };
     this.#client = connect({ ...brokerAddress(cfg.url), ...options });
+    this.#contract = contractPublisher(this.#client);
     let firstError = true;
     this.#client.on('connect', () => {
       firstError = true;
@@ -62,7 +78,8 @@ export class Uplink {
     });
     this.#client.on('close', () => {
       // The will is fixed at CONNECT; refresh its timestamp for the next attempt.
-      if (this.#client.options.will) this.#client.options.will.payload = Buffer.from(will.payload());
+      if (this.#client.options.will)
+        this.#client.options.will.payload = Buffer.from(encodePayload('status', will.payload()));
       this.#period = Math.min(cfg.reconnectMaxMs, this.#period * 2);
       this.#client.options.reconnectPeriod = this.#period;
       events.onClose();
@@ -79,11 +96,17 @@ export class Uplink {
     return this.#client.connected;
   }
 
-  /** Resolves on PUBACK; rejects only if mqtt.js gives the message up (client ended). */
-  publish(topic: string, payload: string, retain = false): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#client.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve()));
-    });
+  /**
+   * Publishes a contract message with its channel's QoS and retain. Resolves on PUBACK; rejects only
+   * if mqtt.js gives the message up (client ended).
+   */
+  publish<C extends Channel>(topic: Topic<C>, payload: ChannelPayload[C]): Promise<void> {
+    return this.#contract.publish(topic, payload);
+  }
+
+  /** A payload the durable queue kept encoded (telemetry batches, events). */
+  publishEncoded<C extends Channel>(topic: Topic<C>, encoded: string): Promise<void> {
+    return this.#contract.publishEncoded(topic, encoded);
   }
 
   async end(): Promise<void> {

@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS mqtt_accounts (
 );
 `;
 
-interface Row {
+/** One account as stored (the SQLite table's columns; the Redis registry stores the same fields). */
+export interface AccountRow {
   username: string;
   role: string;
   site: string | null;
@@ -82,12 +83,30 @@ interface Row {
   revoked_at: number | null;
 }
 
-function toAccount(row: Row): Account {
+function toAccount(row: AccountRow): Account {
   const a: Account = { username: row.username, role: row.role as Role, createdAt: row.created_at };
   if (row.site !== null) a.site = row.site;
   if (row.gateway !== null) a.gateway = row.gateway;
   if (row.revoked_at !== null) a.revokedAt = row.revoked_at;
   return a;
+}
+
+/**
+ * Where a registry keeps its rows: the SQLite table (openDeviceRegistry) or a Redis hash shared by
+ * the nodes of a cluster (redis-registry.ts). Reads are synchronous, so that CONNECT checks and the
+ * revocation poll stay cheap; the Redis one answers them from a replica it keeps current.
+ */
+export interface RegistryBackend {
+  readonly path: string;
+  row(username: string): AccountRow | undefined;
+  all(): AccountRow[];
+  /** Inserts or replaces the row (not revoked). */
+  upsert(row: Omit<AccountRow, 'revoked_at'>): void;
+  /** Sets revoked_at if the account exists and is active; true if it did. */
+  revoke(username: string, at: number): boolean;
+  /** True if another process or node changed the rows since the last call. */
+  changedElsewhere(): boolean;
+  close(): void;
 }
 
 /**
@@ -112,10 +131,29 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
   const revokeStmt = db.prepare(
     'UPDATE mqtt_accounts SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL',
   );
-  const listeners = new Set<(username: string) => void>();
   const dataVersion = db.prepare('PRAGMA data_version');
   let lastVersion = (dataVersion.get() as { data_version: number }).data_version;
+  return registryOver({
+    path,
+    row: (username) => selectOne.get(username) as AccountRow | undefined,
+    all: () => selectAll.all() as unknown as AccountRow[],
+    upsert: (r) => {
+      upsert.run(r.username, r.role, r.site, r.gateway, r.secret_hash, r.created_at);
+    },
+    revoke: (username, at) => revokeStmt.run(at, username).changes > 0,
+    changedElsewhere() {
+      const v = (dataVersion.get() as { data_version: number }).data_version;
+      if (v === lastVersion) return false;
+      lastVersion = v;
+      return true;
+    },
+    close: () => db.close(),
+  });
+}
 
+/** The registry's rules (ids, roles, secrets, verification, revocation) over any backend. */
+export function registryOver(backend: RegistryBackend): DeviceRegistry {
+  const listeners = new Set<(username: string) => void>();
   // After one slow check succeeds, later CONNECTs with the same secret compare an HMAC under a key
   // that exists only in this process's memory: reconnect storms stay cheap, and nothing on disk is
   // weaker than scrypt. Entries are dropped when the account changes.
@@ -123,9 +161,7 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
   const verified = new Map<string, { hash: string; mac: Buffer }>();
   const mac = (secret: Buffer | string) => createHmac('sha256', cacheKey).update(secret).digest();
 
-  function row(username: string): Row | undefined {
-    return selectOne.get(username) as Row | undefined;
-  }
+  const row = (username: string) => backend.row(username);
 
   function put(
     username: string,
@@ -142,7 +178,14 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
         `account ${username} exists (revoke it or pass replace)`,
       );
     }
-    upsert.run(username, role, site, gateway, hashSecret(secret), Date.now());
+    backend.upsert({
+      username,
+      role,
+      site,
+      gateway,
+      secret_hash: hashSecret(secret),
+      created_at: Date.now(),
+    });
     verified.delete(username);
     // A new secret (rotation) ends the sessions opened with the old one, as a revocation does.
     if (existing && existing.revoked_at === null) for (const l of listeners) l(username);
@@ -150,7 +193,7 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
   }
 
   return {
-    path,
+    path: backend.path,
     addDevice(site, gateway, options = {}) {
       if (!isId(site) || !isId(gateway)) {
         throw new BrokerError('SG_ERR_REGISTRY_INPUT', `invalid site or gateway id: ${site}/${gateway}`);
@@ -187,7 +230,8 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
       return r ? toAccount(r) : undefined;
     },
     list(filter = {}) {
-      return (selectAll.all() as unknown as Row[])
+      return backend
+        .all()
         .map(toAccount)
         .filter(
           (a) =>
@@ -197,7 +241,7 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
         );
     },
     revoke(username) {
-      const changed = revokeStmt.run(Date.now(), username).changes > 0;
+      const changed = backend.revoke(username, Date.now());
       verified.delete(username);
       if (changed) for (const l of listeners) l(username);
       return changed;
@@ -232,16 +276,14 @@ export function openDeviceRegistry(path: string): DeviceRegistry {
       return () => listeners.delete(listener);
     },
     changedElsewhere() {
-      const v = (dataVersion.get() as { data_version: number }).data_version;
-      if (v === lastVersion) return false;
-      lastVersion = v;
+      if (!backend.changedElsewhere()) return false;
       // Another process changed accounts: cached verifications may be stale.
       verified.clear();
       return true;
     },
     close() {
       listeners.clear();
-      db.close();
+      backend.close();
     },
   };
 }

@@ -2,7 +2,11 @@ import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import type { SessionMarks } from '../aedes-fixes.ts';
 import { type LevelLike, openSqliteLevel } from './sqlite-level.ts';
 
-export type PersistenceOptions = { kind: 'memory' } | { kind: 'sqlite'; path: string };
+export type PersistenceOptions =
+  | { kind: 'memory' }
+  | { kind: 'sqlite'; path: string }
+  /** Shared by the nodes of a cluster (persistence/redis.ts); BrokerOptions.cluster sets it. */
+  | { kind: 'redis'; url: string };
 
 /**
  * Sessions, subscriptions, retained messages, wills and QoS 1/2 queues on disk: the
@@ -35,7 +39,9 @@ export function levelSessionMarks(level: LevelLike): SessionMarks {
 }
 
 /** Makes `outgoingEnqueueCombi` complete in call order (a FIFO of promises). */
-export function serialiseEnqueue(persistence: AsyncLevelPersistence): AsyncLevelPersistence {
+export function serialiseEnqueue<
+  P extends { outgoingEnqueueCombi(subs: unknown[], packet: unknown): Promise<unknown> },
+>(persistence: P): P {
   const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
   let tail: Promise<unknown> = Promise.resolve();
   persistence.outgoingEnqueueCombi = (subs: unknown[], packet: unknown) => {

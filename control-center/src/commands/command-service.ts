@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
-import { type CommandAck, type CommandArgs, encodePayload, gatewayTopic } from '@slopeguard/core';
+import { type Command, type CommandAck, type CommandArgs, gatewayTopic, type Topic } from '@slopeguard/core';
 
 /**
  * Gateway commands from the API: each is recorded (who, what, when), published on the gateway's
@@ -32,7 +32,7 @@ export interface CommandRecord {
 
 export interface CommandServiceOptions {
   db: DatabaseSync;
-  publish: (topic: string, payload: string) => Promise<void>;
+  publish: (topic: Topic<'cmd'>, cmd: Command) => Promise<void>;
   now: () => number;
   timeoutMs: number;
   onChange: (c: CommandRecord) => void;
@@ -92,7 +92,7 @@ export class CommandService {
     );
     timer.unref();
     this.#timers.set(id, timer);
-    await this.#o.publish(gatewayTopic(site, gateway, 'cmd'), encodePayload('cmd', { id, name, args }));
+    await this.#o.publish(gatewayTopic(site, gateway, 'cmd'), { id, name, args });
     return this.get(id) as CommandRecord;
   }
 

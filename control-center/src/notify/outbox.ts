@@ -119,6 +119,8 @@ export class Outbox {
   readonly #random: () => number;
   readonly #st: ReturnType<typeof prepare>;
   readonly #inflight = new Map<string, Promise<void>>();
+  /** The same attempts by row number: the due scan reads row numbers only (see #pump). */
+  readonly #inflightSeq = new Set<number>();
   /** Failures logged per channel: the first of a run is logged, the rest counted (a gateway down). */
   readonly #failing = new Map<string, { error: string; suppressed: number }>();
   #running = false;
@@ -237,7 +239,7 @@ export class Outbox {
   #isIdle(): boolean {
     if (this.#inflight.size > 0) return false;
     if (!this.#running) return true;
-    const due = this.#st.due.get({ now: this.#clock.now(), limit: 1 }) as Row | undefined;
+    const due = this.#st.due.get({ now: this.#clock.now(), limit: 1 }) as { seq: number } | undefined;
     return due === undefined;
   }
 
@@ -261,18 +263,27 @@ export class Outbox {
     try {
       const free = this.#concurrency - this.#inflight.size;
       if (free > 0) {
-        const rows = this.#st.due.all({ now, limit: free + this.#inflight.size }) as unknown as Row[];
-        for (const row of rows) {
+        // Row numbers only (the due index covers them): this runs after every finished attempt, and
+        // reading whole rows (message included) for the ones already in flight made a large fan-out
+        // quadratic in the concurrency.
+        const due = this.#st.due.all({ now, limit: free + this.#inflight.size }) as unknown as {
+          seq: number;
+        }[];
+        for (const { seq } of due) {
           if (this.#inflight.size >= this.#concurrency) break;
-          if (this.#inflight.has(row.delivery_id)) continue;
+          if (this.#inflightSeq.has(seq)) continue;
+          const row = this.#st.bySeq.get({ seq }) as Row | undefined;
+          if (row?.state !== 'queued') continue;
           const p = this.#attempt(row)
             .catch((err: unknown) => this.#storageTrouble(err))
             .finally(() => {
               this.#inflight.delete(row.delivery_id);
+              this.#inflightSeq.delete(seq);
               this.#kick();
               this.#settleIdle();
             });
           this.#inflight.set(row.delivery_id, p);
+          this.#inflightSeq.add(seq);
         }
       }
       this.#armTimer(now);
@@ -526,8 +537,9 @@ function prepare(db: DatabaseSync) {
     byAlert: s('SELECT * FROM notify_outbox WHERE alert_id = :alert_id ORDER BY seq'),
     counts: s('SELECT state, count(*) AS n FROM notify_outbox GROUP BY state'),
     prune: s("DELETE FROM notify_outbox WHERE state IN ('sent', 'failed') AND updated_at < :before"),
-    due: s(`SELECT * FROM notify_outbox WHERE state = 'queued' AND next_attempt_at <= :now
+    due: s(`SELECT seq FROM notify_outbox WHERE state = 'queued' AND next_attempt_at <= :now
       ORDER BY next_attempt_at, seq LIMIT :limit`),
+    bySeq: s('SELECT * FROM notify_outbox WHERE seq = :seq'),
     nextDue: s(`SELECT min(next_attempt_at) AS at FROM notify_outbox
       WHERE state = 'queued' AND next_attempt_at > :now`),
     beginAttempt: s(`UPDATE notify_outbox SET attempts = attempts + 1, last_attempt_at = :now,

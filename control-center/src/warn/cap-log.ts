@@ -138,6 +138,21 @@ export class CapLog {
     return r?.xml;
   }
 
+  /**
+   * The newest message of the area's episodes whose name starts with `episodePrefix` ("alert-" for
+   * the level trigger, "drill-" for drills): the trigger's memory of what it has published, read
+   * from the same rows it writes, so a restart resumes the episode instead of starting another.
+   */
+  latestOf(area: string, episodePrefix: string): CapRecord | undefined {
+    const r = this.#st.latestOf.get({ area, prefix: `${episodePrefix}%` }) as Row | undefined;
+    return r ? toRecord(r) : undefined;
+  }
+
+  /** True when the area already has messages of this episode. */
+  hasEpisode(area: string, episode: string): boolean {
+    return this.#st.episode.get({ area, episode }) !== undefined;
+  }
+
   /** Newest first; of one area when `area` is given. */
   recent(opts: { area?: string; limit?: number } = {}): CapRecord[] {
     const limit = Math.min(Math.max(opts.limit ?? 50, 1), 500);
@@ -185,6 +200,10 @@ function prepare(db: DatabaseSync) {
       s(`INSERT INTO warn_cap_messages (identifier, sender, area, episode, msg_type, kind, exercise, sent,
         sent_at, headline, xml)
       VALUES (:identifier, :sender, :area, :episode, :msg_type, :kind, :exercise, :sent, :sent_at, :headline, :xml)`),
+    latestOf: s(
+      `SELECT ${COLUMNS} FROM warn_cap_messages WHERE area = :area AND episode LIKE :prefix
+        ORDER BY seq DESC LIMIT 1`,
+    ),
     bySeq: s(`SELECT ${COLUMNS} FROM warn_cap_messages WHERE seq = :seq`),
     xml: s('SELECT xml FROM warn_cap_messages WHERE identifier = :identifier'),
     recent: s(`SELECT ${COLUMNS} FROM warn_cap_messages ORDER BY seq DESC LIMIT :limit`),

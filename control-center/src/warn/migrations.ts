@@ -77,4 +77,19 @@ export const WARN_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 203,
+    name: 'warn_notices',
+    up(db) {
+      // What each site's retained notice topic was last set to (a key of kind, level, drill and
+      // episode, not the text), so that a restart does not publish the same notice again.
+      db.exec(`
+        CREATE TABLE warn_notices (
+          site TEXT PRIMARY KEY,
+          key TEXT NOT NULL,
+          published_at INTEGER NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];

@@ -22,8 +22,8 @@ export type AreaState =
 export interface PageLinks {
   /** The area's CAP Atom feed. */
   capFeed: string;
-  /** Where the e-mail form posts (fields: area, email, lang). */
-  emailSubscribe: string;
+  /** Where the e-mail form posts (fields: area, email, lang); no form when e-mail is not offered. */
+  emailSubscribe?: string;
   /** Web push: the page works without it; the button stays hidden until push.js shows it. */
   push?: {
     /** URL of browser/push.js. */
@@ -204,12 +204,16 @@ ${shelters}
       : ''
   }</small></p>
 <h2>${TEXT.ko.subscribe} <span lang="en">${TEXT.en.subscribe}</span></h2>
-<form method="post" action="${esc(links.emailSubscribe)}">
+${
+  links.emailSubscribe
+    ? `<form method="post" action="${esc(links.emailSubscribe)}">
 <input type="hidden" name="area" value="${esc(area.id)}">
 <label>${TEXT.ko.email} <span lang="en">${TEXT.en.email}</span> <input type="email" name="email" required maxlength="254" autocomplete="email"></label>
 <select name="lang" aria-label="언어 Language"><option value="ko">한국어</option><option value="en">English</option></select>
 <button type="submit">${TEXT.ko.emailButton} · ${TEXT.en.emailButton}</button>
-</form>
+</form>`
+    : ''
+}
 ${
   links.push
     ? `<p><button type="button" id="push" data-area="${esc(area.id)}" data-key="${esc(links.push.vapidPublicKey)}" data-sw="${esc(links.push.serviceWorker)}" data-action="${esc(links.push.action)}" data-off="${TEXT.ko.pushOff} · ${TEXT.en.pushOff}" data-failed="${TEXT.ko.pushFailed} · ${TEXT.en.pushFailed}" hidden>${TEXT.ko.push} · ${TEXT.en.push}</button></p>

@@ -22,8 +22,11 @@ export interface SubscriberEmailOptions {
   /** The notify e-mail channel that talks SMTP. */
   mail: Channel;
   store: EmailSubscriptions;
-  /** The control center's public URL, e.g. "https://warn.seocho.go.kr"; no trailing slash. */
-  baseUrl: string;
+  /**
+   * The control center's public URL, e.g. "https://warn.seocho.go.kr"; no trailing slash. A function
+   * when it is known only once the server listens (port 0 in tests, the demo).
+   */
+  baseUrl: string | (() => string);
 }
 
 const FOOTER: Record<Lang, (link: string) => string> = {
@@ -45,6 +48,7 @@ const CONFIRM: Record<Lang, { subject: string; text: (link: string, hours: numbe
 };
 
 export function subscriberEmailChannel(opts: SubscriberEmailOptions): Channel {
+  const base = typeof opts.baseUrl === 'function' ? opts.baseUrl : () => opts.baseUrl as string;
   return {
     id: opts.id,
     kind: 'email-subscribers',
@@ -58,13 +62,13 @@ export function subscriberEmailChannel(opts: SubscriberEmailOptions): Channel {
         if (sub.state !== 'pending') return { ok: true, info: 'already confirmed' };
         const token = opts.store.issueConfirmToken(sub.id);
         if (!token) return { ok: true, info: 'already confirmed' };
-        const link = `${opts.baseUrl}/warn/email/confirm?token=${token}`;
+        const link = `${base()}/warn/email/confirm?token=${token}`;
         const hours = Math.max(1, Math.round(opts.store.confirmTtlMs / 3600_000));
         subject = CONFIRM[sub.lang].subject;
         text = CONFIRM[sub.lang].text(link, hours);
       } else {
         if (sub.state !== 'active') return { ok: false, permanent: true, error: 'not confirmed' };
-        const link = `${opts.baseUrl}/warn/email/unsubscribe?token=${sub.unsubscribeToken}`;
+        const link = `${base()}/warn/email/unsubscribe?token=${sub.unsubscribeToken}`;
         text = `${message.text}\n\n${FOOTER[sub.lang](link)}`;
       }
       const r = await opts.mail.send({ ...message, subject, text }, { id: recipient.id, address: sub.email });

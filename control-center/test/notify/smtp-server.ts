@@ -59,7 +59,11 @@ from email import policy
 from email.parser import BytesParser
 out = []
 box = mailbox.Maildir(sys.argv[1], factory=None, create=False)
-for key in box.keys():
+# Arrival order: a Maildir key starts with the delivery's seconds and microseconds ("1784106000.M123P...").
+def arrival(key):
+    sec, rest = key.split(".", 1)
+    return (int(sec), int(rest[1:].split("P", 1)[0]) if rest.startswith("M") else 0, key)
+for key in sorted(box.keys(), key=arrival):
     with box.get_file(key) as f:
         m = BytesParser(policy=policy.default).parse(f)
     out.append({"subject": str(m["subject"]), "from": str(m["from"]), "to": str(m["to"]),

@@ -3,7 +3,7 @@ import type { Reading } from '../schemas/reading.ts';
 import type { SiteConfig } from './config.ts';
 import { EngineError } from './errors.ts';
 import { parseSiteConfig } from './parse-config.ts';
-import { rainParams, rainSwi } from './rain.ts';
+import { type RainTotals, rainParams, rainSwi, rainTotals } from './rain.ts';
 import type { Reason } from './reason.ts';
 import { compileMovementRules, formatDuration, type MovementRules } from './rules.ts';
 import {
@@ -102,6 +102,8 @@ export interface Engine {
   faults(): Record<string, SensorFaults>;
   forecasts(): Record<string, { tf: number; r2: number }>;
   swi(): Record<string, number>;
+  /** Each rain gauge's 1/3/12-h rain, current event and soil water index at the site clock (read-only). */
+  rain(): Record<string, RainTotals>;
   counters(): EngineCounters;
 }
 
@@ -490,6 +492,11 @@ export function createEngine(input: SiteConfig, saved?: unknown, options: Engine
     swi() {
       const out: Record<string, number> = {};
       for (const r of s.sensors) if (r.rain) out[r.id] = rainSwi(r.rain);
+      return out;
+    },
+    rain() {
+      const out: Record<string, RainTotals> = {};
+      for (const r of s.sensors) if (r.rain) out[r.id] = rainTotals(r.rain, s.clock);
       return out;
     },
     counters() {

@@ -15,6 +15,7 @@ export {
 } from './engine.ts';
 export { EngineError, type EngineErrorCode } from './errors.ts';
 export { type ParsedSiteConfig, parseSiteConfig, parseSiteConfigText, siteConfig } from './parse-config.ts';
+export type { RainTotals } from './rain.ts';
 export type { Reason } from './reason.ts';
 export type { HealthStatus } from './sensor.ts';
 export { EngineStateSchema } from './state.ts';

@@ -1,0 +1,342 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { openDeviceRegistry } from '@slopeguard/broker';
+import mqtt, { type MqttClient } from 'mqtt';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor, webhookReceiver } from '../../control-center/test/notify/helpers.ts';
+import { type SmtpServer, startSmtpServer } from '../../control-center/test/notify/smtp-server.ts';
+import { type DemoGateway, startDemoGateway } from '../demo/gateway.ts';
+
+/**
+ * Issue 10, acceptance 2, with SIGKILL: `slopeguard server` (broker, recorder, control center and
+ * its notification outbox in one process, as installed) runs as a child process from a server.yaml
+ * on free loopback ports; a simulated gateway rains on a site whose rules step up one level every
+ * five readings (level 1 at 5 mm in 3 h, 2 at 10 mm, 3 on a critical line at 15 mm in 60 min). The
+ * control center is killed twice with SIGKILL: once while the webhook receiver holds the level-2
+ * notice it has accepted but not answered (a notification in flight), once between level changes
+ * with readings it has taken but not yet saved. After each restart the storm goes on.
+ *
+ * What the product guarantees, and this test checks:
+ * - one alert for the episode, its levels 1, 2, 3 in order (none dropped, none twice);
+ * - every notice recorded as sent before a kill is never requested again;
+ * - every notice reaches its receiver: the webhook receiver (de-duplicating on the delivery id, as
+ *   docs/notifications.md asks of receivers) acts on each (level, recipient) exactly once;
+ * - SMTP has no delivery id in the protocol: a mail accepted with 250 just before a kill, not yet
+ *   recorded as sent, is sent again after the restart with the same Message-ID (a mail client shows
+ *   it once). That is the only duplicate allowed, and it must carry the same Message-ID.
+ */
+const NODE = resolve(import.meta.dirname, '../../node_modules/.bin/node');
+const CLI = resolve(import.meta.dirname, '../../bin/slopeguard.mjs');
+const SITE = 'kill-site';
+const SECRET = 'kill-webhook-secret-0123456789';
+
+const SITE_FILE = `id: ${SITE}
+sensors:
+  - { id: rain-1, kind: rain, intervalMs: 1000 }
+rules:
+  rain:
+    level1: { mm3h: 5, mm12h: 1000 }
+    level2: { mm3h: 10, mm12h: 2000 }
+    intensityDuration: { enabled: false }
+    criticalLine:
+      points: [{ swiMm: 0, rain60Mm: 15 }, { swiMm: 100000, rain60Mm: 15 }]
+      level: 3
+      cautionLevel: 2
+      marginSwiMm: 0
+      marginRain60Mm: 0
+`;
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => ok(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+interface OutboxRow {
+  delivery_id: string;
+  channel: string;
+  level: number;
+  state: string;
+}
+
+describe('slopeguard server killed with SIGKILL mid-storm', () => {
+  let dir: string;
+  let smtp: SmtpServer;
+  let rx: Awaited<ReturnType<typeof webhookReceiver>>;
+  let child: ChildProcess | undefined;
+  let exited: Promise<unknown> = Promise.resolve();
+  let stderr = '';
+  let gw: DemoGateway | undefined;
+  let observer: MqttClient | undefined;
+  let mqttPort: number;
+  let dbPath: string;
+  /** Kill the server when the receiver gets the first request for this level (then it is not answered). */
+  let killOnLevel: number | undefined;
+  const levelsSeen: number[] = [];
+  let gatewayPassword: string;
+  let observerPassword: string;
+
+  const spawnServer = async () => {
+    stderr = '';
+    const c = spawn(NODE, [CLI, 'server', '--config', join(dir, 'server.yaml')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, SG_KILL_SMS_SECRET: SECRET },
+    });
+    c.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (process.env.SG_KILL_LOG) writeFileSync(process.env.SG_KILL_LOG, d, { flag: 'a' });
+    });
+    exited = once(c, 'exit');
+    child = c;
+    // Logged once the control center has subscribed: a reading published now reaches it.
+    await waitFor(
+      'the server to start',
+      () => stderr.includes('slopeguard server started') || c.exitCode !== null,
+      30_000,
+    );
+    if (c.exitCode !== null) throw new Error(`server exited: ${stderr}`);
+  };
+
+  const kill = async () => {
+    child?.kill('SIGKILL');
+    const [, signal] = (await exited) as [number | null, string | null];
+    expect(signal).toBe('SIGKILL');
+  };
+
+  const outbox = (): OutboxRow[] => {
+    const db = new DatabaseSync(dbPath, { readOnly: true });
+    try {
+      return db
+        .prepare('SELECT delivery_id, channel, level, state FROM notify_outbox ORDER BY seq')
+        .all() as unknown as OutboxRow[];
+    } finally {
+      db.close();
+    }
+  };
+
+  const hooksFor = (level: number) => [...rx.accepted.values()].filter((h) => h.json.level === level);
+  const mailsFor = (level: number) => smtp.messages().filter((m) => m.subject.includes(` ${level} `));
+
+  /** Publishes one reading of 1 mm (acknowledged by the broker), paced like a gateway. */
+  const rain = async () => {
+    await gw?.publishOnce();
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-server-kill-'));
+    const dataDir = join(dir, 'data');
+    dbPath = join(dataDir, 'control-center.sqlite');
+    mkdirSync(join(dir, 'sites'));
+    writeFileSync(join(dir, 'sites', `${SITE}.yaml`), SITE_FILE);
+    smtp = await startSmtpServer(dir);
+    rx = await webhookReceiver({
+      secret: SECRET,
+      respond: (_n, hook) => {
+        if (killOnLevel !== undefined && hook.json.level === killOnLevel && child?.exitCode === null) {
+          killOnLevel = undefined;
+          // Accepted, not yet answered: the server dies before it can record the notice as sent.
+          child.kill('SIGKILL');
+        }
+        return { status: 200 };
+      },
+    });
+    mqttPort = await freePort();
+    const httpPort = await freePort();
+    writeFileSync(
+      join(dir, 'server.yaml'),
+      `data_dir: ${dataDir}
+log_level: info
+mqtt:
+  tcp: { host: 127.0.0.1, port: ${mqttPort} }
+  persistence: sqlite
+http: { host: 127.0.0.1, port: ${httpPort} }
+sites_dir: ${join(dir, 'sites')}
+notify:
+  channels:
+    sms: { kind: webhook, url: "${rx.url}", secret_env: SG_KILL_SMS_SECRET }
+    mail: { kind: email, host: 127.0.0.1, port: ${smtp.port}, require_tls: false, from: "Slopeguard <alerts@city.example.kr>" }
+  retry: { max_attempts: 10, base_seconds: 1, cap_seconds: 2 }
+  escalation:
+    default_chain: officials
+    chains:
+      officials:
+        min_level: 1
+        tiers:
+          - contacts:
+              - { id: duty-sms, channel: sms, address: "+82-10-5555-0100" }
+              - { id: duty-mail, channel: mail, address: duty@city.example.kr }
+`,
+    );
+    // Accounts are provisioned before the server runs, as `slopeguard device` does.
+    mkdirSync(dataDir, { mode: 0o700 });
+    const registry = openDeviceRegistry(join(dataDir, 'registry.sqlite'));
+    gatewayPassword = registry.addDevice(SITE, 'gw-1');
+    observerPassword = registry.addAccount('observer', { role: 'observer' });
+    registry.close();
+  }, 60_000);
+
+  afterAll(async () => {
+    // After a failure the broker may be gone: the agent's stop gives up on it after a few seconds.
+    await gw?.stop().catch(() => undefined);
+    await observer?.endAsync(true).catch(() => undefined);
+    if (child?.exitCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await rx?.close();
+    await smtp?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('neither drops a level nor opens a second alert nor sends a notice twice', async () => {
+    const url = `mqtt://127.0.0.1:${mqttPort}`;
+    await spawnServer();
+    // The retained level topic, as a siren or signboard would follow it; it reconnects after kills.
+    observer = await mqtt.connectAsync(url, {
+      clientId: 'observer-kill',
+      username: 'observer',
+      password: observerPassword,
+      reconnectPeriod: 200,
+    });
+    observer.on('message', (_t, p) => levelsSeen.push((JSON.parse(p.toString()) as { level: number }).level));
+    await observer.subscribeAsync(`slopeguard/v1/${SITE}/level`, { qos: 1 });
+    // A real gateway agent (durable queue, uplink) whose one sensor is a simulated rain gauge.
+    gw = await startDemoGateway({
+      dataDir: join(dir, 'gateway'),
+      mqttUrl: url,
+      site: SITE,
+      gateway: 'gw-1',
+      username: `${SITE}.gw-1`,
+      password: gatewayPassword,
+      intervalMs: 0,
+      logger: pino({ level: 'silent' }),
+      source: {
+        readings: (ts) => [{ sensor: 'rain-1', kind: 'rain', ts, values: { mm: 1 } }],
+        sensors: [{ id: 'rain-1', kind: 'rain' }],
+      },
+    });
+
+    // Level 1 after five readings; its notices reach both receivers.
+    for (let i = 0; i < 5; i++) await rain();
+    await waitFor('level 1 notices', () => hooksFor(1).length === 1 && mailsFor(1).length === 1);
+
+    // Kill 1: the level-2 webhook is in flight (accepted by the receiver, not answered).
+    // Published in the background: the last PUBACK may be lost with the broker, and MQTT.js sends
+    // that reading again once the restarted broker is back.
+    killOnLevel = 2;
+    const rising = (async () => {
+      for (let i = 0; i < 5; i++) await rain();
+    })();
+    await exited;
+    expect(child?.signalCode).toBe('SIGKILL');
+    const sentAtKill1 = new Set(
+      outbox()
+        .filter((r) => r.state === 'sent')
+        .map((r) => r.delivery_id),
+    );
+    const requestsAtKill1 = rx.requests.length;
+    expect(hooksFor(2)).toHaveLength(1);
+    await spawnServer();
+    await waitFor('the gateway to reconnect', () => gw?.connected);
+    await rising;
+    await waitFor('level 2 notices after the restart', () => {
+      const rows = outbox();
+      return rows.length === 4 && rows.every((r) => r.state === 'sent') && mailsFor(2).length >= 1;
+    });
+    const resent1 = rx.requests.slice(requestsAtKill1).map((h) => h.delivery);
+    expect(resent1.filter((d) => sentAtKill1.has(d))).toEqual([]);
+    expect(resent1).toEqual([hooksFor(2)[0]?.delivery]);
+
+    // Kill 2: between level changes, right after two readings the broker acknowledged; the engine
+    // saves its state at each level change and once a minute, so it has not saved these.
+    await rain();
+    await rain();
+    await kill();
+    const sentAtKill2 = new Set(
+      outbox()
+        .filter((r) => r.state === 'sent')
+        .map((r) => r.delivery_id),
+    );
+    const requestsAtKill2 = rx.requests.length;
+    await spawnServer();
+    await waitFor('the gateway to reconnect', () => gw?.connected);
+    // The storm goes on until level 3 is told on both channels.
+    for (let i = 0; i < 40 && !(hooksFor(3).length === 1 && mailsFor(3).length >= 1); i++) {
+      await rain();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await waitFor('level 3 notices', () => hooksFor(3).length === 1 && mailsFor(3).length >= 1);
+    await waitFor('the outbox to finish', () => outbox().every((r) => r.state === 'sent'));
+    expect(rx.requests.slice(requestsAtKill2).filter((h) => sentAtKill2.has(h.delivery))).toEqual([]);
+
+    // A clean stop, then the records.
+    await gw.stop();
+    gw = undefined;
+    await observer.endAsync();
+    observer = undefined;
+    child?.kill('SIGTERM');
+    await exited;
+    const db = new DatabaseSync(dbPath, { readOnly: true });
+    const alerts = db
+      .prepare(
+        'SELECT id, level, max_level, data_state, cleared IS NOT NULL AS cleared FROM alerts WHERE site = ?',
+      )
+      .all(SITE);
+    const events = db
+      .prepare(
+        "SELECT kind, level FROM alert_events WHERE alert_id = 2 AND kind IN ('opened', 'level') ORDER BY id",
+      )
+      .all() as Array<{ kind: string; level: number }>;
+    db.close();
+    // The site had no data until its gateway's first reading (silence is never Normal: a short
+    // no_data alert at level 0, cleared by that reading); then the storm's one alert, across both kills.
+    expect(alerts).toEqual([
+      { id: 1, level: 0, max_level: 0, data_state: 'live', cleared: 1 },
+      // no_data: the gateway said "offline" as the test stopped it.
+      { id: 2, level: 3, max_level: 3, data_state: 'no_data', cleared: 0 },
+    ]);
+    expect(events.map((e) => `${e.kind} ${e.level}`)).toEqual(['opened 1', 'level 2', 'level 3']);
+
+    // The retained level topic: 0, 1, 2, 3 in order (a restart repeats the current level, never an older one).
+    const changes = levelsSeen.filter((l, i) => i === 0 || l !== levelsSeen[i - 1]);
+    expect(changes).toEqual([0, 1, 2, 3]);
+
+    // Webhook: each level acted on once; the only repeat is the request held at the first kill.
+    const rows = outbox();
+    expect(rows.map((r) => `${r.channel} ${r.level} ${r.state}`)).toEqual([
+      'sms 1 sent',
+      'mail 1 sent',
+      'sms 2 sent',
+      'mail 2 sent',
+      'sms 3 sent',
+      'mail 3 sent',
+    ]);
+    expect([...rx.accepted.values()].map((h) => h.json.level)).toEqual([1, 2, 3]);
+    expect(rx.duplicates).toBe(1);
+    expect(rx.refused).toEqual([]);
+
+    // E-mail: every notice arrived; a second copy only of a mail not recorded as sent at a kill,
+    // with the same Message-ID.
+    const mails = smtp.messages();
+    const mailRows = rows.filter((r) => r.channel === 'mail');
+    expect(new Set(mails.map((m) => m.delivery))).toEqual(new Set(mailRows.map((r) => r.delivery_id)));
+    const byDelivery = new Map<string, string[]>();
+    for (const m of mails) byDelivery.set(m.delivery, [...(byDelivery.get(m.delivery) ?? []), m.messageId]);
+    for (const [delivery, ids] of byDelivery) {
+      if (ids.length === 1) continue;
+      expect(sentAtKill1.has(delivery) || sentAtKill2.has(delivery)).toBe(false);
+      expect(new Set(ids).size).toBe(1);
+    }
+  }, 120_000);
+});

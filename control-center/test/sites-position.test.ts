@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore, type Store } from '@slopeguard/broker';
+import { siteConfig } from '@slopeguard/core/engine/index.ts';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ControlCenter, startControlCenter } from '../src/index.ts';
+import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import { type SignedIn, signIn } from './sign-in.ts';
+
+/** The sites API carries a site's map position when its site file gives one (and only then). */
+describe('site position in the sites API', () => {
+  let dir: string;
+  let broker: Mosquitto;
+  let store: Store;
+  let center: ControlCenter;
+  let viewer: SignedIn;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-cc-pos-'));
+    broker = await startMosquitto();
+    store = openSqliteStore(join(dir, 'readings.sqlite'));
+    const ts = Date.now() - 60_000;
+    await store.write(
+      ['placed', 'unplaced', 'unconfigured'].map((site) => ({
+        site,
+        gateway: 'gw-1',
+        sensor: 'tilt-1',
+        kind: 'tilt' as const,
+        ts,
+        values: { x: 0, y: 0 },
+      })),
+    );
+    const sensors = [{ id: 'tilt-1', kind: 'tilt' as const }];
+    center = await startControlCenter({
+      http: { host: '127.0.0.1', port: 0 },
+      mqtt: { url: broker.url },
+      logger: pino({ level: 'silent' }),
+      metrics: new Registry(),
+      store,
+      webRoot: join(dir, 'no-web'),
+      sites: {
+        configs: new Map([
+          ['placed', siteConfig({ id: 'placed', position: [37.4659, 127.0289], sensors })],
+          ['unplaced', siteConfig({ id: 'unplaced', sensors })],
+        ]),
+      },
+    });
+    viewer = await signIn(center, 'viewer');
+  });
+  afterAll(async () => {
+    await center?.close();
+    await broker?.stop();
+    await store?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists position [lat, lon] for a site whose file gives it, and no key otherwise', async () => {
+    const body = (await (await viewer.fetch('api/v1/sites')).json()) as {
+      sites: Array<{ id: string; position?: unknown }>;
+    };
+    const byId = new Map(body.sites.map((s) => [s.id, s]));
+    expect([...byId.keys()].sort()).toEqual(['placed', 'unconfigured', 'unplaced']);
+    expect(byId.get('placed')?.position).toEqual([37.4659, 127.0289]);
+    expect(byId.get('unplaced')).not.toHaveProperty('position');
+    expect(byId.get('unconfigured')).not.toHaveProperty('position');
+  });
+
+  it('gives the position on the one-site route too', async () => {
+    const one = (await (await viewer.fetch('api/v1/sites/placed')).json()) as {
+      id: string;
+      position?: unknown;
+    };
+    expect(one).toMatchObject({ id: 'placed', position: [37.4659, 127.0289] });
+    const other = (await (await viewer.fetch('api/v1/sites/unplaced')).json()) as Record<string, unknown>;
+    expect(other.id).toBe('unplaced');
+    expect(other).not.toHaveProperty('position');
+  });
+});
