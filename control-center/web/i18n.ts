@@ -62,8 +62,8 @@ const T = {
   age: { ko: '경과', en: 'Age' },
   stale: { ko: '오래됨', en: 'stale' },
   placed: {
-    ko: '현장 좌표가 없어 위치는 이름으로 정한 임의 배치입니다',
-    en: 'Sites have no coordinates yet: positions are placed from their names, not real',
+    ko: '현장 파일에 위치가 없는 현장 {n}곳은 이름으로 정한 임의 위치에 표시됩니다 (실제 위치 아님)',
+    en: '{n} site(s) without a position in their site file are drawn at a place made from their name (not their real place)',
   },
   language: { ko: 'English', en: '한국어' },
 } as const satisfies Record<string, Record<Lang, string>>;

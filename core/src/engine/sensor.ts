@@ -1,11 +1,19 @@
 import type { Level } from '../levels.ts';
 import type { Reading, SensorKind } from '../schemas/reading.ts';
-import { type CleanParams, type CleanState, cleanValue, newClean, resetClean } from './clean.ts';
+import {
+  type CleanParams,
+  type CleanState,
+  type CleanVerdict,
+  cleanValue,
+  newClean,
+  resetClean,
+} from './clean.ts';
 import type { SensorConfig, SiteConfig } from './config.ts';
 import { addMovementValue, type MovementState, newMovement } from './movement.ts';
 import { newRain, pushRain, type RainParams, type RainState } from './rain.ts';
 import type { MovementRules } from './rules.ts';
 import { medianInPlace } from './stats.ts';
+import { type TapeTrack, tapeLevel, tapeVerdict } from './tape.ts';
 
 /**
  * One sensor's state in the engine: health (its own state, see health status below) and, by kind,
@@ -202,9 +210,20 @@ function emitToTarget(t: number, v: number): void {
 }
 const raw: number[] = [0, 0];
 
+/** While recording a tape: whether the filter asked `moving()` for this reading, and the answer. */
+let asked = false;
+let answer = false;
+let askMoving: () => boolean = () => false;
+const askAndNote = (): boolean => {
+  asked = true;
+  answer = askMoving();
+  return answer;
+};
+
 /**
  * Applies an accepted-in-order reading to the sensor (ts is newer than its last reading). Updates
- * health inputs and the rule state; the caller recomputes the status and the site.
+ * health inputs and the rule state; the caller recomputes the status and the site. With a tape
+ * (tape.ts), a movement sensor's filter and rules are recorded, or replayed instead of computed.
  */
 export function applyReading(
   r: SensorRec,
@@ -212,6 +231,7 @@ export function applyReading(
   site: SiteSetup,
   reading: Reading,
   moving: () => boolean,
+  tape: { track: TapeTrack; recording: boolean } | null = null,
 ): void {
   const ts = reading.ts;
   const prevTs = r.lastTs;
@@ -262,14 +282,33 @@ export function applyReading(
       (raw[1] as number) - (r.base[1] as number),
     );
   } else scalar = raw[0] as number;
-  // After a gap the old trend says nothing about the new values: restart the outlier filter.
-  if (wasStale) resetClean(r.clean);
-  target.m = r.move;
-  target.rules = move;
-  target.iv = r.iv;
   const sparse = r.iv >= site.sparseMs;
-  target.sparse = sparse;
-  const verdict = cleanValue(r.clean, clean, ts, scalar, emitToTarget, sparse, moving);
+  let verdict: CleanVerdict;
+  if (tape && !tape.recording) {
+    const code = tape.track.next(wasStale, moving);
+    verdict = tapeVerdict(code);
+    r.level = tapeLevel(code);
+  } else {
+    // After a gap the old trend says nothing about the new values: restart the outlier filter.
+    if (wasStale) resetClean(r.clean);
+    target.m = r.move;
+    target.rules = move;
+    target.iv = r.iv;
+    target.sparse = sparse;
+    if (tape) {
+      asked = false;
+      askMoving = moving;
+    }
+    verdict = cleanValue(r.clean, clean, ts, scalar, emitToTarget, sparse, tape ? askAndNote : moving);
+    r.level = r.move.level;
+    if (tape) {
+      // The answer the verdict rests on (clean.ts): a step is one only without rain or movement
+      // elsewhere at the start of its run, and "movement" only with; a sparse sensor's at once.
+      const used =
+        verdict === 'step' ? 1 : verdict === 'movement' ? 2 : sparse && asked ? (answer ? 2 : 1) : 0;
+      tape.track.record(verdict, r.level, wasStale, asked, used);
+    }
+  }
   if (verdict === 'pending' && sparse) r.unconfirmed++;
   if (verdict === 'spike') {
     r.spikes++;
@@ -279,6 +318,5 @@ export function applyReading(
     r.steps++;
     r.quarantineUntil = ts + site.quarantineMs;
   }
-  r.level = r.move.level;
   if (r.level >= 1) r.movedAt = ts;
 }

@@ -1,0 +1,107 @@
+/**
+ * Issue 10: 100 signed-in socket.io clients while 1,000 sites update (each site's gateway sends one
+ * telemetry message of 20 readings a second): the server's CPU and resident memory, first without
+ * clients and then with them, and what the clients receive. The server (`slopeguard server`) runs as
+ * a child process and is measured from /proc; the gateways and the 100 clients run in this process
+ * on the same cores, so the figures are conservative. `SG_BENCH_SITES` changes the number of sites.
+ */
+import { signInTo } from '@slopeguard/control-center/sign-in-client.ts';
+import { io, type Socket } from 'socket.io-client';
+import { machineLoad, percentile, startCenterServer } from './center-server.ts';
+import type { BenchResult } from './run.ts';
+
+const SITES = Number(process.env.SG_BENCH_SITES ?? 1000);
+const CLIENTS = 100;
+const WINDOW_S = 20;
+const USER = 'bench-viewer';
+const PASSWORD = 'bench-viewer-password-0123';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function run(): Promise<BenchResult[]> {
+  const server = await startCenterServer({ sites: SITES, users: [[USER, PASSWORD]] });
+  const sockets: Socket[] = [];
+  try {
+    const stopLoad = server.startLoad();
+    await sleep(10_000); // engines start, intervals settle
+
+    /** Server CPU (% of one core) and peak RSS over a window of `s` seconds. */
+    const measure = async (s: number) => {
+      const u0 = server.usage();
+      const t0 = Date.now();
+      let peak = u0.rssMb;
+      for (let k = 0; k < s; k++) {
+        await sleep(1000);
+        peak = Math.max(peak, server.usage().rssMb);
+      }
+      const u1 = server.usage();
+      return { cpu: ((u1.cpuS - u0.cpuS) / ((Date.now() - t0) / 1000)) * 100, rss: peak };
+    };
+    const load0 = machineLoad();
+    const idle = await measure(WINDOW_S);
+
+    // 100 clients, each with its own session (a sign-in each, through the real route).
+    let events = 0;
+    const telemetryLag: number[] = [];
+    for (let c = 0; c < CLIENTS; c++) {
+      const { cookie } = await signInTo(server.httpUrl, USER, PASSWORD);
+      // A long connect timeout: on a loaded machine the handshake waits for a busy server.
+      const socket = io(server.httpUrl, {
+        transports: ['websocket'],
+        extraHeaders: { cookie },
+        timeout: 120_000,
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      socket.onAny((name: string, e: { message?: { readings?: Array<{ ts: number }> } }) => {
+        events++;
+        const ts = name === 'telemetry' ? e.message?.readings?.[0]?.ts : undefined;
+        // Sampled: one client's view is enough for the delay, and keeps this process lighter.
+        if (ts !== undefined && c === 0) telemetryLag.push(Date.now() - ts);
+      });
+      sockets.push(socket);
+    }
+    await sleep(5_000);
+    events = 0;
+    telemetryLag.length = 0;
+    const load1 = machineLoad();
+    const busy = await measure(WINDOW_S);
+    const perClient = events / CLIENTS / WINDOW_S;
+    const { published, failed } = stopLoad();
+    const connected = sockets.filter((s) => s.connected).length;
+    telemetryLag.sort((a, b) => a - b);
+    console.log(`  (without clients: ${load0}; with clients: ${load1})`);
+    return [
+      {
+        name: `server CPU, ${SITES} sites updating, no clients`,
+        value: Math.round(idle.cpu),
+        unit: '% of one core',
+      },
+      { name: 'server RSS (peak), no clients', value: Math.round(idle.rss), unit: 'MB' },
+      {
+        name: `server CPU, ${SITES} sites + ${CLIENTS} signed-in clients`,
+        value: Math.round(busy.cpu),
+        unit: '% of one core',
+      },
+      { name: `server RSS (peak), ${CLIENTS} clients`, value: Math.round(busy.rss), unit: 'MB' },
+      {
+        name: 'clients connected at the end',
+        value: connected,
+        unit: `of ${CLIENTS}`,
+        pass: connected === CLIENTS,
+      },
+      { name: 'socket.io events per client', value: Math.round(perClient), unit: 'events/s' },
+      {
+        name: 'publish -> socket.io telemetry p50 / p99 (one client)',
+        value: percentile(telemetryLag, 50),
+        unit: `ms / ${percentile(telemetryLag, 99)} ms`,
+      },
+      { name: 'telemetry messages published / failed', value: published, unit: `${failed} failed` },
+    ];
+  } finally {
+    for (const s of sockets) s.close();
+    await server.stop();
+  }
+}
