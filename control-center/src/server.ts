@@ -2,6 +2,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { contractPublisher, isAhead, type SiteLevel, siteTopic } from '@slopeguard/core';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
+import { childLogger } from '@slopeguard/core/log.ts';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -129,7 +130,7 @@ export interface ControlCenter {
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../dist/web/', import.meta.url));
 
 export async function startControlCenter(options: ControlCenterOptions): Promise<ControlCenter> {
-  const logger = options.logger.child({ component: 'control-center' });
+  const logger = childLogger(options.logger, { component: 'control-center' });
   const clock = options.now ?? Date.now;
   const view = new LiveView();
   if (options.store) {
@@ -141,7 +142,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   }
 
   // pino's Logger and Fastify's base logger differ only in generic parameters; the instance is the same.
-  const httpLogger = logger.child({ component: 'http' }) as FastifyBaseLogger;
+  const httpLogger = childLogger(logger, { component: 'http' }) as FastifyBaseLogger;
   // Per-request logs would drown the gateway and alert logs; errors are still logged.
   const app = Fastify({
     loggerInstance: httpLogger,
@@ -227,7 +228,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
           db,
           config: notifyForWarnings(options.notify),
           clock: options.notifyClock,
-          log: logger.child({ component: 'notify' }),
+          log: childLogger(logger, { component: 'notify' }),
           audit: auditSinkFor(auth.audit),
           channels: warn?.channels(),
           concurrency: warn ? WARN_OUTBOX_CONCURRENCY : undefined,
@@ -312,7 +313,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     configs: options.sites?.configs ?? new Map(),
     autoConfigure: options.sites?.autoConfigure ?? false,
     states,
-    logger: logger.child({ component: 'site-levels' }),
+    logger: childLogger(logger, { component: 'site-levels' }),
     publish: (site, level) => {
       engineLevels.set(site, level);
       refresh(site);
@@ -361,7 +362,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     ...options.mqtt,
     clientId: `${options.mqtt.username ?? 'control-center'}-${port}`,
     view,
-    logger: logger.child({ component: 'mqtt-feed' }),
+    logger: childLogger(logger, { component: 'mqtt-feed' }),
     metrics: options.metrics,
     now: clock,
     onEvent: (e) => {

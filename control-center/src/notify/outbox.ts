@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { isLevel, type Level } from '@slopeguard/core';
+import { childLogger } from '@slopeguard/core/log.ts';
 import pino, { type Logger } from 'pino';
 import { backoffMs, DEFAULT_RETRY, type RetryPolicy } from './backoff.ts';
 import type { Clock, ClockTimer } from './clock.ts';
@@ -144,7 +145,7 @@ export class Outbox {
     }
     this.#clock = opts.clock;
     this.#audit = opts.audit;
-    this.#log = (opts.log ?? pino({ level: 'silent' })).child({ component: 'notify-outbox' });
+    this.#log = childLogger(opts.log ?? pino({ level: 'silent' }), { component: 'notify-outbox' });
     this.#retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.#concurrency = Math.max(1, opts.concurrency ?? 8);
     this.#sendTimeoutMs = opts.sendTimeoutMs ?? 30_000;
