@@ -277,6 +277,7 @@ function results(label: string, r: LoadResult, target?: { readings: number }): B
 export async function run(): Promise<BenchResult[]> {
   const { openSqliteStore, startBroker } = await import('@slopeguard/broker');
   const { openInflux1Store } = await import('@slopeguard/broker/store/influx1.ts');
+  const { openThreadedSqliteStore } = await import('@slopeguard/broker/store/sqlite-thread.ts');
   const logger = pino({ level: process.env.SG_BENCH_LOG ?? 'silent' }, pino.destination(2));
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-broker-'));
   const out: BenchResult[] = [];
@@ -285,7 +286,12 @@ export async function run(): Promise<BenchResult[]> {
     // 1. SQLite
     if (ONLY.has('sqlite')) {
       progress('SQLite run');
-      const store = openSqliteStore(join(dir, 'readings.sqlite'));
+      // Writes in a worker thread (broker/src/store/sqlite-thread.ts), as `slopeguard server` runs
+      // it; SG_BENCH_SQLITE_THREAD=0 measures the store on the broker's thread instead.
+      const store =
+        process.env.SG_BENCH_SQLITE_THREAD === '0'
+          ? openSqliteStore(join(dir, 'readings.sqlite'))
+          : openThreadedSqliteStore(join(dir, 'readings.sqlite'));
       const broker = await startBroker({
         mqtt: { host: '127.0.0.1', port: 0 },
         store,

@@ -16,6 +16,7 @@ export type BrokerErrorCode =
   | 'SG_ERR_REGISTRY_UNKNOWN'
   | 'SG_ERR_REGISTRY_INPUT'
   | 'SG_ERR_REGISTRY_WRITE'
+  | 'SG_ERR_REGISTRY_UNAVAILABLE'
   | 'SG_ERR_CERTS';
 
 export class BrokerError extends Error {

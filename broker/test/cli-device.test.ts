@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { certsCommand } from '../../cli/commands/certs.ts';
 import { deviceCommand } from '../../cli/commands/device.ts';
-import { openDeviceRegistry } from '../src/index.ts';
+import { openDeviceRegistry, openRedisRegistry } from '../src/index.ts';
 import { tempDir } from './helpers.ts';
+import { startRedis } from './redis-server.ts';
 
 /** `slopeguard device` and `slopeguard certs`, run in-process with stdout captured. */
 describe('slopeguard device / certs', () => {
@@ -57,6 +58,23 @@ describe('slopeguard device / certs', () => {
       deviceCommand.run(['account', '--name', 'x', '--role', 'gateway', '--db', db]),
     ).rejects.toThrow(/--role/);
   });
+
+  it("--redis: provisions and revokes in a cluster's registry (in Redis before it says so)", async () => {
+    const redis = await startRedis(tmp.dir);
+    try {
+      const url = ['--redis', redis.url];
+      expect(await deviceCommand.run(['add', '--site', 's1', '--gateway', 'g1', ...url])).toBe(0);
+      const secret = /secret\s+(\S+)/.exec(out.join('\n'))?.[1] ?? '';
+      const node = await openRedisRegistry({ url: redis.url });
+      expect((await node.verify('s1.g1', secret)).ok).toBe(true);
+      expect(await deviceCommand.run(['revoke', '--site', 's1', '--gateway', 'g1', ...url])).toBe(0);
+      await node.sync();
+      expect(await node.verify('s1.g1', secret)).toEqual({ ok: false, reason: 'revoked' });
+      node.close();
+    } finally {
+      await redis.stop();
+    }
+  }, 60_000);
 
   it('makes a CA, a server and a device certificate', async () => {
     const dir = `${tmp.dir}/certs`;

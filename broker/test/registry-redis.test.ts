@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisRegistry, type RedisDeviceRegistry } from '../src/auth/redis-registry.ts';
 import { tempDir } from './helpers.ts';
+import { freePort } from './influxd.ts';
 import { type RedisServer, startRedis } from './redis-server.ts';
 import { registryContract } from './registry-contract.ts';
 
@@ -43,6 +44,13 @@ describe('Redis registry', () => {
     const b = await open('persist:');
     expect((await b.verify('hill-9.gw-1', secret)).ok).toBe(true);
     b.close();
+  });
+
+  it('refuses to open (coded error, nothing left running) when Redis cannot be reached', async () => {
+    const closed = `redis://127.0.0.1:${await freePort()}/0`;
+    await expect(openRedisRegistry({ url: closed })).rejects.toMatchObject({
+      code: 'SG_ERR_REGISTRY_UNAVAILABLE',
+    });
   });
 
   it('flush rejects with a coded error when Redis refused the write', async () => {

@@ -22,6 +22,11 @@ import { parseTime } from './time.ts';
  * The sink is called in file order; `chunk` after each chunk of the file (to flush output).
  */
 export interface Sink {
+  /**
+   * With `transient`, the Reading passed is only valid during the call (the reader reuses one per
+   * sensor instead of allocating one per reading): copy what must be kept.
+   */
+  transient?: boolean;
   reading(r: Reading, line: number): void;
   error(line: number, message: string): void;
   chunk?(): Promise<void>;
@@ -29,12 +34,46 @@ export interface Sink {
 
 export class SourceError extends Error {}
 
-/** Parses the line text[start, end) (end excludes the newline), numbered n. */
-type LineParser = { parse(text: string, start: number, end: number, n: number): void; end(): void };
+/**
+ * Parses the line buf[start, end) (end excludes the newline), numbered n. The file is read as bytes
+ * and split at newline bytes (a newline byte never occurs inside a multi-byte UTF-8 character); a
+ * line is decoded to a string only when a parser needs one.
+ */
+type LineParser = { parse(buf: Buffer, start: number, end: number, n: number): void; end(): void };
+
+/** Calls `line` for every line of the file, in order, and `chunk` after each chunk of it. */
+async function eachLine(
+  path: string,
+  line: (buf: Buffer, start: number, end: number) => void,
+  chunk?: () => Promise<void>,
+): Promise<void> {
+  // The bytes of a line cut by the end of a chunk; only that line is copied (into `carry`).
+  let rest: Buffer | null = null;
+  for await (const buf of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    let start = 0;
+    if (rest) {
+      const nl = buf.indexOf(10);
+      if (nl < 0) {
+        rest = Buffer.concat([rest, buf]);
+        await chunk?.();
+        continue;
+      }
+      const carry = Buffer.concat([rest, buf.subarray(0, nl)]);
+      line(carry, 0, carry.length);
+      start = nl + 1;
+      rest = null;
+    }
+    for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
+      line(buf, start, nl);
+      start = nl + 1;
+    }
+    if (start < buf.length) rest = Buffer.from(buf.subarray(start));
+    await chunk?.();
+  }
+  if (rest) line(rest, 0, rest.length);
+}
 
 export async function readReadings(path: string, sink: Sink): Promise<void> {
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  let rest = '';
   let lineNo = 0;
   let parser: LineParser | null = null;
   const first = (line: string): LineParser | null => {
@@ -42,33 +81,26 @@ export async function readReadings(path: string, sink: Sink): Promise<void> {
     if (text === '' || text.startsWith('#')) return null;
     if (text.startsWith('{')) {
       const p = ndjsonParser(sink);
-      p.parse(text, 0, text.length, lineNo);
+      p.parse(Buffer.from(text), 0, Buffer.byteLength(text), lineNo);
       return p;
     }
     checkHeader(text, lineNo);
     return csvParser(sink);
   };
-  for await (const chunk of stream as AsyncIterable<string>) {
-    const text = rest + chunk;
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
+  await eachLine(
+    path,
+    (buf, start, end) => {
       lineNo++;
-      if (parser) parser.parse(text, start, nl, lineNo);
-      else parser = first(text.slice(start, nl));
-      start = nl + 1;
-    }
-    rest = text.slice(start);
-    await sink.chunk?.();
-  }
-  if (rest !== '') {
-    lineNo++;
-    if (parser) parser.parse(rest, 0, rest.length, lineNo);
-    else parser = first(rest);
-  }
+      if (parser) parser.parse(buf, start, end, lineNo);
+      else parser = first(buf.toString('utf8', start, end));
+    },
+    async () => {
+      await sink.chunk?.();
+    },
+  );
   if (parser === null) throw new SourceError('the file holds no readings');
-  parser.end();
+  // TypeScript cannot see that the callback above may have set it.
+  (parser as LineParser).end();
   await sink.chunk?.();
 }
 
@@ -82,24 +114,27 @@ function checkHeader(text: string, lineNo: number): void {
 
 /**
  * The sensors of a file, by a light scan (no validation): what `backtest` without a site file
- * configures. First kind seen wins. Works on the chunks with offsets (no string per line).
+ * configures. First kind seen wins. Works on the bytes: a line's "sensor,kind" is decoded only the
+ * first time those bytes are seen.
  */
 export async function scanSensors(path: string): Promise<Map<string, string>> {
   const sensors = new Map<string, string>();
   const keys = new Set<string>();
+  const seen = new ByteKeys<true>();
   let n = 0;
   let started = false;
-  const line = (text: string, start: number, end: number) => {
+  const line = (buf: Buffer, start: number, end: number) => {
     n++;
     if (!started) {
-      const first = (n === 1 ? text.slice(start, end).replace(/^\uFEFF/, '') : text.slice(start, end)).trim();
+      const text = buf.toString('utf8', start, end);
+      const first = (n === 1 ? text.replace(/^\uFEFF/, '') : text).trim();
       if (first === '' || first.startsWith('#')) return;
       started = true;
       if (!first.startsWith('{')) return checkHeader(first, n);
     }
-    if (text.charCodeAt(start) === 123) {
+    if (buf[start] === 123) {
       try {
-        const r = JSON.parse(text.slice(start, end)) as { sensor?: unknown; kind?: unknown };
+        const r = JSON.parse(buf.toString('utf8', start, end)) as { sensor?: unknown; kind?: unknown };
         if (typeof r.sensor === 'string' && typeof r.kind === 'string' && !sensors.has(r.sensor))
           sensors.set(r.sensor, r.kind);
       } catch {
@@ -107,37 +142,59 @@ export async function scanSensors(path: string): Promise<Map<string, string>> {
       }
       return;
     }
-    const a = text.indexOf(',', start);
-    const b = a < 0 || a >= end ? -1 : text.indexOf(',', a + 1);
-    const c = b < 0 || b >= end ? -1 : text.indexOf(',', b + 1);
+    const a = buf.indexOf(44, start);
+    const b = a < 0 || a >= end ? -1 : buf.indexOf(44, a + 1);
+    const c = b < 0 || b >= end ? -1 : buf.indexOf(44, b + 1);
     if (c < 0 || c >= end) return;
-    const key = text.slice(a + 1, c);
+    if (seen.get(buf, a + 1, c) !== undefined) return;
+    seen.set(buf, a + 1, c, true);
+    const key = buf.toString('utf8', a + 1, c);
     if (keys.has(key)) return;
     keys.add(key);
     const [sensor = '', kind = ''] = key.split(',');
     if (!sensors.has(sensor)) sensors.set(sensor, kind);
   };
-  let rest = '';
-  for await (const chunk of createReadStream(path, {
-    encoding: 'utf8',
-    highWaterMark: 1 << 20,
-  }) as AsyncIterable<string>) {
-    const text = rest + chunk;
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      line(text, start, nl);
-      start = nl + 1;
-    }
-    rest = text.slice(start);
-  }
-  if (rest !== '') line(rest, 0, rest.length);
+  await eachLine(path, line);
   return sensors;
+}
+
+/**
+ * A small map from byte strings (a slice of a buffer) to values, without making a string of the
+ * slice: FNV-1a hash, then a byte-by-byte check. Bounded: a file of garbage must not grow it.
+ */
+class ByteKeys<T> {
+  readonly #buckets = new Map<number, { bytes: Uint8Array; value: T }[]>();
+  #size = 0;
+  static hash(buf: Uint8Array, start: number, end: number): number {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+    return h;
+  }
+  get(buf: Uint8Array, start: number, end: number): T | undefined {
+    const list = this.#buckets.get(ByteKeys.hash(buf, start, end));
+    if (list === undefined) return undefined;
+    const len = end - start;
+    outer: for (const e of list) {
+      if (e.bytes.length !== len) continue;
+      for (let i = 0; i < len; i++) if (e.bytes[i] !== buf[start + i]) continue outer;
+      return e.value;
+    }
+    return undefined;
+  }
+  set(buf: Uint8Array, start: number, end: number, value: T): void {
+    if (this.#size >= 10_000) return;
+    const h = ByteKeys.hash(buf, start, end);
+    const list = this.#buckets.get(h) ?? [];
+    list.push({ bytes: buf.slice(start, end), value });
+    this.#buckets.set(h, list);
+    this.#size++;
+  }
 }
 
 function ndjsonParser(sink: Sink): LineParser {
   return {
-    parse(all, start, end, n) {
-      const text = all.slice(start, end).trim();
+    parse(buf, start, end, n) {
+      const text = buf.toString('utf8', start, end).trim();
       if (text === '' || text.startsWith('#')) return;
       let value: unknown;
       try {
@@ -161,6 +218,11 @@ interface Pending {
   reading: Reading;
   line: number;
   fields: number;
+  /** The group (run of rows with one ts) it belongs to, and the fields given in it, in order. */
+  group: number;
+  names: string[];
+  /** The own keys of reading.values, in order (more than `names` when reused from a group before). */
+  own: string[];
 }
 
 /** The sensor, kind and field of a row, validated once per distinct "sensor,kind,field" text. */
@@ -174,19 +236,76 @@ function checkKey(sensor: string, kind: string, field: string): RowKey {
   return { sensor, kind: kind as SensorKind, field };
 }
 
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/** Epoch ms written as 1 to 15 ASCII digits (what parseTime reads as Number(text)), else -1. */
+function plainInt(buf: Buffer, start: number, end: number): number {
+  if (end - start < 1 || end - start > 15) return -1;
+  let x = 0;
+  for (let i = start; i < end; i++) {
+    const c = (buf[i] as number) - 48;
+    if (c < 0 || c > 9) return -1;
+    x = x * 10 + c;
+  }
+  return x;
+}
+
+/**
+ * A plain decimal (-?digits[.digits], at most 15 digits) read straight from the bytes, else NaN
+ * (the caller then uses Number on the text). Exactly Number(text): the digits are an exact integer
+ * below 2^53 and 10^k is exact for k <= 22, so one division rounds once, correctly.
+ */
+function plainDecimal(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  const neg = buf[i] === 45;
+  if (neg) i++;
+  let m = 0;
+  let digits = 0;
+  let point = -1;
+  for (; i < end; i++) {
+    const c = buf[i] as number;
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && point < 0) point = digits;
+    else return Number.NaN;
+  }
+  if (digits === 0 || digits > 15) return Number.NaN;
+  const x = point < 0 || point === digits ? m : m / (POW10[digits - point] as number);
+  return neg ? -x : x;
+}
+
 function csvParser(sink: Sink): LineParser {
   let groupTs = -1;
-  const pending = new Map<string, Pending>();
+  let group = 0;
+  const transient = sink.transient === true;
+  // The readings of the current group, in the order of their first row; by sensor (kept across
+  // groups, for reuse, when the sink takes transient readings).
+  const order: Pending[] = [];
+  const slots = new Map<string, Pending>();
   // Rows repeat the same few (sensor, kind, field) triples and, within a group, the same time:
-  // each distinct text is validated once and then found with a single lookup.
+  // each distinct text is validated once and then found with a single lookup (by its bytes on the
+  // fast path, without making a string of it).
   const keys = new Map<string, RowKey>();
+  const byteKeys = new ByteKeys<RowKey>();
   let lastTsText = '';
   let lastTs = 0;
-  let qText = '';
-  let qPos = -1;
+
+  /** A reused reading's values hold exactly the fields of its group, in their order. */
+  const settle = (p: Pending) => {
+    const { own, names } = p;
+    let same = own.length === names.length;
+    for (let i = 0; same && i < names.length; i++) same = own[i] === names[i];
+    if (same) return;
+    const values: Record<string, number> = {};
+    for (const f of names) values[f] = p.reading.values[f] as number;
+    p.reading.values = values;
+    p.own = names.slice();
+  };
 
   const flush = () => {
-    for (const p of pending.values()) {
+    for (const p of order) {
+      if (transient) settle(p);
       const missing = missingKindFields(p.reading);
       if (missing.length > 0)
         sink.error(
@@ -195,42 +314,79 @@ function csvParser(sink: Sink): LineParser {
         );
       else sink.reading(p.reading, p.line);
     }
-    pending.clear();
+    order.length = 0;
+    group++;
+    if (!transient) slots.clear();
   };
 
-  const row = (n: number, tsText: string, key: RowKey, valueText: string) => {
-    if ('error' in key) return sink.error(n, key.error);
-    let ts: number;
-    if (tsText === lastTsText) ts = lastTs;
-    else {
-      const t = parseTime(tsText.trim());
-      if (!t.ok) return sink.error(n, t.error);
-      ts = t.ts;
-      lastTsText = tsText;
-      lastTs = ts;
+  /** The time of a row from its text, or an error (reported): the text path. */
+  const timeOf = (n: number, tsText: string): number | null => {
+    if (tsText === lastTsText) return lastTs;
+    const t = parseTime(tsText.trim());
+    if (!t.ok) {
+      sink.error(n, t.error);
+      return null;
     }
+    lastTsText = tsText;
+    lastTs = t.ts;
+    return t.ts;
+  };
+
+  /** The value of a row from its text, or an error (reported): the text path. */
+  const numberOf = (n: number, valueText: string): number | null => {
     // Number('') and Number(' ') are 0: an empty value must not read as zero.
     let value = Number(valueText);
     if (value === 0 && valueText.trim() === '') value = Number.NaN;
-    if (!Number.isFinite(value)) return sink.error(n, `value ${JSON.stringify(valueText)} is not a number`);
+    if (Number.isFinite(value)) return value;
+    sink.error(n, `value ${JSON.stringify(valueText)} is not a number`);
+    return null;
+  };
 
+  /** A row whose key, time and value were checked (in that order): grouped into readings. */
+  const add = (n: number, ts: number, key: Exclude<RowKey, { error: string }>, value: number) => {
     if (ts !== groupTs) {
       flush();
       groupTs = ts;
     }
     const { sensor, kind, field } = key;
-    const p = pending.get(sensor);
-    if (!p) {
-      const values: Record<string, number> = {};
-      values[field] = value;
-      pending.set(sensor, { reading: { sensor, kind, ts, values }, line: n, fields: 1 });
+    const p = slots.get(sensor);
+    if (p === undefined || p.group !== group) {
+      if (p === undefined || !transient) {
+        const values: Record<string, number> = {};
+        values[field] = value;
+        const q = {
+          reading: { sensor, kind, ts, values },
+          line: n,
+          fields: 1,
+          group,
+          names: [field],
+          own: [field],
+        };
+        slots.set(sensor, q);
+        order.push(q);
+        return;
+      }
+      p.reading.kind = kind;
+      p.reading.ts = ts;
+      p.line = n;
+      p.fields = 1;
+      p.group = group;
+      p.names.length = 0;
+      p.names.push(field);
+      if (!p.own.includes(field)) p.own.push(field);
+      p.reading.values[field] = value;
+      order.push(p);
       return;
     }
     if (p.reading.kind !== kind)
       return sink.error(n, `${sensor} is ${p.reading.kind} on line ${p.line}, ${kind} here`);
-    if (field in p.reading.values) return sink.error(n, `${sensor} at ${ts}: field ${field} given twice`);
+    // As `field in values` of a fresh values object (which also sees Object.prototype's names).
+    if (p.names.includes(field) || field in Object.prototype)
+      return sink.error(n, `${sensor} at ${ts}: field ${field} given twice`);
     if (p.fields >= 16) return sink.error(n, `${sensor} at ${ts}: more than 16 fields`);
+    if (!p.own.includes(field)) p.own.push(field);
     p.reading.values[field] = value;
+    p.names.push(field);
     p.fields++;
   };
 
@@ -246,36 +402,54 @@ function csvParser(sink: Sink): LineParser {
   };
 
   return {
-    parse(text, start, stop, n) {
-      const end = stop > start && text.charCodeAt(stop - 1) === 13 ? stop - 1 : stop; // CRLF
-      if (end === start || text.charCodeAt(start) === 35) return; // blank or # comment
-      // The next quote in this chunk, searched once per chunk and moved forward only when passed
-      // (searching from every line to the end of the chunk would be quadratic).
-      if (text !== qText) {
-        qText = text;
-        qPos = text.indexOf('"');
+    parse(buf, start, stop, n) {
+      const end = stop > start && buf[stop - 1] === 13 ? stop - 1 : stop; // CRLF
+      if (end === start || buf[start] === 35) return; // blank or # comment
+      // One pass over the bytes for the commas; a quote sends the line to the full CSV parser.
+      let a = -1;
+      let d = -1;
+      let commas = 0;
+      let quote = false;
+      for (let i = start; i < end; i++) {
+        const ch = buf[i];
+        if (ch === 44) {
+          if (commas === 0) a = i;
+          else if (commas === 3) d = i;
+          commas++;
+        } else if (ch === 34) {
+          quote = true;
+          break;
+        }
       }
-      if (qPos >= 0 && qPos < start) qPos = text.indexOf('"', start);
-      if (qPos < 0 || qPos >= end) {
-        // Fast path: five plain fields, sliced straight from the chunk.
-        const a = text.indexOf(',', start);
-        const b = a < 0 || a >= end ? -1 : text.indexOf(',', a + 1);
-        const c = b < 0 || b >= end ? -1 : text.indexOf(',', b + 1);
-        const d = c < 0 || c >= end ? -1 : text.indexOf(',', c + 1);
-        const e = d < 0 || d >= end ? -1 : text.indexOf(',', d + 1);
-        if (d < 0 || d >= end || (e >= 0 && e < end))
-          return sink.error(
-            n,
-            `expected 5 fields (${CSV_HEADER}), got ${text.slice(start, end).split(',').length}`,
-          );
-        return row(n, text.slice(start, a), keyOf(text.slice(a + 1, d)), text.slice(d + 1, end));
+      if (!quote) {
+        if (commas !== 4) return sink.error(n, `expected 5 fields (${CSV_HEADER}), got ${commas + 1}`);
+        // Fast path: five plain fields read from the bytes.
+        let key = byteKeys.get(buf, a + 1, d);
+        if (key === undefined) {
+          key = keyOf(buf.toString('utf8', a + 1, d));
+          byteKeys.set(buf, a + 1, d, key);
+        }
+        if ('error' in key) return sink.error(n, key.error);
+        let ts: number | null = plainInt(buf, start, a);
+        if (ts < 0) ts = timeOf(n, buf.toString('utf8', start, a));
+        if (ts === null) return;
+        let value: number | null = plainDecimal(buf, d + 1, end);
+        if (Number.isNaN(value)) value = numberOf(n, buf.toString('utf8', d + 1, end));
+        if (value === null) return;
+        return add(n, ts, key, value);
       }
-      const f = parseCsvLine(text.slice(start, end));
+      const f = parseCsvLine(buf.toString('utf8', start, end));
       if (!f.ok) return sink.error(n, f.error);
       if (f.fields.length !== 5)
         return sink.error(n, `expected 5 fields (${CSV_HEADER}), got ${f.fields.length}`);
-      const [ts, sensor, kind, field, value] = f.fields as [string, string, string, string, string];
-      row(n, ts, checkKey(sensor, kind, field), value);
+      const [tsText, sensor, kind, field, valueText] = f.fields as [string, string, string, string, string];
+      const key = checkKey(sensor, kind, field);
+      if ('error' in key) return sink.error(n, key.error);
+      const ts = timeOf(n, tsText);
+      if (ts === null) return;
+      const value = numberOf(n, valueText);
+      if (value === null) return;
+      add(n, ts, key, value);
     },
     end: flush,
   };

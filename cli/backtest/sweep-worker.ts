@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
 import type { KnownEvent } from './events.ts';
-import { type Packed, runPacked } from './pack.ts';
+import { type Packed, SweepRunner } from './pack.ts';
 import type { ScoreOptions } from './score.ts';
 import { withSetting } from './sweep.ts';
 
@@ -18,14 +18,15 @@ interface Init {
 }
 
 const init = workerData as Init;
+const runner = new SweepRunner(init.packed, init.known, init.options, init.paths);
 parentPort?.on('message', (msg: { id: number; values: number[] }) => {
   try {
     let config = init.base;
     init.paths.forEach((path, k) => {
       config = withSetting(config, path, msg.values[k] as number);
     });
-    const summary = runPacked(config, init.packed, init.known, init.options);
-    parentPort?.postMessage({ id: msg.id, summary });
+    const summary = runner.run(config);
+    parentPort?.postMessage({ id: msg.id, summary, recorded: runner.recorded, replayed: runner.replayed });
   } catch (err) {
     parentPort?.postMessage({ id: msg.id, error: (err as Error).message });
   }

@@ -228,6 +228,8 @@ export const backtestCommand: CliCommand = {
 
     try {
       await readReadings(file, {
+        // Nothing below keeps a reading: the engine and the packer copy what they need.
+        transient: true,
         error: skip,
         reading(r, line) {
           const kind = kinds.get(r.sensor);

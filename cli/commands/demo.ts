@@ -19,7 +19,7 @@ Options:
   --http-port N       dashboard and API port (default 8080; 0 = any free port)
   --data-dir DIR      where the SQLite file goes (default ./data)
   --sites N           number of simulated sites, 1-${DEMO_SITES.length} (default 3)
-  --interval-ms N     sampling interval of the simulated gateways (default 1000)
+  --interval-ms N     sampling interval of the calm sites' sensors (default 1000)
   --log-level LEVEL   ${LOG_LEVELS.join(', ')} (default warn)
   -h, --help          this text`;
 

@@ -3,6 +3,7 @@ import {
   BrokerError,
   gatewayUsername,
   openDeviceRegistry,
+  openRedisRegistry,
   ROLES,
   type ServiceRole,
 } from '@slopeguard/broker';
@@ -27,6 +28,8 @@ Actions:
 
 Options:
   --db PATH     registry database (default ${DEFAULT_DB})
+  --redis URL   the registry of a broker cluster instead (docs/deployment.md#cluster);
+                or SLOPEGUARD_REDIS_URL. A change is reported only once it is in Redis.
   -h, --help    this text`;
 
 function printCredentials(kind: string, username: string, secret: string): void {
@@ -50,6 +53,7 @@ export const deviceCommand: CliCommand = {
     const [action, ...rest] = argv;
     const { values } = parseFlags(rest, {
       db: { type: 'string', default: DEFAULT_DB },
+      redis: { type: 'string' },
       site: { type: 'string' },
       gateway: { type: 'string' },
       name: { type: 'string' },
@@ -58,12 +62,17 @@ export const deviceCommand: CliCommand = {
       all: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
-    const registry = openDeviceRegistry(values.db ?? DEFAULT_DB);
+    const redis = values.redis ?? process.env.SLOPEGUARD_REDIS_URL;
+    const clustered = redis ? await openRedisRegistry({ url: redis }) : undefined;
+    const registry = clustered ?? openDeviceRegistry(values.db ?? DEFAULT_DB);
+    // With Redis, a change is in Redis (and announced to the nodes) before it is reported.
+    const written = async () => clustered?.flush();
     try {
       switch (action) {
         case 'add': {
           if (!values.site || !values.gateway) throw new UsageError('add needs --site and --gateway');
           const secret = registry.addDevice(values.site, values.gateway, { replace: values.replace });
+          await written();
           printCredentials('gateway', gatewayUsername(values.site, values.gateway), secret);
           return 0;
         }
@@ -77,6 +86,7 @@ export const deviceCommand: CliCommand = {
             role: role as ServiceRole,
             replace: values.replace,
           });
+          await written();
           printCredentials(role, values.name, secret);
           return 0;
         }
@@ -95,6 +105,7 @@ export const deviceCommand: CliCommand = {
             console.error(`slopeguard device: no active account ${username}`);
             return 1;
           }
+          await written();
           console.log(`Revoked ${username}`);
           return 0;
         }

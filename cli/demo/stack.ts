@@ -12,16 +12,18 @@ import {
 import { type ControlCenter, startControlCenter } from '@slopeguard/control-center';
 import type { WebhookBody } from '@slopeguard/control-center/notify/channels/webhook.ts';
 import { parseNotifyConfig, type ResolvedNotify } from '@slopeguard/control-center/notify/config.ts';
-import { demoStory, type SimGateway, type StoryRole, startSimGateway } from '@slopeguard/simulators';
+import { demoStory, type StoryRole } from '@slopeguard/simulators';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { demoWarnings } from './demo-areas.ts';
+import { type DemoGateway, startDemoGateway } from './gateway.ts';
 import { type DemoReceiver, startDemoReceiver } from './webhook-receiver.ts';
 
 /**
  * The whole chain in one process, on embedded defaults: Aedes broker with the recorder writing to
- * SQLite, the control center, and simulated gateways that are real MQTT clients. Used by
- * `slopeguard demo`, the end-to-end test and the pipeline benchmark.
+ * SQLite, the control center, and one real gateway agent per site (cli/demo/gateway.ts: durable queue
+ * and local rules under the data directory) whose sensors are simulated. Used by `slopeguard demo`,
+ * the end-to-end tests and the pipeline benchmark.
  */
 export interface DemoOptions {
   host: string;
@@ -29,7 +31,7 @@ export interface DemoOptions {
   httpPort: number;
   dataDir: string;
   sites: number;
-  /** Sampling interval of the simulated gateways; 0 = they publish only when told (tests, bench). */
+  /** Sampling interval of the sites' sensors; 0 = they sample only when told (tests, bench). */
   intervalMs: number;
   logger: Logger;
   /**
@@ -72,7 +74,7 @@ export interface DemoStack {
   readonly mqttUrl: string;
   /** Read-only account printed for `mosquitto_sub`; a fresh password every run. */
   readonly observer: Credentials;
-  /** The simulated gateways' accounts, by site (tests use them; the demo does not print them). */
+  /** The gateways' accounts, by site (tests use them; the demo does not print them). */
   readonly gatewayAccounts: ReadonlyMap<string, Credentials>;
   readonly registryPath: string;
   /** The device registry the broker authenticates against (benchmarks provision load generators here). */
@@ -86,13 +88,29 @@ export interface DemoStack {
   readonly store: Store;
   readonly broker: BrokerService;
   readonly center: ControlCenter;
-  readonly gateways: readonly SimGateway[];
+  readonly gateways: readonly DemoGateway[];
   /** Resolves when every gateway has published its history and is live. */
   readonly ready: Promise<void>;
   /** What each site plays in the story (empty without `story`). */
   readonly roles: ReadonlyMap<string, StoryRole>;
   readonly metrics: Registry;
   close(): Promise<void>;
+}
+
+/** How long the demo waits for the control center to take in a site's history. */
+const HISTORY_SEEN_MS = 60_000;
+
+/**
+ * Resolves once the control center has taken in the site's readings up to `ts`: the broker
+ * acknowledges a gateway's batches as soon as they are stored, and the control center works through
+ * them a moment later (its live view and its engine take each message in the same step).
+ */
+async function seenBy(center: ControlCenter, site: string, ts: number): Promise<void> {
+  const deadline = Date.now() + HISTORY_SEEN_MS;
+  while ((center.view.summary(site)?.lastReadingTs ?? Number.NEGATIVE_INFINITY) < ts) {
+    if (Date.now() > deadline) throw new Error(`the control center has not seen ${site}'s history`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export const DEMO_SITES = ['demo-a', 'demo-b', 'demo-c', 'demo-d', 'demo-e', 'demo-f', 'demo-g', 'demo-h'];
@@ -177,17 +195,22 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
     if (controlCenter.users.get(admin.username))
       await controlCenter.users.setPassword(admin.username, admin.password);
     else await controlCenter.users.add(admin.username, 'admin', admin.password);
-    // Gateways start together; each publishes its history (if any) in the background, then goes live.
+    // Gateways start together; each hands its history (if any) to its queue in the background, then
+    // goes live. Stopped before the control center and the broker (closers run in reverse).
     const gateways = await Promise.all(
-      siteIds.map(async (site): Promise<SimGateway> => {
+      siteIds.map(async (site): Promise<DemoGateway> => {
         const story = stories.find((s) => s.site === site);
-        const gw = await startSimGateway({
-          url: mqttUrl,
+        const account = gatewayAccounts.get(site);
+        if (!account) throw new Error(`no account for ${site}`);
+        const gw = await startDemoGateway({
+          dataDir,
+          mqttUrl,
           site,
           gateway: 'gw-1',
-          intervalMs: story?.cadenceMs ?? o.intervalMs,
-          ...(story ? { source: story.source, backfill: story.backfill() } : {}),
-          ...gatewayAccounts.get(site),
+          ...account,
+          intervalMs: o.intervalMs,
+          logger: o.logger,
+          ...(story ? { story } : {}),
         });
         closers.push(() => gw.stop());
         return gw;
@@ -207,7 +230,9 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
       broker,
       center: controlCenter,
       gateways,
-      ready: Promise.all(gateways.map((g) => g.live)).then(() => undefined),
+      ready: Promise.all(gateways.map((g) => g.live.then((ts) => seenBy(controlCenter, g.site, ts)))).then(
+        () => undefined,
+      ),
       roles: new Map(stories.map((s) => [s.site, s.role])),
       metrics,
       close: closeAll,

@@ -109,6 +109,15 @@ export const ServerConfig = Type.Object(
       {
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        tls: Type.Optional(
+          Type.Object(
+            {
+              cert: Type.String({ description: 'PEM certificate (slopeguard certs server makes one)' }),
+              key: Type.String({ description: 'PEM private key' }),
+            },
+            { additionalProperties: false, description: 'serve the control center over HTTPS' },
+          ),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -7,12 +7,12 @@ import {
   ensurePrivateFile,
   openDeviceRegistry,
   openRedisRegistry,
-  openSqliteStore,
   type Store,
   startBroker,
 } from '@slopeguard/broker';
 import { openInflux1Store } from '@slopeguard/broker/store/influx1.ts';
 import { openInflux2Store } from '@slopeguard/broker/store/influx2.ts';
+import { openThreadedSqliteStore } from '@slopeguard/broker/store/sqlite-thread.ts';
 import { type ControlCenter, startControlCenter } from '@slopeguard/control-center';
 import type { Area } from '@slopeguard/control-center/warn/area.ts';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
@@ -39,7 +39,8 @@ async function openStore(config: ServerConfig, logger: Logger): Promise<Store> {
   const s = config.store;
   switch (s.type) {
     case 'sqlite':
-      return openSqliteStore(s.path ?? join(config.data_dir, 'readings.sqlite'));
+      // Writes in their own thread, so that fsyncs do not stall the broker (store/sqlite-thread.ts).
+      return openThreadedSqliteStore(s.path ?? join(config.data_dir, 'readings.sqlite'));
     case 'influxdb1':
       return openInflux1Store({
         url: s.url,

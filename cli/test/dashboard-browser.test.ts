@@ -9,7 +9,7 @@ import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 
 /**
  * The dashboard in a real headless Chromium (Debian's, installed by .ci/run), against the real
- * stack (broker, control center, simulated gateways over MQTT): sign in, the map and the list, a
+ * stack (broker, control center, gateway agents with simulated sensors): sign in, the map and the list, a
  * site going silent, the alert inbox, language, the "not live" banner, a site page.
  * With SG_SCREENSHOTS=1 it also saves the screenshots shown in the README (docs/screenshots/).
  */
@@ -23,6 +23,34 @@ async function shot(page: Page, name: string): Promise<void> {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+/** Where a site is drawn on the map canvas, in page coordinates (from the canvas fallback). */
+async function mapPoint(page: Page, site: string): Promise<{ x: number; y: number }> {
+  const a = page.locator(`.site-fallback a[data-site="${site}"]`);
+  const box = await page.locator('#map').boundingBox();
+  if (!box) throw new Error('map not visible');
+  return {
+    x: box.x + Number(await a.getAttribute('data-x')),
+    y: box.y + Number(await a.getAttribute('data-y')),
+  };
+}
+
+/** The RGB of the map canvas at a page point (the pixel an official sees there). */
+async function pixel(page: Page, x: number, y: number): Promise<number[]> {
+  return page.evaluate(
+    ({ px, py }) => {
+      const c = document.querySelector<HTMLCanvasElement>('.site-canvas');
+      if (!c) return [];
+      const r = c.getBoundingClientRect();
+      const k = c.width / r.width;
+      const d = c
+        .getContext('2d')
+        ?.getImageData(Math.round((px - r.left) * k), Math.round((py - r.top) * k), 1, 1).data;
+      return d ? [d[0] ?? 0, d[1] ?? 0, d[2] ?? 0] : [];
+    },
+    { px: x, py: y },
+  );
 }
 
 describe('dashboard in headless Chromium', () => {
@@ -74,7 +102,7 @@ describe('dashboard in headless Chromium', () => {
     await page.goto(stack.dashboardUrl);
     // Signed out: the sign-in form, no data.
     await page.locator('#signin:not([hidden])').waitFor();
-    expect(await page.locator('tr.site-row').count()).toBe(0);
+    expect(await page.locator('.site-row').count()).toBe(0);
     await page.fill('#signin-user', stack.admin.username);
     await page.fill('#signin-password', 'wrong-password-here');
     await page.click('#signin button');
@@ -84,10 +112,12 @@ describe('dashboard in headless Chromium', () => {
     await page.locator('#conn.up').waitFor();
 
     // Every site on the list and on the map, with its level in words (Korean by default).
-    const rows = page.locator('tr.site-row');
+    const rows = page.locator('.site-row');
     await poll(() => rows.count()).toBe(3);
-    await poll(() => page.locator('.leaflet-marker-icon .mk').count()).toBe(3);
-    const row = (site: string) => page.locator(`tr.site-row[data-site="${site}"]`);
+    // The map is one canvas; its fallback content (for screen readers) names each site as drawn.
+    await poll(() => page.locator('.site-canvas').getAttribute('data-drawn')).toBe('3');
+    await poll(() => page.locator('.site-fallback a[data-site]').count()).toBe(3);
+    const row = (site: string) => page.locator(`.site-row[data-site="${site}"]`);
     await poll(() => row('demo-a').textContent()).toContain('정상');
     expect(await row('demo-a').getAttribute('data-condition')).toBe('ok');
 
@@ -101,9 +131,15 @@ describe('dashboard in headless Chromium', () => {
     await stack.gateways[1]?.stop();
     await poll(() => row('demo-b').textContent()).toContain('데이터 없음');
     expect(await row('demo-b').getAttribute('data-condition')).toBe('no_data');
-    const marker = page.locator('.mk[data-site="demo-b"]');
+    const marker = page.locator('.site-fallback a[data-site="demo-b"]');
     await poll(() => marker.getAttribute('data-condition')).toBe('no_data');
     expect(await marker.textContent()).toContain('?');
+    // What is drawn there: a white (no data) mark, not a level colour.
+    // (7 px right of the centre: inside the mark, beside its "?".)
+    const at = await mapPoint(page, 'demo-b');
+    expect(await pixel(page, at.x + 7, at.y)).toEqual([255, 255, 255]);
+    const ok = await mapPoint(page, 'demo-a');
+    expect(await pixel(page, ok.x + 7, ok.y)).toEqual([0, 158, 115]);
     // Sorted by level, the silent site comes before the Normal ones.
     await poll(() => rows.first().getAttribute('data-site')).toBe('demo-b');
     await shot(page, 'map');
@@ -157,9 +193,14 @@ describe('dashboard in headless Chromium', () => {
     await page.locator('#live-banner').waitFor({ state: 'hidden', timeout: 10_000 });
     await page.locator('#conn.up').waitFor();
 
-    // Still live after recovery: a new reading reaches the site page and its charts.
-    await page.goto(`${stack.dashboardUrl}#/site/demo-a`);
-    await page.locator('#conn.up').waitFor();
+    // Still live after recovery: a click on the site's mark on the map opens its page, and a new
+    // reading reaches the page and its charts.
+    await poll(() =>
+      page.locator('.site-fallback a[data-site="demo-a"]').getAttribute('data-x'),
+    ).not.toBeNull();
+    const at = await mapPoint(page, 'demo-a');
+    await page.mouse.click(at.x, at.y);
+    await poll(() => page.evaluate(() => location.hash)).toBe('#/site/demo-a');
     const sent = await stack.gateways[0]?.publishOnce();
     const tilt = sent?.readings.find((r) => r.sensor === 'tilt-1');
     expect(tilt).toBeDefined();
@@ -167,6 +208,26 @@ describe('dashboard in headless Chromium', () => {
     await poll(() => valueRow.textContent()).toContain(`x ${Number(tilt?.values.x).toFixed(4)}`);
     await stack.gateways[0]?.publishOnce();
     await poll(() => page.locator('[data-chart="tilt"] canvas').count()).toBeGreaterThan(0);
+    // History first: the readings published before the page opened come from the readings API
+    // (3 before it, then 2 live); the live ones are appended.
+    const points = (chart: string) =>
+      page.locator(`[data-chart="${chart}"]`).getAttribute('data-points').then(Number);
+    await poll(() => points('tilt')).toBeGreaterThanOrEqual(3);
+    await poll(() => points('rain')).toBeGreaterThanOrEqual(3);
+    // The engine's active thresholds are drawn: tilting rate (°/h) and 3-hour rain (mm).
+    expect(await page.locator('[data-chart="tilt-rate"]').getAttribute('data-thresholds')).toBe('0.01,0.1');
+    expect(await page.locator('[data-chart="rain"]').getAttribute('data-thresholds')).toBe('60,90');
+    await page.locator('[data-chart="inverse-velocity"] canvas').first().waitFor();
+    // Sensor health from the engine, and gateway health.
+    await poll(() =>
+      page.locator('.sensor-states li[data-sensor="tilt-1"]').getAttribute('data-status'),
+    ).toBe('ok');
+    const gw = page.locator('.gw-card[data-gateway="gw-1"]');
+    await poll(() => gw.locator('p').first().textContent()).toContain('온라인');
+    // An operator command goes to the gateway and is listed with who sent it.
+    await gw.locator('.act-command select').selectOption('health-report');
+    await gw.locator('.act-command button').click();
+    await poll(() => gw.locator('.act-command .acked').textContent()).toContain('health-report');
     await shot(page, 'site');
     await context.close();
   });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 
 /**
- * The walking skeleton end to end, with every part real: simulated gateways (MQTT.js clients) ->
+ * The walking skeleton end to end, with every part real: gateway agents (edge, durable queue, simulated sensors) ->
  * Aedes broker -> recorder -> SQLite file; broker -> control center (MQTT client) -> socket.io
  * client and REST API.
  */

@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { openDeviceRegistry } from '@slopeguard/broker';
-import { type SimGateway, startSimGateway } from '@slopeguard/simulators';
 import mqtt, { type MqttClient } from 'mqtt';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, webhookReceiver } from '../../control-center/test/notify/helpers.ts';
 import { type SmtpServer, startSmtpServer } from '../../control-center/test/notify/smtp-server.ts';
+import { type DemoGateway, startDemoGateway } from '../demo/gateway.ts';
 
 /**
  * Issue 10, acceptance 2, with SIGKILL: `slopeguard server` (broker, recorder, control center and
@@ -76,7 +77,7 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
   let child: ChildProcess | undefined;
   let exited: Promise<unknown> = Promise.resolve();
   let stderr = '';
-  let gw: SimGateway | undefined;
+  let gw: DemoGateway | undefined;
   let observer: MqttClient | undefined;
   let mqttPort: number;
   let dbPath: string;
@@ -186,8 +187,8 @@ notify:
   }, 60_000);
 
   afterAll(async () => {
-    // Forced: after a failure the broker may be gone, and a graceful end would wait for it.
-    await gw?.client.endAsync(true).catch(() => undefined);
+    // After a failure the broker may be gone: the agent's stop gives up on it after a few seconds.
+    await gw?.stop().catch(() => undefined);
     await observer?.endAsync(true).catch(() => undefined);
     if (child?.exitCode === null) {
       child.kill('SIGTERM');
@@ -210,14 +211,20 @@ notify:
     });
     observer.on('message', (_t, p) => levelsSeen.push((JSON.parse(p.toString()) as { level: number }).level));
     await observer.subscribeAsync(`slopeguard/v1/${SITE}/level`, { qos: 1 });
-    gw = await startSimGateway({
-      url,
+    // A real gateway agent (durable queue, uplink) whose one sensor is a simulated rain gauge.
+    gw = await startDemoGateway({
+      dataDir: join(dir, 'gateway'),
+      mqttUrl: url,
       site: SITE,
       gateway: 'gw-1',
       username: `${SITE}.gw-1`,
       password: gatewayPassword,
       intervalMs: 0,
-      source: (ts) => [{ sensor: 'rain-1', kind: 'rain', ts, values: { mm: 1 } }],
+      logger: pino({ level: 'silent' }),
+      source: {
+        readings: (ts) => [{ sensor: 'rain-1', kind: 'rain', ts, values: { mm: 1 } }],
+        sensors: [{ id: 'rain-1', kind: 'rain' }],
+      },
     });
 
     // Level 1 after five readings; its notices reach both receivers.
@@ -241,7 +248,7 @@ notify:
     const requestsAtKill1 = rx.requests.length;
     expect(hooksFor(2)).toHaveLength(1);
     await spawnServer();
-    await waitFor('the gateway to reconnect', () => gw?.client.connected);
+    await waitFor('the gateway to reconnect', () => gw?.connected);
     await rising;
     await waitFor('level 2 notices after the restart', () => {
       const rows = outbox();
@@ -263,7 +270,7 @@ notify:
     );
     const requestsAtKill2 = rx.requests.length;
     await spawnServer();
-    await waitFor('the gateway to reconnect', () => gw?.client.connected);
+    await waitFor('the gateway to reconnect', () => gw?.connected);
     // The storm goes on until level 3 is told on both channels.
     for (let i = 0; i < 40 && !(hooksFor(3).length === 1 && mailsFor(3).length >= 1); i++) {
       await rain();

@@ -19,6 +19,7 @@ import { type AuthContext, guard, principalFromCookie, registerAuth } from './ht
 import { allowedHostSet } from './http/hosts.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerSecurity } from './http/security.ts';
+import { httpsServerFactory, registerHsts, type TlsFiles } from './http/tls.ts';
 import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { alertUpdates } from './notify/alert-source.ts';
@@ -27,6 +28,7 @@ import type { Clock as NotifyClock } from './notify/clock.ts';
 import type { ResolvedNotify } from './notify/config.ts';
 import { createNotifier, type Notifier } from './notify/service.ts';
 import { registerOpenDataRoutes, sensorsOfSite } from './open-data/routes.ts';
+import { healthWithRain24h } from './rain-24h.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
@@ -35,7 +37,8 @@ import { registerMetricsRoute } from './routes/metrics.ts';
 import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
 import { registerReadyRoute } from './routes/ready.ts';
 import { registerSessionRoutes } from './routes/session.ts';
-import { registerSiteRoutes } from './routes/sites.ts';
+import { registerSiteRuleRoutes } from './routes/site-rules.ts';
+import { placedBy, registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
 import { SiteMonitor } from './site-monitor.ts';
@@ -46,6 +49,7 @@ import {
   notifyForWarnings,
   registerWarnings,
   startWarnings,
+  WARN_OUTBOX_CONCURRENCY,
   type WarnOptions,
 } from './warn/wire.ts';
 
@@ -56,7 +60,13 @@ export interface LatestReadings {
 
 export interface ControlCenterOptions {
   /** allowedHosts: Host names answered besides the listen address, localhost and 127.0.0.1. */
-  http: { host: string; port: number; allowedHosts?: readonly string[] };
+  http: {
+    host: string;
+    port: number;
+    allowedHosts?: readonly string[];
+    /** Serve HTTPS with these PEM files instead of plain HTTP (cookies are then Secure). */
+    tls?: TlsFiles;
+  };
   mqtt: { url: string; username?: string; password?: string };
   logger: Logger;
   metrics: Registry;
@@ -136,7 +146,9 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const app = Fastify({
     loggerInstance: httpLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    ...(options.http.tls ? httpsServerFactory(options.http.tls) : {}),
   });
+  if (options.http.tls) registerHsts(app);
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) routes.push({ method, url: r.url });
@@ -163,7 +175,9 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     () => monitor,
     guard(auth, 'read'),
     (site) => configOf(site)?.position,
+    healthWithRain24h(() => options.store),
   );
+  registerSiteRuleRoutes(app, configOf, guard(auth, 'read'));
   registerReadingRoutes(app, {
     store: () => options.store,
     known: knownSensor(view, configOf),
@@ -216,6 +230,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
           log: logger.child({ component: 'notify' }),
           audit: auditSinkFor(auth.audit),
           channels: warn?.channels(),
+          concurrency: warn ? WARN_OUTBOX_CONCURRENCY : undefined,
         })
       : undefined;
   const alerts = new AlertManager(alertStore, (a) => {
@@ -279,8 +294,15 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const host = options.http.host.includes(':') ? `[${options.http.host}]` : options.http.host;
   ownUrl = `http://${host}:${port}`;
 
-  const realtime = startRealtime(app.server, view, logger, allowedHosts, (req) =>
-    principalFromCookie(auth, req.headers.cookie),
+  const placed = placedBy((site) => configOf(site)?.position);
+  const realtime = startRealtime(
+    app.server,
+    view,
+    logger,
+    allowedHosts,
+    (req) => principalFromCookie(auth, req.headers.cookie),
+    {},
+    () => view.list().map(placed),
   );
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)
@@ -374,7 +396,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   ticker.unref();
 
   return {
-    url: `http://${host}:${port}/`,
+    url: `${options.http.tls ? 'https' : 'http'}://${host}:${port}/`,
     port,
     view,
     levels,

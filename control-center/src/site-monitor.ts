@@ -77,6 +77,7 @@ export class SiteMonitor {
             level: engine.level,
             sensors: engine.health(),
             swi: engine.swi(),
+            rain: engine.rain(),
             forecasts: engine.forecasts(),
             counters: engine.counters(),
           }

@@ -7,6 +7,8 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS } from '../src/http/errors.ts';
 import { type ControlCenter, startControlCenter } from '../src/index.ts';
+import { defaultArea } from '../src/warn/area.ts';
+import { parseWarnConfig } from '../src/warn/config.ts';
 import { type Mosquitto, startMosquitto } from './mosquitto.ts';
 
 /**
@@ -27,6 +29,8 @@ describe('OpenAPI document and error shape', () => {
       logger: pino({ level: 'silent' }),
       metrics: new Registry(),
       webRoot: join(dir, 'no-web'),
+      // Residents' warnings on, so that their routes are covered too.
+      warn: warnOptions(dir),
     });
   });
   afterAll(async () => {
@@ -49,7 +53,11 @@ describe('OpenAPI document and error shape', () => {
     const api = center.routes
       .filter(
         (r) =>
-          (r.url.startsWith('/api/') || ['/healthz', '/readyz', '/metrics'].includes(r.url)) &&
+          (r.url.startsWith('/api/') ||
+            r.url.startsWith('/cap/') ||
+            r.url.startsWith('/p/') ||
+            r.url.startsWith('/warn/') ||
+            ['/healthz', '/readyz', '/metrics'].includes(r.url)) &&
           r.method !== 'HEAD',
       )
       .map((r) => `${r.method} ${r.url}`);
@@ -77,3 +85,12 @@ describe('OpenAPI document and error shape', () => {
     }
   });
 });
+
+function warnOptions(dataDir: string) {
+  const r = parseWarnConfig({}, { dataDir });
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return {
+    config: r.value,
+    areas: new Map([['slope-a', defaultArea({ id: 'slope-a', position: [37.47, 127.02] })]]),
+  };
+}

@@ -5,6 +5,8 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ControlCenter, startControlCenter } from '../src/index.ts';
+import { defaultArea } from '../src/warn/area.ts';
+import { parseWarnConfig } from '../src/warn/config.ts';
 import { type Mosquitto, startMosquitto } from './mosquitto.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
@@ -49,6 +51,11 @@ const ROUTES: Record<string, { need: Need; path: string; body?: unknown }> = {
     path: 'api/v1/gateways/slope-a/gw-1/commands',
     body: { name: 'health-report', args: {} },
   },
+  'POST /api/v1/warn/drills': {
+    need: 'operator',
+    path: 'api/v1/warn/drills',
+    body: { area: 'slope-a', level: 2 },
+  },
   // Last: it ends the session it is sent with.
   'DELETE /api/v1/session': { need: 'read', path: 'api/v1/session' },
 };
@@ -74,6 +81,8 @@ describe('every state-changing route: 401, 403, CSRF, audit', () => {
       logger: pino({ level: 'silent' }),
       metrics: new Registry(),
       webRoot: join(dir, 'no-web'),
+      // Residents' warnings on, so that their routes are covered too.
+      warn: warnOptions(dir),
       commandTimeoutMs: 200,
     });
     for (const role of ['viewer', 'operator', 'admin'] as const) as[role] = await signIn(center, role);
@@ -123,3 +132,12 @@ describe('every state-changing route: 401, 403, CSRF, audit', () => {
     });
   }
 });
+
+function warnOptions(dataDir: string) {
+  const r = parseWarnConfig({}, { dataDir });
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return {
+    config: r.value,
+    areas: new Map([['slope-a', defaultArea({ id: 'slope-a', position: [37.47, 127.02] })]]),
+  };
+}

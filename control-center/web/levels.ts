@@ -53,16 +53,3 @@ export function badge(s: SiteSummary): HTMLElement {
   b.append(el('span', { cls: 'words', text: siteLabel(s) }));
   return b;
 }
-
-/** The map marker: a shape with the level number, or a grey hollow mark for silence/offline. */
-export function markerElement(s: SiteSummary): HTMLElement {
-  const c = conditionOf(s);
-  const level = s.level?.level ?? null;
-  const m = el('div', { cls: `mk cond-${c} lv-${level ?? 'x'}` });
-  m.dataset.site = s.id;
-  m.dataset.condition = c;
-  const mark = c === 'ok' ? String(level ?? '') : c === 'degraded' ? `${level ?? ''}!` : CONDITION_SHAPES[c];
-  m.append(el('span', { cls: 'mk-mark', text: mark }));
-  m.append(el('span', { cls: 'mk-name', text: s.id }));
-  return m;
-}

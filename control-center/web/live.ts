@@ -13,6 +13,8 @@ const PROBE_TIMEOUT_MS = 2000;
 export interface Live {
   readonly socket: Socket;
   start(): void;
+  /** Signed out or refused: no socket and no probe until start() again. */
+  stop(): void;
   isLive(): boolean;
 }
 
@@ -73,6 +75,11 @@ export function createLive(onState: (live: boolean) => void, onRefused: () => vo
       socket.connect();
       if (!timer) timer = setInterval(() => void probe(), PROBE_EVERY_MS);
       void probe();
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+      socket.disconnect();
     },
     isLive: () => last === true,
   };

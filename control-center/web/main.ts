@@ -13,8 +13,17 @@ import { currentLang, onLang, setLang, t } from './i18n.ts';
 import { listHeader, renderList, type SortKey, sortSites } from './list.ts';
 import { createLive } from './live.ts';
 import { createMap, type SiteMap } from './map.ts';
-import { type Charts, createCharts, renderSiteInfo, updateCharts } from './site-page.ts';
-import { addReadings, changed, type SiteData, type SiteSummary, site, sites, subscribe } from './state.ts';
+import { openSitePage, renderSiteInfo, type SitePage } from './site-page.ts';
+import {
+  addReadings,
+  changed,
+  type SiteData,
+  type SiteSummary,
+  site,
+  sites,
+  subscribe,
+  watch,
+} from './state.ts';
 
 const signin = byId<HTMLFormElement>('signin');
 const signinError = byId('signin-error');
@@ -26,10 +35,11 @@ const search = byId<HTMLInputElement>('search');
 const sortSel = byId<HTMLSelectElement>('sort');
 const listBody = byId('site-list-body');
 const listHead = byId('site-list-head');
+const placedNote = byId('placed-note');
 
 let map: SiteMap | null = null;
-let charts: Charts | null = null;
-let chartsFor = '';
+let sitePage: SitePage | null = null;
+let role = '';
 const inbox = createInbox(views.alerts);
 
 /** Every text that does not come from data, re-applied on language change. */
@@ -41,6 +51,7 @@ function applyTexts(): void {
   search.setAttribute('aria-label', t('search'));
   for (const o of sortSel.options) o.textContent = t(o.dataset.t as Parameters<typeof t>[0]);
   listHead.replaceChildren(listHeader());
+  map?.relabel();
   setLiveText();
   changed();
   if (route().view === 'alerts') void inbox.refresh();
@@ -59,7 +70,11 @@ const live = createLive(
     banner.hidden = isLive;
     setLiveText();
   },
-  () => showSignIn(),
+  () => {
+    // Refused for want of a session: stop retrying until signed in again.
+    live.stop();
+    if (!app.hidden) showSignIn();
+  },
 );
 
 function route(): { view: 'map' | 'alerts' | 'site'; site?: string } {
@@ -84,14 +99,16 @@ function render(): void {
     });
     map.update(list);
     renderList(listBody, sortSites(list, sortSel.value as SortKey, search.value));
+    const placed = list.filter((s) => !s.position).length;
+    placedNote.hidden = placed === 0;
+    placedNote.textContent = t('placed').replace('{n}', String(placed));
   } else if (r.view === 'site' && r.site) {
+    watch(r.site);
     renderSiteInfo(byId('site-info'), sites.get(r.site), r.site);
-    if (chartsFor !== r.site || !charts) {
-      charts?.tilt.destroy();
-      charts?.rain.destroy();
-      charts = createCharts(byId('site-charts'), r.site);
-      chartsFor = r.site;
-    } else updateCharts(charts, r.site);
+    if (sitePage?.site !== r.site) {
+      sitePage?.close();
+      sitePage = openSitePage(byId('site-charts'), r.site, role);
+    } else sitePage.update();
   }
 }
 subscribe(render);
@@ -100,9 +117,9 @@ window.addEventListener('hashchange', () => {
   const r = route();
   if (r.view === 'alerts') void inbox.refresh();
   if (r.view !== 'site') {
-    charts?.tilt.destroy();
-    charts?.rain.destroy();
-    charts = null;
+    watch(null);
+    sitePage?.close();
+    sitePage = null;
   }
   render();
   if (r.view === 'map') map?.invalidate();
@@ -113,7 +130,7 @@ sortSel.addEventListener('change', changed);
 byId('lang').addEventListener('click', () => setLang(currentLang() === 'ko' ? 'en' : 'ko'));
 byId('signout').addEventListener('click', async () => {
   await api.signOut().catch(() => undefined);
-  live.socket.disconnect();
+  live.stop();
   showSignIn();
 });
 onLang(applyTexts);
@@ -129,6 +146,7 @@ function started(s: api.SessionInfo): void {
   signin.hidden = true;
   app.hidden = false;
   byId('who').textContent = `${s.user.username} (${s.user.role})`;
+  role = s.user.role;
   live.start();
   render();
   map?.invalidate();
@@ -148,6 +166,8 @@ signin.addEventListener('submit', async (ev) => {
 
 const { socket } = live;
 socket.on('snapshot', (list: SiteSummary[]) => {
+  // For the bench (bench/dashboard.bench.ts): when the data arrived, apart from the page's own work.
+  if (performance.getEntriesByName('sg:snapshot').length === 0) performance.mark('sg:snapshot');
   // A fresh snapshot after every (re)connection: nothing missed while the page was not live stays.
   for (const s of list) {
     const old = sites.get(s.id);
@@ -183,5 +203,12 @@ socket.on('alert', () => {
 setInterval(changed, 1000);
 
 applyTexts();
-void api.session().then((s) => (s ? started(s) : showSignIn()));
+// Open the socket while the session is checked, not after: one round trip less before the first
+// paint. Signed out, the server refuses the handshake and the sign-in form shows either way.
+live.start();
+void api.session().then((s) => {
+  if (s) return started(s);
+  live.stop();
+  showSignIn();
+});
 document.body.append(el('span', { attrs: { id: 'ready', hidden: '' } }));

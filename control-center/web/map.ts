@@ -1,16 +1,19 @@
 /**
- * The map of every site, with Leaflet. The base layer shipped with the project is a plain canvas
- * grid drawn in the browser (graticule every degree, finer lines when zoomed in), so the map works
- * with no internet at all; a real tile server can be added at build time with VITE_SG_TILE_URL
- * (the Content-Security-Policy's img-src must then allow its host).
+ * The map of every site, with Leaflet. The base map shipped with the project is a plain background
+ * with a graticule every degree (every 0.1° when zoomed in) drawn on the sites' own canvas: no
+ * tiles and no second canvas (an earlier canvas tile layer and a Leaflet canvas renderer for the
+ * graticule each cost more of the first paint with 1,000 sites than the sites themselves), so the
+ * map works with no internet at all; a real tile server can be added at build time with VITE_SG_TILE_URL (the
+ * Content-Security-Policy's img-src must then allow its host).
  *
- * Sites have no coordinates in the API yet: each is placed deterministically from a hash of its id
- * inside the Korean peninsula's bounding box, and the page says so.
+ * Sites are drawn at the position of their site file (`position` in the API). A site without one is
+ * placed deterministically from a hash of its id inside the Korean peninsula's bounding box, and
+ * the page says which sites are placed so. The sites themselves are one canvas (site-layer.ts).
  */
 import 'leaflet/dist/leaflet.css';
 import L from 'leaflet';
-import { markerElement } from './levels.ts';
-import { conditionOf, type SiteSummary } from './state.ts';
+import { SiteLayer } from './site-layer.ts';
+import type { SiteSummary } from './state.ts';
 
 const BOUNDS = { south: 34.6, north: 38.2, west: 126.4, east: 129.3 };
 
@@ -39,108 +42,41 @@ export function placeOf(id: string): L.LatLngTuple {
   ];
 }
 
-/** The offline base layer: a light canvas with a graticule; nothing is fetched. */
-class OfflineGrid extends L.GridLayer {
-  override createTile(coords: L.Coords): HTMLCanvasElement {
-    const tile = document.createElement('canvas');
-    const size = this.getTileSize();
-    tile.width = size.x;
-    tile.height = size.y;
-    const ctx = tile.getContext('2d');
-    if (!ctx) return tile;
-    ctx.fillStyle = '#eef2f5';
-    ctx.fillRect(0, 0, size.x, size.y);
-    ctx.strokeStyle = '#c9d3dc';
-    ctx.lineWidth = 1;
-    ctx.strokeRect(0.5, 0.5, size.x - 1, size.y - 1);
-    if (coords.z >= 9) {
-      ctx.strokeStyle = '#dde4ea';
-      ctx.beginPath();
-      ctx.moveTo(size.x / 2, 0);
-      ctx.lineTo(size.x / 2, size.y);
-      ctx.moveTo(0, size.y / 2);
-      ctx.lineTo(size.x, size.y / 2);
-      ctx.stroke();
-    }
-    return tile;
-  }
-}
-
 export interface SiteMap {
   update(list: readonly SiteSummary[]): void;
   invalidate(): void;
+  relabel(): void;
+}
+
+/** Where a site is drawn: its configured position, else (labelled on the page) a hash of its id. */
+export function positionOf(s: SiteSummary): L.LatLngTuple {
+  return s.position ? [s.position[0], s.position[1]] : placeOf(s.id);
 }
 
 export function createMap(container: HTMLElement, open: (site: string) => void): SiteMap {
-  const map = L.map(container, { preferCanvas: false, zoomSnap: 0.5, keyboard: true }).fitBounds([
+  const map = L.map(container, { zoomSnap: 0.5, keyboard: true }).fitBounds([
     [BOUNDS.south, BOUNDS.west],
     [BOUNDS.north, BOUNDS.east],
   ]);
-  new OfflineGrid({ attribution: 'Slopeguard offline grid' }).addTo(map);
+  map.attributionControl.addAttribution('Slopeguard offline map');
   const url = import.meta.env.VITE_SG_TILE_URL;
   if (url) L.tileLayer(url, { attribution: import.meta.env.VITE_SG_TILE_ATTRIBUTION ?? '' }).addTo(map);
-  const graticule = L.layerGroup().addTo(map);
-  for (let lat = 34; lat <= 39; lat++)
-    L.polyline(
-      [
-        [lat, 125],
-        [lat, 131],
-      ],
-      { color: '#9fb0bf', weight: 1, interactive: false },
-    ).addTo(graticule);
-  for (let lon = 125; lon <= 131; lon++)
-    L.polyline(
-      [
-        [33, lon],
-        [40, lon],
-      ],
-      { color: '#9fb0bf', weight: 1, interactive: false },
-    ).addTo(graticule);
-
-  const markers = new Map<string, { marker: L.Marker; key: string }>();
+  const layer = new SiteLayer(open, positionOf).addTo(map);
+  let count = 0;
   return {
     update(list) {
-      const seen = new Set<string>();
-      const before = markers.size;
-      for (const s of list) {
-        seen.add(s.id);
-        // Only rebuild a marker whose look changed: 1,000 sites updating every second stay cheap.
-        const key = `${conditionOf(s)}|${s.level?.level}`;
-        const have = markers.get(s.id);
-        if (have && have.key === key) continue;
-        const node = markerElement(s);
-        const icon = L.divIcon({
-          html: node,
-          className: 'mk-wrap',
-          iconSize: [28, 28],
-          iconAnchor: [14, 14],
-        });
-        if (have) {
-          have.marker.setIcon(icon);
-          have.key = key;
-          continue;
-        }
-        const marker = L.marker(placeOf(s.id), { icon, keyboard: true, title: s.id, alt: s.id })
-          .on('click', () => open(s.id))
-          .on('keypress', (e: L.LeafletKeyboardEvent) => {
-            if (e.originalEvent.key === 'Enter') open(s.id);
-          })
-          .addTo(map);
-        markers.set(s.id, { marker, key });
-      }
-      for (const [id, m] of markers) {
-        if (seen.has(id)) continue;
-        m.marker.remove();
-        markers.delete(id);
-      }
+      layer.setSites(list);
       // New sites: show all of them (not on every update, which would fight the user's panning).
-      if (markers.size > before && markers.size > 0) {
-        map.invalidateSize();
-        map.fitBounds(L.latLngBounds([...markers.values()].map((m) => m.marker.getLatLng())).pad(0.15), {
-          maxZoom: 10,
-        });
+      if (list.length > count) {
+        const b = layer.bounds();
+        if (b) {
+          map.invalidateSize();
+          map.fitBounds(b.pad(0.15), { maxZoom: 10 });
+        }
       }
+      count = list.length;
     },
     invalidate: () => map.invalidateSize(),
+    relabel: () => layer.relabel(),
   };
 }

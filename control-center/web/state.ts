@@ -24,6 +24,8 @@ export interface SiteSummary {
   lastReadingTs: number | null;
   gateways: GatewayView[];
   sensors: SensorView[];
+  /** [lat, lon] from the site file; absent when the site file gives none. */
+  position?: [number, number];
 }
 
 /** The visible state of a site: its level, and whether that level can be trusted. */
@@ -44,9 +46,21 @@ export function lastChange(s: SiteSummary): number {
 }
 
 export const sites = new Map<string, SiteSummary>();
-/** Readings since the page was opened, per site, bounded (the charts draw from these). */
+/**
+ * Live readings of the site whose page is open (its charts append them to the history loaded from
+ * the readings API), bounded. Only that site's: keeping every site's readings would hold millions
+ * of objects after an hour with 1,000 sites.
+ */
 export const history = new Map<string, Reading[]>();
-const HISTORY_MAX = 5000;
+const HISTORY_MAX = 20_000;
+let watched: string | null = null;
+
+/** The site whose live readings are kept (null: none). */
+export function watch(site: string | null): void {
+  if (site === watched) return;
+  watched = site;
+  history.clear();
+}
 
 export function site(id: string): SiteSummary {
   let s = sites.get(id);
@@ -59,18 +73,20 @@ export function site(id: string): SiteSummary {
 
 export function addReadings(siteId: string, gateway: string, readings: readonly Reading[]): void {
   const s = site(siteId);
-  const h = history.get(siteId) ?? [];
+  const h = siteId === watched ? (history.get(siteId) ?? []) : null;
   for (const r of readings) {
     const i = s.sensors.findIndex((x) => x.sensor === r.sensor);
     const v = { ...r, gateway };
     if (i < 0) s.sensors.push(v);
     else if ((s.sensors[i]?.ts ?? 0) <= r.ts) s.sensors[i] = v;
-    h.push(r);
+    h?.push(r);
     s.lastReadingTs = Math.max(s.lastReadingTs ?? 0, r.ts);
   }
-  if (h.length > HISTORY_MAX) h.splice(0, h.length - HISTORY_MAX);
-  history.set(siteId, h);
-  s.sensors.sort((a, b) => a.sensor.localeCompare(b.sensor));
+  if (h) {
+    if (h.length > HISTORY_MAX) h.splice(0, h.length - HISTORY_MAX);
+    history.set(siteId, h);
+  }
+  s.sensors.sort((a, b) => (a.sensor < b.sensor ? -1 : a.sensor > b.sensor ? 1 : 0));
 }
 
 const subscribers = new Set<() => void>();

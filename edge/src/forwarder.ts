@@ -46,6 +46,11 @@ export class Forwarder {
   #timer: NodeJS.Timeout | undefined;
   #soon = false;
   #liveFrom = 0;
+  /**
+   * Last live row cut: live rows are cut in id order, so everything between liveFrom and here is in
+   * a batch already, and the next cut starts here instead of skipping over rows still in flight.
+   */
+  #liveCursor = 0;
   #backlogCursor = 0;
   #eventCursor = 0;
   #resend: Batch[];
@@ -60,6 +65,8 @@ export class Forwarder {
   #stopped = false;
   #droppedSinceReport = 0;
   #lastDropReport = 0;
+  readonly #ackListeners = new Set<(b: Batch) => void>();
+  readonly #commitListeners = new Set<() => void>();
   /** Readings acknowledged by the broker since start (for the benchmark and status). */
   sent = 0;
   published = 0;
@@ -74,10 +81,37 @@ export class Forwarder {
     if (this.#resend.length > 0)
       log.info({ batches: this.#resend.length }, 'resending unacknowledged batches');
     this.#liveFrom = queue.lastId;
+    this.#liveCursor = this.#liveFrom;
   }
 
   start(): void {
     this.#timer = setInterval(() => this.pump(), this.#opts.commitIntervalMs);
+  }
+
+  /**
+   * Called with every batch the broker acknowledged (after its PUBACK: the central store has it).
+   * For the demo and tests that wait for delivery; returns the function that removes the listener.
+   */
+  onAcked(listener: (b: Batch) => void): () => void {
+    this.#ackListeners.add(listener);
+    return () => this.#ackListeners.delete(listener);
+  }
+
+  /** Called after every successful queue commit (acknowledged rows are gone from the queue then). */
+  onCommitted(listener: () => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
+  }
+
+  #notify<T>(listeners: Set<(v: T) => void>, value: T): void {
+    for (const l of listeners) {
+      try {
+        l(value);
+      } catch (err) {
+        // A watcher's bug must not stop forwarding.
+        this.#log.error({ err: (err as Error).message }, 'forwarder listener failed');
+      }
+    }
   }
 
   /** Real ms since the pump last ran to completion (the systemd watchdog checks it). */
@@ -88,6 +122,7 @@ export class Forwarder {
   /** The uplink came up: everything committed so far is backlog, everything after is live. */
   onConnect(): void {
     this.#liveFrom = this.#queue.lastId;
+    this.#liveCursor = this.#liveFrom;
     this.#backlogCursor = 0;
     this.#tokens = 0;
     this.#lastRefill = performance.now();
@@ -112,6 +147,7 @@ export class Forwarder {
     this.#lastPump = now;
     this.#refill(now);
     let cut: Batch[] = [];
+    const cursors = { live: this.#liveCursor, backlog: this.#backlogCursor };
     try {
       const r = this.#queue.commit((cutter) => {
         const out: Batch[] = [];
@@ -120,8 +156,9 @@ export class Forwarder {
         if (now - this.#lastLiveCut >= this.#opts.batchIntervalMs) {
           this.#lastLiveCut = now;
           while (this.#liveInflight + out.length < MAX_LIVE_INFLIGHT) {
-            const b = cutter.live(this.#liveFrom, max);
+            const b = cutter.live(this.#liveCursor, max);
             if (!b) break;
+            this.#liveCursor = b.lastId;
             out.push(b);
             if (b.count < max) break;
           }
@@ -143,7 +180,11 @@ export class Forwarder {
       if (r.dropped > 0) this.#reportDrop(r.dropped);
       cut = r.assigned ?? [];
       this.#commitFailures = 0;
+      this.#notify(this.#commitListeners, undefined);
     } catch (err) {
+      // The commit rolled back, and the batches cut in it with it: cut them again next time.
+      this.#liveCursor = cursors.live;
+      this.#backlogCursor = cursors.backlog;
       // Disk full, SD card error: the buffers stay in memory and the next pump retries.
       if (this.#commitFailures++ === 0)
         this.#log.error({ err: (err as Error).message }, 'queue commit failed');
@@ -197,6 +238,7 @@ export class Forwarder {
         this.#done(lane);
         this.sent += b.count;
         this.#queue.ack(b);
+        this.#notify(this.#ackListeners, b);
         this.pumpSoon();
       },
       (err: Error) => {

@@ -3,7 +3,7 @@ import { createEngine, type SiteConfig } from '@slopeguard/core/engine/index.ts'
 import { createRng } from './rng.ts';
 import { getScenario } from './scenarios/index.ts';
 import type { ScenarioRun } from './scenarios/types.ts';
-import type { ReadingSource } from './sim-gateway.ts';
+import type { ReadingSource } from './sources.ts';
 
 /**
  * The demo's story, on real timestamps: every site has the last 24 h of history (published through

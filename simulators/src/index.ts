@@ -1,3 +1,4 @@
 export * from './demo-story.ts';
 export * from './rng.ts';
-export * from './sim-gateway.ts';
+export * from './sources.ts';
+export * from './story-driver.ts';

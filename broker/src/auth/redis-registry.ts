@@ -62,8 +62,21 @@ export async function openRedisRegistry(options: RedisRegistryOptions): Promise<
     options.logger?.warn({ err: err.message }, 'registry: redis connection error');
   db.on('error', onError);
   sub.on('error', onError);
-  await db.connect();
-  await sub.connect();
+  try {
+    await db.connect();
+    await sub.connect();
+  } catch (err) {
+    // Stop ioredis's reconnect timers, or a process that cannot start would never exit.
+    db.disconnect();
+    sub.disconnect();
+    throw new BrokerError(
+      'SG_ERR_REGISTRY_UNAVAILABLE',
+      `cannot reach the registry's Redis: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
 
   const rows = new Map<string, AccountRow>();
   let changed = false;

@@ -17,8 +17,10 @@ export interface NotifierOptions {
   audit: AuditSink;
   clock?: Clock;
   log?: Logger;
-  /** Extra channel plugins beside the configured ones (residents' channels, later). */
+  /** Extra channel plugins beside the configured ones (the residents' channels). */
   channels?: readonly Channel[];
+  /** Deliveries in flight at once (the outbox's default is 8; residents' fan-outs need more). */
+  concurrency?: number;
 }
 
 export interface Notifier {
@@ -38,6 +40,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     audit: opts.audit,
     log: opts.log,
     retry: opts.config.retry,
+    concurrency: opts.concurrency,
   });
   const escalation = new Escalation({
     db: opts.db,

@@ -4,6 +4,8 @@ import { SiteParam } from '../http/schemas.ts';
 import type { LiveView } from '../live-view.ts';
 import type { SiteMonitor } from '../site-monitor.ts';
 
+export type SiteDetail = NonNullable<ReturnType<SiteMonitor['detail']>>;
+
 /**
  * GET /api/v1/sites and /api/v1/sites/:site: the live picture of each site, with its `position`
  * ([latitude, longitude]) when its site file gives one (`positionOf`).
@@ -14,11 +16,10 @@ export function registerSiteRoutes(
   monitor: () => SiteMonitor,
   read: preValidationAsyncHookHandler,
   positionOf: (site: string) => readonly [number, number] | undefined = () => undefined,
+  /** Adds what the engine does not keep (rain over 24 h, from the store) to the health detail. */
+  enrich: (site: string, detail: SiteDetail) => Promise<unknown> = async (_site, detail) => detail,
 ): void {
-  const placed = <T extends { id: string }>(s: T) => {
-    const position = positionOf(s.id);
-    return position ? { ...s, position } : s;
-  };
+  const placed = placedBy(positionOf);
   app.get(
     '/api/v1/sites',
     {
@@ -50,14 +51,23 @@ export function registerSiteRoutes(
       preValidation: read,
       schema: {
         tags: ['sites'],
-        summary: 'What the engine knows of a site: data state, per-sensor health, SWI, forecasts',
+        summary:
+          'What the engine knows of a site: data state, per-sensor health, SWI, rain totals, forecasts',
         params: SiteParam,
       },
     },
     async (req, reply) => {
       const detail = monitor().detail(req.params.site);
       if (!detail) return sendError(reply, 'SG_ERR_NO_SITE', `no site ${req.params.site}`);
-      return detail;
+      return enrich(req.params.site, detail);
     },
   );
+}
+
+/** A site summary with its `position` from its site file, when it has one (API and socket snapshot). */
+export function placedBy(positionOf: (site: string) => readonly [number, number] | undefined) {
+  return <T extends { id: string }>(s: T) => {
+    const position = positionOf(s.id);
+    return position ? { ...s, position } : s;
+  };
 }

@@ -18,6 +18,12 @@ import { WarnService } from './service.ts';
  * the server listens, `startWarnings` once the MQTT client is up, and the service's `observe` and
  * `tick` from the control center's own level and data-state path.
  */
+/**
+ * Deliveries in flight at once when residents are warned: a fan-out to 10,000 push subscribers
+ * waits on the push services' round trips, not on this process, so it needs many at a time.
+ */
+export const WARN_OUTBOX_CONCURRENCY = 64;
+
 export interface WarnOptions {
   config: ResolvedWarn;
   /** Site id -> its area (from the site files; demo sites get a circle around their position). */

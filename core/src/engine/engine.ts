@@ -3,7 +3,7 @@ import type { Reading } from '../schemas/reading.ts';
 import type { SiteConfig } from './config.ts';
 import { EngineError } from './errors.ts';
 import { parseSiteConfig } from './parse-config.ts';
-import { rainParams, rainSwi } from './rain.ts';
+import { type RainTotals, rainParams, rainSwi, rainTotals } from './rain.ts';
 import type { Reason } from './reason.ts';
 import { compileMovementRules, formatDuration, type MovementRules } from './rules.ts';
 import {
@@ -19,6 +19,7 @@ import {
 } from './sensor.ts';
 import { isMovement, siteTrigger, triggerReasons } from './site.ts';
 import { type EngineState, fromSaved, type Internal, toSaved } from './state.ts';
+import type { MovementTape } from './tape.ts';
 
 /**
  * The alert engine of one site: pure, streaming, deterministic. Time comes only from the readings
@@ -101,6 +102,8 @@ export interface Engine {
   faults(): Record<string, SensorFaults>;
   forecasts(): Record<string, { tf: number; r2: number }>;
   swi(): Record<string, number>;
+  /** Each rain gauge's 1/3/12-h rain, current event and soil water index at the site clock (read-only). */
+  rain(): Record<string, RainTotals>;
   counters(): EngineCounters;
 }
 
@@ -108,12 +111,21 @@ const HOUR = 3_600_000;
 
 export type { EngineState };
 
+export interface EngineOptions {
+  /**
+   * Record the movement sensors' work on this tape, or replay it if it was rewound (tape.ts: for
+   * threshold sweeps over rain and site settings only). A replaying engine throws TapeDiverged when
+   * its run leaves the recorded one, and is of no use after that.
+   */
+  tape?: MovementTape;
+}
+
 /**
  * `saved` is what `state()` returned (any version, e.g. parsed from a file or database): checked
  * against its schema here, never trusted; a state that fails is refused with EngineError
  * SG_ENGINE_STATE.
  */
-export function createEngine(input: SiteConfig, saved?: unknown): Engine {
+export function createEngine(input: SiteConfig, saved?: unknown, options: EngineOptions = {}): Engine {
   // Re-validated once (cheap) so that a configuration built in code without its defaults, or
   // mutated since, fails here with a coded error instead of deep inside a rule.
   const checked = parseSiteConfig(input);
@@ -269,6 +281,13 @@ export function createEngine(input: SiteConfig, saved?: unknown): Engine {
     return false;
   };
   const movingFns = s.sensors.map((_, i) => () => corroborated(i));
+  const tape = options.tape;
+  if (tape && tape.sensors !== s.sensors.length)
+    throw new EngineError('SG_ENGINE_CONFIG', 'the movement tape is for another sensor layout');
+  const tapes = s.sensors.map((r, i) => {
+    const track = tape?.tracks[i];
+    return tape && track && r.move ? { track, recording: tape.recording } : null;
+  });
 
   /** Applies a reading that passed every check (in order for its sensor, not too far ahead). */
   const accept = (i: number, reading: Reading) => {
@@ -280,7 +299,7 @@ export function createEngine(input: SiteConfig, saved?: unknown): Engine {
     const level = r.level;
     const status = r.status;
     since = (r.lastTs ?? ts) - rainWindowMs;
-    applyReading(r, setup, site, reading, movingFns[i] as () => boolean);
+    applyReading(r, setup, site, reading, movingFns[i] as () => boolean, tapes[i]);
     const st = statusOf(r, setup, site, now, s.start ?? ts);
     if (st !== status) {
       r.status = st;
@@ -473,6 +492,11 @@ export function createEngine(input: SiteConfig, saved?: unknown): Engine {
     swi() {
       const out: Record<string, number> = {};
       for (const r of s.sensors) if (r.rain) out[r.id] = rainSwi(r.rain);
+      return out;
+    },
+    rain() {
+      const out: Record<string, RainTotals> = {};
+      for (const r of s.sensors) if (r.rain) out[r.id] = rainTotals(r.rain, s.clock);
       return out;
     },
     counters() {

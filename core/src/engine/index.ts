@@ -7,6 +7,7 @@ export {
   createEngine,
   type Engine,
   type EngineCounters,
+  type EngineOptions,
   type EngineState,
   type LevelChange,
   type SensorFaults,
@@ -14,6 +15,8 @@ export {
 } from './engine.ts';
 export { EngineError, type EngineErrorCode } from './errors.ts';
 export { type ParsedSiteConfig, parseSiteConfig, parseSiteConfigText, siteConfig } from './parse-config.ts';
+export type { RainTotals } from './rain.ts';
 export type { Reason } from './reason.ts';
 export type { HealthStatus } from './sensor.ts';
 export { EngineStateSchema } from './state.ts';
+export { MovementTape, TAPE_SAFE_SETTING, TapeDiverged } from './tape.ts';

@@ -249,3 +249,50 @@ export function rainReasons(s: RainState, p: RainParams, sensor: string): Reason
 export function rainSwi(s: RainState): number {
   return swiOf(s.tanks);
 }
+
+/** What a gauge's state says about its rain, for display (rainTotals). */
+export interface RainTotals {
+  /** Rain in the last 1 h, 3 h and 12 h as of `asOf`, mm (5-minute bins, like the rules). */
+  mm1h: number;
+  mm3h: number;
+  mm12h: number;
+  /** The current rain event (opened by the first wet reading, closed after the dry spell), or null. */
+  event: { start: number; lastWet: number; mm: number } | null;
+  /** Soil water index, mm, as of the gauge's last reading. */
+  swiMm: number;
+  level: Level;
+  /** The time the sums are for (the site clock), or null before the gauge's first reading. */
+  asOf: number | null;
+}
+
+const sumBins = (s: RainState, nowIdx: number, count: number): number => {
+  const cap = s.bins.length;
+  let sum = 0;
+  for (let k = 0; k < count; k++) {
+    const idx = nowIdx - k;
+    // Bins after the last reading's bin held no rain; bins older than the ring are gone.
+    if (idx > s.head || s.head - idx >= cap) continue;
+    sum += s.bins[idx % cap] as number;
+  }
+  return sum;
+};
+
+/**
+ * The gauge's rain totals as of `now` (epoch ms), read from its state without changing it: a gauge
+ * silent for an hour shows the rain that has left the windows since, not its sums at the last reading.
+ */
+export function rainTotals(s: RainState, now: number | null): RainTotals {
+  if (s.head < 0)
+    return { mm1h: 0, mm3h: 0, mm12h: 0, event: null, swiMm: swiOf(s.tanks), level: s.level, asOf: null };
+  const nowIdx = Math.max(s.head, now === null ? s.head : Math.floor(now / RAIN_BIN_MS));
+  return {
+    mm1h: sig4(sumBins(s, nowIdx, BINS_1H)),
+    mm3h: sig4(sumBins(s, nowIdx, BINS_3H)),
+    mm12h: sig4(sumBins(s, nowIdx, BINS_12H)),
+    event:
+      s.eventStart === null ? null : { start: s.eventStart, lastWet: s.eventLastWet, mm: sig4(s.eventMm) },
+    swiMm: sig4(swiOf(s.tanks)),
+    level: s.level,
+    asOf: now ?? (s.head + 1) * RAIN_BIN_MS - 1,
+  };
+}

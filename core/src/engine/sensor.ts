@@ -1,11 +1,19 @@
 import type { Level } from '../levels.ts';
 import type { Reading, SensorKind } from '../schemas/reading.ts';
-import { type CleanParams, type CleanState, cleanValue, newClean, resetClean } from './clean.ts';
+import {
+  type CleanParams,
+  type CleanState,
+  type CleanVerdict,
+  cleanValue,
+  newClean,
+  resetClean,
+} from './clean.ts';
 import type { SensorConfig, SiteConfig } from './config.ts';
 import { addMovementValue, type MovementState, newMovement } from './movement.ts';
 import { newRain, pushRain, type RainParams, type RainState } from './rain.ts';
 import type { MovementRules } from './rules.ts';
 import { medianInPlace } from './stats.ts';
+import { type TapeTrack, tapeLevel, tapeVerdict } from './tape.ts';
 
 /**
  * One sensor's state in the engine: health (its own state, see health status below) and, by kind,
@@ -202,9 +210,25 @@ function emitToTarget(t: number, v: number): void {
 }
 const raw: number[] = [0, 0];
 
+/** values[f], with a named load for the usual fields (a load by a variable name is much slower). */
+function fieldOf(values: Record<string, number>, f: string): number | undefined {
+  return f === 'mm' ? values.mm : f === 'x' ? values.x : f === 'y' ? values.y : values[f];
+}
+
+/** While recording a tape: whether the filter asked `moving()` for this reading, and the answer. */
+let asked = false;
+let answer = false;
+let askMoving: () => boolean = () => false;
+const askAndNote = (): boolean => {
+  asked = true;
+  answer = askMoving();
+  return answer;
+};
+
 /**
  * Applies an accepted-in-order reading to the sensor (ts is newer than its last reading). Updates
- * health inputs and the rule state; the caller recomputes the status and the site.
+ * health inputs and the rule state; the caller recomputes the status and the site. With a tape
+ * (tape.ts), a movement sensor's filter and rules are recorded, or replayed instead of computed.
  */
 export function applyReading(
   r: SensorRec,
@@ -212,6 +236,7 @@ export function applyReading(
   site: SiteSetup,
   reading: Reading,
   moving: () => boolean,
+  tape: { track: TapeTrack; recording: boolean } | null = null,
 ): void {
   const ts = reading.ts;
   const prevTs = r.lastTs;
@@ -231,7 +256,7 @@ export function applyReading(
   let oor = false;
   let same = r.last.length === fields.length;
   for (let i = 0; i < fields.length; i++) {
-    const v = reading.values[fields[i] as string];
+    const v = fieldOf(reading.values, fields[i] as string);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < setup.min || v > setup.max) oor = true;
     const x = typeof v === 'number' ? v : Number.NaN;
     if (r.last[i] !== x) same = false;
@@ -254,22 +279,39 @@ export function applyReading(
   const move = setup.move;
   const clean = setup.clean;
   if (!move || !clean || !r.move || !r.clean) return;
-  let scalar: number;
-  if (r.kind === 'tilt') {
-    if (r.base === null) r.base = [raw[0] as number, raw[1] as number];
-    scalar = Math.hypot(
-      (raw[0] as number) - (r.base[0] as number),
-      (raw[1] as number) - (r.base[1] as number),
-    );
-  } else scalar = raw[0] as number;
-  // After a gap the old trend says nothing about the new values: restart the outlier filter.
-  if (wasStale) resetClean(r.clean);
-  target.m = r.move;
-  target.rules = move;
-  target.iv = r.iv;
+  if (r.kind === 'tilt' && r.base === null) r.base = [raw[0] as number, raw[1] as number];
   const sparse = r.iv >= site.sparseMs;
-  target.sparse = sparse;
-  const verdict = cleanValue(r.clean, clean, ts, scalar, emitToTarget, sparse, moving);
+  let verdict: CleanVerdict;
+  if (tape && !tape.recording) {
+    const code = tape.track.next(wasStale, moving);
+    verdict = tapeVerdict(code);
+    r.level = tapeLevel(code);
+  } else {
+    const base = r.base;
+    const scalar =
+      r.kind === 'tilt' && base !== null
+        ? Math.hypot((raw[0] as number) - (base[0] as number), (raw[1] as number) - (base[1] as number))
+        : (raw[0] as number);
+    // After a gap the old trend says nothing about the new values: restart the outlier filter.
+    if (wasStale) resetClean(r.clean);
+    target.m = r.move;
+    target.rules = move;
+    target.iv = r.iv;
+    target.sparse = sparse;
+    if (tape) {
+      asked = false;
+      askMoving = moving;
+    }
+    verdict = cleanValue(r.clean, clean, ts, scalar, emitToTarget, sparse, tape ? askAndNote : moving);
+    r.level = r.move.level;
+    if (tape) {
+      // The answer the verdict rests on (clean.ts): a step is one only without rain or movement
+      // elsewhere at the start of its run, and "movement" only with; a sparse sensor's at once.
+      const used =
+        verdict === 'step' ? 1 : verdict === 'movement' ? 2 : sparse && asked ? (answer ? 2 : 1) : 0;
+      tape.track.record(verdict, r.level, wasStale, asked, used);
+    }
+  }
   if (verdict === 'pending' && sparse) r.unconfirmed++;
   if (verdict === 'spike') {
     r.spikes++;
@@ -279,6 +321,5 @@ export function applyReading(
     r.steps++;
     r.quarantineUntil = ts + site.quarantineMs;
   }
-  r.level = r.move.level;
   if (r.level >= 1) r.movedAt = ts;
 }

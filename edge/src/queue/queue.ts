@@ -128,6 +128,11 @@ export class ReadingQueue {
     this.#ackedEvents.push(id);
   }
 
+  /** Committed readings with an id up to `id` not yet acknowledged and removed (0: all delivered). */
+  remainingUpTo(id: number): number {
+    return Number((this.#st.countUpTo.get(id) as { n: number }).n);
+  }
+
   /** Highest committed reading id; the forwarder uses it to split live from backlog at reconnect. */
   get lastId(): number {
     return this.#lastId;
@@ -339,6 +344,7 @@ function prepare(db: DatabaseSync) {
   return {
     insert: db.prepare('INSERT INTO readings (sensor, ts, keep, body) VALUES (?, ?, ?, ?)'),
     insertEvent: db.prepare('INSERT INTO events (body) VALUES (?)'),
+    countUpTo: db.prepare('SELECT COUNT(*) AS n FROM readings WHERE id <= ?'),
     pickLive: db.prepare('SELECT id, body FROM readings WHERE id > ? AND batch IS NULL ORDER BY id LIMIT ?'),
     pickBacklog: db.prepare(
       'SELECT id, body FROM readings WHERE id > ? AND id <= ? AND batch IS NULL ORDER BY id LIMIT ?',

@@ -56,7 +56,7 @@ export interface ScenarioRun {
    * caller's own interval when sampling live at another rate.
    */
   valuesAt(ts: number, intervalMs?: number): SensorValues;
-  /** The readings of one sampling instant (a `ReadingSource` for the simulated gateway). */
+  /** The readings of one sampling instant (a `ReadingSource` for the demo's story driver). */
   readingsAt(ts: number, intervalMs?: number): Reading[];
 }
 

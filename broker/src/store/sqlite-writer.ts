@@ -1,0 +1,30 @@
+/**
+ * The writer thread of openThreadedSqliteStore (sqlite-thread.ts): one connection, writes only,
+ * one batch at a time in the order they were posted.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
+import type { FromWriter, ToWriter } from './sqlite-thread.ts';
+
+const { path, options } = workerData as { path: string; options: SqliteStoreOptions };
+const store = openSqliteStore(path, options);
+const port = parentPort;
+
+port?.on('message', (m: ToWriter) => {
+  if ('close' in m) {
+    void store.close().then(() => port.close());
+    return;
+  }
+  // store.write is synchronous inside (node:sqlite); the promise only carries the result.
+  store.write(m.batch).then(
+    () => port.postMessage({ id: m.id } satisfies FromWriter),
+    (err: { code?: string; message?: string }) =>
+      port.postMessage({
+        id: m.id,
+        error: {
+          code: (err.code ?? 'SG_ERR_STORE_WRITE') as NonNullable<FromWriter['error']>['code'],
+          message: err.message ?? String(err),
+        },
+      } satisfies FromWriter),
+  );
+});

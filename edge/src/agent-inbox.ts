@@ -1,0 +1,72 @@
+import { type CommandAck, type CommandResult, type DecodeResult, decode, parseTopic } from '@slopeguard/core';
+import type { Logger } from 'pino';
+import { commandId } from './agent-support.ts';
+import type { Alarm } from './alarm.ts';
+import type { ClockCheck } from './clock-check.ts';
+import { type CommandGuard, type CommandHandler, runCommand } from './commands.ts';
+
+export interface InboxContext {
+  log: Logger;
+  now(): number;
+  clockCheck: ClockCheck;
+  commandGuard: CommandGuard;
+  alarm(): Alarm;
+  handlers(): Record<string, CommandHandler>;
+  /** Publishes the ack on `.../cmd/ack`; never throws. */
+  ack(ack: CommandAck): Promise<void>;
+}
+
+/**
+ * What the gateway receives from the broker, routed by topic: the broker's clock (to check ours),
+ * the site's official level (the alarm follows it), and commands (run at most once, acknowledged).
+ * Every payload is decoded by core's `decode` against its channel's schema; a bad one is logged and,
+ * for a command with a readable id, answered with a negative ack.
+ */
+export class AgentInbox {
+  readonly #c: InboxContext;
+
+  constructor(c: InboxContext) {
+    this.#c = c;
+  }
+
+  async onMessage(topic: string, payload: Buffer, retain: boolean): Promise<void> {
+    const c = this.#c;
+    const channel = parseTopic(topic)?.channel;
+    // The clock check decodes (and counts refusals of) the broker's ticks itself.
+    if (channel === 'clock') return c.clockCheck.onTick(payload, c.now());
+    if (channel === 'level') return this.#onLevel(decode(topic, payload));
+    if (channel !== 'cmd') return;
+    if (c.commandGuard.retained(retain, commandId(payload))) return;
+    const m = decode(topic, payload);
+    if (!m.ok || m.channel !== 'cmd') {
+      const errors = m.ok ? [] : m.errors;
+      c.log.warn({ errors }, 'command refused');
+      const id = commandId(payload);
+      if (id) await this.#ack({ id, ok: false, error: `invalid command: ${errors.join('; ')}` });
+      return;
+    }
+    const cmd = m.value;
+    if (!c.commandGuard.admit(cmd.id)) return;
+    const outcome = await runCommand(cmd, c.handlers());
+    c.log.info({ command: cmd.name, id: cmd.id, ok: outcome.ok, error: outcome.error }, 'command');
+    await this.#ack({ id: cmd.id, ...outcome });
+  }
+
+  #onLevel(m: DecodeResult): void {
+    if (!m.ok) return void this.#c.log.warn({ errors: m.errors }, 'official level refused');
+    if (m.channel !== 'level') return;
+    const alarm = this.#c.alarm();
+    if (m.value.level !== alarm.official) this.#c.log.info({ level: m.value.level }, 'official level');
+    alarm.setOfficial(m.value.level);
+  }
+
+  #ack(a: { id: string; ok: boolean; error?: string; result?: CommandResult }): Promise<void> {
+    return this.#c.ack({
+      id: a.id,
+      ok: a.ok,
+      ts: this.#c.now(),
+      ...(a.error ? { error: a.error } : {}),
+      ...(a.result !== undefined ? { result: a.result } : {}),
+    });
+  }
+}
