@@ -8,13 +8,14 @@ import { DatabaseSync } from 'node:sqlite';
 import { openDeviceRegistry } from '@slopeguard/broker';
 import { loadOrCreateVapidKeys } from '@slopeguard/control-center/warn/vapid.ts';
 import type { Reading } from '@slopeguard/core';
-import { type SimGateway, startSimGateway } from '@slopeguard/simulators';
 import mqtt, { type MqttClient } from 'mqtt';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ReceivedHook, waitFor, webhookReceiver } from '../../control-center/test/notify/helpers.ts';
 import { type SmtpServer, startSmtpServer } from '../../control-center/test/notify/smtp-server.ts';
 import { CAP_XSD, xmllint } from '../../control-center/test/warn/helpers.ts';
 import { type PushService, startPushService } from '../../control-center/test/warn/push-service.ts';
+import { type DemoGateway, startDemoGateway } from '../demo/gateway.ts';
 
 /**
  * Issue 11, acceptance 1, with SIGKILL: `slopeguard server` (as installed: broker, recorder,
@@ -113,7 +114,7 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
   let child: ChildProcess | undefined;
   let exited: Promise<unknown> = Promise.resolve();
   let stderr = '';
-  let gw: SimGateway | undefined;
+  let gw: DemoGateway | undefined;
   let watcher: MqttClient | undefined;
   let mqttPort: number;
   let httpUrl: string;
@@ -211,7 +212,7 @@ warn:
   }, 60_000);
 
   afterAll(async () => {
-    await gw?.client.endAsync(true).catch(() => undefined);
+    await gw?.stop().catch(() => undefined);
     await watcher?.endAsync(true).catch(() => undefined);
     if (child?.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -269,24 +270,33 @@ warn:
     let n = 0;
     let x = 40;
     let last = 0;
-    gw = await startSimGateway({
-      url,
+    // A real gateway agent (durable queue, uplink) whose two sensors are simulated extensometers.
+    gw = await startDemoGateway({
+      dataDir: join(dir, 'gateway'),
+      mqttUrl: url,
       site: SITE,
       gateway: 'gw-1',
       username: `${SITE}.gw-1`,
       password: gatewayPassword,
       intervalMs: 0,
-      source: (ts): Reading[] => {
-        if (last > 0) x += (rateAfter(n) * (ts - last)) / 3_600_000;
-        last = ts;
-        n++;
-        // A few micrometres of noise: a real extensometer never repeats itself 30 times (stuck).
-        const mm = (offset: number) =>
-          Math.round((x + offset + Math.sin(n * 1.7 + offset) * 0.003) * 1000) / 1000;
-        return [
-          { sensor: 'e1', kind: 'displacement', ts, values: { mm: mm(0) } },
-          { sensor: 'e2', kind: 'displacement', ts, values: { mm: mm(5) } },
-        ];
+      logger: pino({ level: 'silent' }),
+      source: {
+        readings: (ts: number): Reading[] => {
+          if (last > 0) x += (rateAfter(n) * (ts - last)) / 3_600_000;
+          last = ts;
+          n++;
+          // A few micrometres of noise: a real extensometer never repeats itself 30 times (stuck).
+          const mm = (offset: number) =>
+            Math.round((x + offset + Math.sin(n * 1.7 + offset) * 0.003) * 1000) / 1000;
+          return [
+            { sensor: 'e1', kind: 'displacement', ts, values: { mm: mm(0) } },
+            { sensor: 'e2', kind: 'displacement', ts, values: { mm: mm(5) } },
+          ];
+        },
+        sensors: [
+          { id: 'e1', kind: 'displacement' },
+          { id: 'e2', kind: 'displacement' },
+        ],
       },
     });
     killOnKind = 'warning';
@@ -304,7 +314,7 @@ warn:
         );
         const requestsAtKill = rx.requests.length;
         await spawnServer();
-        await waitFor('the gateway to reconnect', () => gw?.client.connected);
+        await waitFor('the gateway to reconnect', () => gw?.connected);
         await waitFor('the held request again', () => rx.requests.length > requestsAtKill);
         expect(rx.requests.slice(requestsAtKill).filter((h) => sentAtKill.has(h.delivery))).toEqual([]);
       }
