@@ -67,7 +67,7 @@ export function openReport(root: HTMLElement, site: string): Report {
 
     const chartBox = el('div', { cls: 'report-charts' });
     body.append(el('h3', { text: t('charts') }), chartBox);
-    charts = createChartSet(chartBox, rules, PRINT_WIDTH);
+    charts = createChartSet(chartBox, rules, () => [f, tt], PRINT_WIDTH);
     charts.update(series, null);
 
     // Level timeline: every level change, data-state change and action, oldest first.
