@@ -45,7 +45,12 @@ export async function run(): Promise<BenchResult[]> {
     const telemetryLag: number[] = [];
     for (let c = 0; c < CLIENTS; c++) {
       const { cookie } = await signInTo(server.httpUrl, USER, PASSWORD);
-      const socket = io(server.httpUrl, { transports: ['websocket'], extraHeaders: { cookie } });
+      // A long connect timeout: on a loaded machine the handshake waits for a busy server.
+      const socket = io(server.httpUrl, {
+        transports: ['websocket'],
+        extraHeaders: { cookie },
+        timeout: 120_000,
+      });
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', () => resolve());
         socket.once('connect_error', reject);

@@ -1,18 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { gatewayTopic } from '@slopeguard/core';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisRegistry } from '../src/auth/redis-registry.ts';
 import { openInflux1Store } from '../src/store/influx1.ts';
 import type { Store } from '../src/store/types.ts';
-import { NODE } from './child.ts';
+import { DATABASE, type ClusterNode as Node, startClusterNode as startNode } from './cluster-node.ts';
 import { type Haproxy, startHaproxy } from './haproxy.ts';
 import { telemetry, tempDir, tilt, until } from './helpers.ts';
-import { freePort, type Influxd, startInfluxd } from './influxd.ts';
+import { type Influxd, startInfluxd } from './influxd.ts';
 import { type RedisServer, startRedis } from './redis-server.ts';
 
 /**
@@ -21,53 +18,6 @@ import { type RedisServer, startRedis } from './redis-server.ts';
  * shared InfluxDB behind; every part a real server on a free loopback port with its files in a
  * temporary directory. The gateway's node is killed with SIGKILL while the gateway publishes.
  */
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const DATABASE = 'slopeguard_cluster';
-
-interface Node {
-  name: string;
-  port: number;
-  proc: ChildProcess;
-  log: () => string;
-}
-
-async function startNode(dir: string, name: string, redis: string, influx: string): Promise<Node> {
-  const port = await freePort();
-  const data = join(dir, name);
-  mkdirSync(data, { recursive: true });
-  const config = join(data, 'server.yaml');
-  writeFileSync(
-    config,
-    `data_dir: ${data}
-log_level: info
-mqtt:
-  tcp: { host: 127.0.0.1, port: ${port} }
-store:
-  type: influxdb1
-  url: ${influx}
-  database: ${DATABASE}
-cluster:
-  node: ${name}
-  redis: ${redis}
-  revocation_poll_ms: 100
-`,
-  );
-  const proc = spawn(NODE, [join(ROOT, 'bin/slopeguard.mjs'), 'server', '--config', config], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  proc.stderr?.on('data', (d: Buffer) => {
-    log = (log + d.toString()).slice(-20_000);
-  });
-  // Bounded: loading the CLI with both cores busy takes seconds.
-  await until(() => {
-    if (proc.exitCode !== null) throw new Error(`node ${name} exited: ${log}`);
-    return log.includes('slopeguard server started');
-  }, 90_000);
-  return { name, port, proc, log: () => log };
-}
-
 describe('broker cluster: two nodes, Redis, HAProxy, InfluxDB (issue 13, acceptance 4)', () => {
   const tmp = tempDir('sg-cluster-');
   let redis: RedisServer;

@@ -208,6 +208,26 @@ describe('dashboard in headless Chromium', () => {
     await poll(() => valueRow.textContent()).toContain(`x ${Number(tilt?.values.x).toFixed(4)}`);
     await stack.gateways[0]?.publishOnce();
     await poll(() => page.locator('[data-chart="tilt"] canvas').count()).toBeGreaterThan(0);
+    // History first: the readings published before the page opened come from the readings API
+    // (3 before it, then 2 live); the live ones are appended.
+    const points = (chart: string) =>
+      page.locator(`[data-chart="${chart}"]`).getAttribute('data-points').then(Number);
+    await poll(() => points('tilt')).toBeGreaterThanOrEqual(3);
+    await poll(() => points('rain')).toBeGreaterThanOrEqual(3);
+    // The engine's active thresholds are drawn: tilting rate (°/h) and 3-hour rain (mm).
+    expect(await page.locator('[data-chart="tilt-rate"]').getAttribute('data-thresholds')).toBe('0.01,0.1');
+    expect(await page.locator('[data-chart="rain"]').getAttribute('data-thresholds')).toBe('60,90');
+    await page.locator('[data-chart="inverse-velocity"] canvas').first().waitFor();
+    // Sensor health from the engine, and gateway health.
+    await poll(() =>
+      page.locator('.sensor-states li[data-sensor="tilt-1"]').getAttribute('data-status'),
+    ).toBe('ok');
+    const gw = page.locator('.gw-card[data-gateway="gw-1"]');
+    await poll(() => gw.locator('p').first().textContent()).toContain('온라인');
+    // An operator command goes to the gateway and is listed with who sent it.
+    await gw.locator('.act-command select').selectOption('health-report');
+    await gw.locator('.act-command button').click();
+    await poll(() => gw.locator('.act-command .acked').textContent()).toContain('health-report');
     await shot(page, 'site');
     await context.close();
   });

@@ -13,7 +13,7 @@ import { currentLang, onLang, setLang, t } from './i18n.ts';
 import { listHeader, renderList, type SortKey, sortSites } from './list.ts';
 import { createLive } from './live.ts';
 import { createMap, type SiteMap } from './map.ts';
-import { type Charts, createCharts, renderSiteInfo, updateCharts } from './site-page.ts';
+import { openSitePage, renderSiteInfo, type SitePage } from './site-page.ts';
 import {
   addReadings,
   changed,
@@ -38,8 +38,8 @@ const listHead = byId('site-list-head');
 const placedNote = byId('placed-note');
 
 let map: SiteMap | null = null;
-let charts: Charts | null = null;
-let chartsFor = '';
+let sitePage: SitePage | null = null;
+let role = '';
 const inbox = createInbox(views.alerts);
 
 /** Every text that does not come from data, re-applied on language change. */
@@ -105,12 +105,10 @@ function render(): void {
   } else if (r.view === 'site' && r.site) {
     watch(r.site);
     renderSiteInfo(byId('site-info'), sites.get(r.site), r.site);
-    if (chartsFor !== r.site || !charts) {
-      charts?.tilt.destroy();
-      charts?.rain.destroy();
-      charts = createCharts(byId('site-charts'), r.site);
-      chartsFor = r.site;
-    } else updateCharts(charts, r.site);
+    if (sitePage?.site !== r.site) {
+      sitePage?.close();
+      sitePage = openSitePage(byId('site-charts'), r.site, role);
+    } else sitePage.update();
   }
 }
 subscribe(render);
@@ -120,9 +118,8 @@ window.addEventListener('hashchange', () => {
   if (r.view === 'alerts') void inbox.refresh();
   if (r.view !== 'site') {
     watch(null);
-    charts?.tilt.destroy();
-    charts?.rain.destroy();
-    charts = null;
+    sitePage?.close();
+    sitePage = null;
   }
   render();
   if (r.view === 'map') map?.invalidate();
@@ -149,6 +146,7 @@ function started(s: api.SessionInfo): void {
   signin.hidden = true;
   app.hidden = false;
   byId('who').textContent = `${s.user.username} (${s.user.role})`;
+  role = s.user.role;
   live.start();
   render();
   map?.invalidate();
