@@ -40,8 +40,11 @@ const WORKER = new URL('./warn-workers.ts', import.meta.url);
 
 function ask<T>(w: Worker, message: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
-    w.once('message', resolve);
     w.once('error', reject);
+    w.once('message', (m: T) => {
+      w.off('error', reject);
+      resolve(m);
+    });
     w.postMessage(message);
   });
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { contractMessage, systemTopic } from '@slopeguard/core';
+import { childLogger } from '@slopeguard/core/log.ts';
 import { Aedes, type Client } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -90,7 +91,7 @@ export interface BrokerService {
 }
 
 export async function startBroker(options: BrokerOptions): Promise<BrokerService> {
-  const log = (options.logger ?? pino({ name: 'slopeguard' })).child({ component: 'broker' });
+  const log = childLogger(options.logger ?? pino({ name: 'slopeguard' }), { component: 'broker' });
   if (!options.mqtt && !options.tls && !options.ws) {
     throw new BrokerError('SG_ERR_BROKER_CONFIG', 'no listener configured (mqtt, tls or ws)');
   }

@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs';
+import { childLogger } from '@slopeguard/core/log.ts';
 import type { Logger } from 'pino';
 import { createBurstLog } from './burst-log.ts';
 import type { BrokerMetrics } from './metrics.ts';
@@ -81,7 +82,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export function createRecorder(options: RecorderOptions): Recorder {
   const { store, metrics } = options;
-  const log = options.logger.child({ component: 'recorder' });
+  const log = childLogger(options.logger, { component: 'recorder' });
   const maxDelayMs = options.maxDelayMs ?? 2;
   const maxBatch = options.maxBatch ?? 5000;
   const concurrency = Math.max(1, options.concurrency ?? 1);

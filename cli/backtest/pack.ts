@@ -94,8 +94,16 @@ export function replayPacked(config: SiteConfig, p: Packed, tape: MovementTape |
     const f = fields[i] as readonly string[];
     const ts = p.ts[k] as number;
     r.ts = ts;
-    if (f[0] !== undefined) r.values[f[0]] = p.v0[k] as number;
-    if (f[1] !== undefined) r.values[f[1]] = p.v1[k] as number;
+    const v = r.values;
+    // Named stores for the usual fields (a store by a variable name is much slower).
+    if (f.length === 2 && f[0] === 'x' && f[1] === 'y') {
+      v.x = p.v0[k] as number;
+      v.y = p.v1[k] as number;
+    } else if (f[0] === 'mm') v.mm = p.v0[k] as number;
+    else {
+      if (f[0] !== undefined) v[f[0]] = p.v0[k] as number;
+      if (f[1] !== undefined) v[f[1]] = p.v1[k] as number;
+    }
     if (ts < first) first = ts;
     if (ts > last) last = ts;
     const out = engine.push(r);

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePayload, type SensorKind, type Telemetry } from '@slopeguard/core';
+import { childLogger } from '@slopeguard/core/log.ts';
 import { EdgeAgent, loadConfigFile, systemClock, VERSION } from '@slopeguard/edge';
 import { privateDir } from '@slopeguard/edge/agent-support.ts';
 import { createDriverFor } from '@slopeguard/edge/drivers/index.ts';
@@ -32,6 +33,8 @@ export interface DemoGatewayOptions {
   story?: SiteStory;
   /** Without a story: the readings of one instant, and the sensors it reports (for the local rules). */
   source?: { readings: ReadingSource; sensors: readonly { id: string; kind: SensorKind }[] };
+  /** The story's history waits for this too (the demo: every site is up), besides the uplink. */
+  historyAfter?: Promise<void>;
   /** Live sampling interval without a story; 0 = only on `publishOnce` (tests, benchmarks). */
   intervalMs: number;
   logger: Logger;
@@ -64,7 +67,7 @@ const STORY_DRIVER = 'story';
 
 export async function startDemoGateway(o: DemoGatewayOptions): Promise<DemoGateway> {
   const dir = join(o.dataDir, 'gateways', `${o.site}.${o.gateway}`);
-  const log = o.logger.child({ site: o.site, gateway: o.gateway });
+  const log = childLogger(o.logger, { site: o.site, gateway: o.gateway });
   privateDir(dir, log);
   const passwordFile = join(dir, 'password');
   writeFileSync(passwordFile, `${o.password}\n`, { mode: 0o600 });
@@ -121,7 +124,12 @@ export async function startDemoGateway(o: DemoGatewayOptions): Promise<DemoGatew
         id: STORY_DRIVER,
         source: o.story?.source ?? o.source?.readings ?? defaultSource(hashSeed(`${o.site}/${o.gateway}`)),
         cadenceMs,
-        ...(o.story ? { history: o.story.backfill(), startAfter: agent.whenConnected() } : {}),
+        ...(o.story
+          ? {
+              history: o.story.backfill(),
+              startAfter: Promise.all([agent.whenConnected(), o.historyAfter]).then(() => undefined),
+            }
+          : {}),
         now: () => clock.now(),
       });
       return driver;

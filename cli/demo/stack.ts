@@ -197,6 +197,12 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
     else await controlCenter.users.add(admin.username, 'admin', admin.password);
     // Gateways start together; each hands its history (if any) to its queue in the background, then
     // goes live. Stopped before the control center and the broker (closers run in reverse).
+    // The histories start once every gateway is up, so that handing them over (seconds of work for
+    // the storm site) does not slow the other sites' start.
+    let allUp: () => void = () => undefined;
+    const historyAfter = new Promise<void>((resolve) => {
+      allUp = resolve;
+    });
     const gateways = await Promise.all(
       siteIds.map(async (site): Promise<DemoGateway> => {
         const story = stories.find((s) => s.site === site);
@@ -210,12 +216,13 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
           ...account,
           intervalMs: o.intervalMs,
           logger: o.logger,
-          ...(story ? { story } : {}),
+          ...(story ? { story, historyAfter } : {}),
         });
         closers.push(() => gw.stop());
         return gw;
       }),
     );
+    allUp();
     return {
       mqttUrl,
       observer,

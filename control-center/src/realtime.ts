@@ -29,6 +29,8 @@ export function startRealtime(
   principalOf: (req: IncomingMessage) => Principal | null,
   /** The per-site push window (default 1 s) and its timers (a fake clock in tests). */
   throttle: { windowMs?: number; timers?: Timers } = {},
+  /** The snapshot a client gets on connecting (default: the live view's list). */
+  snapshot: () => unknown[] = () => view.list(),
 ): Realtime {
   const io = new Server(server, {
     serveClient: false,
@@ -44,7 +46,7 @@ export function startRealtime(
   });
   io.on('connection', (socket) => {
     logger.debug({ id: socket.id }, 'browser connected');
-    socket.emit('snapshot', view.list());
+    socket.emit('snapshot', snapshot());
   });
   const sites = new SiteThrottle({
     ...throttle,

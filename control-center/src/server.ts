@@ -2,6 +2,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { contractPublisher, isAhead, type SiteLevel, siteTopic } from '@slopeguard/core';
 import type { SiteConfig } from '@slopeguard/core/engine/index.ts';
+import { childLogger } from '@slopeguard/core/log.ts';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -37,7 +38,8 @@ import { registerMetricsRoute } from './routes/metrics.ts';
 import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
 import { registerReadyRoute } from './routes/ready.ts';
 import { registerSessionRoutes } from './routes/session.ts';
-import { registerSiteRoutes } from './routes/sites.ts';
+import { registerSiteRuleRoutes } from './routes/site-rules.ts';
+import { placedBy, registerSiteRoutes } from './routes/sites.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { SiteLevels } from './site-levels.ts';
 import { SiteMonitor } from './site-monitor.ts';
@@ -128,7 +130,7 @@ export interface ControlCenter {
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../dist/web/', import.meta.url));
 
 export async function startControlCenter(options: ControlCenterOptions): Promise<ControlCenter> {
-  const logger = options.logger.child({ component: 'control-center' });
+  const logger = childLogger(options.logger, { component: 'control-center' });
   const clock = options.now ?? Date.now;
   const view = new LiveView();
   if (options.store) {
@@ -140,7 +142,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   }
 
   // pino's Logger and Fastify's base logger differ only in generic parameters; the instance is the same.
-  const httpLogger = logger.child({ component: 'http' }) as FastifyBaseLogger;
+  const httpLogger = childLogger(logger, { component: 'http' }) as FastifyBaseLogger;
   // Per-request logs would drown the gateway and alert logs; errors are still logged.
   const app = Fastify({
     loggerInstance: httpLogger,
@@ -176,6 +178,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     (site) => configOf(site)?.position,
     healthWithRain24h(() => options.store),
   );
+  registerSiteRuleRoutes(app, configOf, guard(auth, 'read'));
   registerReadingRoutes(app, {
     store: () => options.store,
     known: knownSensor(view, configOf),
@@ -225,7 +228,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
           db,
           config: notifyForWarnings(options.notify),
           clock: options.notifyClock,
-          log: logger.child({ component: 'notify' }),
+          log: childLogger(logger, { component: 'notify' }),
           audit: auditSinkFor(auth.audit),
           channels: warn?.channels(),
           concurrency: warn ? WARN_OUTBOX_CONCURRENCY : undefined,
@@ -292,8 +295,15 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   const host = options.http.host.includes(':') ? `[${options.http.host}]` : options.http.host;
   ownUrl = `http://${host}:${port}`;
 
-  const realtime = startRealtime(app.server, view, logger, allowedHosts, (req) =>
-    principalFromCookie(auth, req.headers.cookie),
+  const placed = placedBy((site) => configOf(site)?.position);
+  const realtime = startRealtime(
+    app.server,
+    view,
+    logger,
+    allowedHosts,
+    (req) => principalFromCookie(auth, req.headers.cookie),
+    {},
+    () => view.list().map(placed),
   );
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)
@@ -303,7 +313,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     configs: options.sites?.configs ?? new Map(),
     autoConfigure: options.sites?.autoConfigure ?? false,
     states,
-    logger: logger.child({ component: 'site-levels' }),
+    logger: childLogger(logger, { component: 'site-levels' }),
     publish: (site, level) => {
       engineLevels.set(site, level);
       refresh(site);
@@ -352,7 +362,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     ...options.mqtt,
     clientId: `${options.mqtt.username ?? 'control-center'}-${port}`,
     view,
-    logger: logger.child({ component: 'mqtt-feed' }),
+    logger: childLogger(logger, { component: 'mqtt-feed' }),
     metrics: options.metrics,
     now: clock,
     onEvent: (e) => {

@@ -36,7 +36,8 @@ export class SiteMonitor {
     if (!summary) return undefined;
     const engine = this.#o.levels.engine(site);
     const kinds = new Map<string, SensorKind>(summary.sensors.map((s) => [s.sensor, s.kind]));
-    for (const s of this.#o.levels.config(site)?.sensors ?? []) kinds.set(s.id, s.kind);
+    const config = this.#o.levels.config(site);
+    for (const s of config?.sensors ?? []) kinds.set(s.id, s.kind);
     const r = dataStateOf({
       now,
       gateways: summary.gateways,
@@ -45,6 +46,7 @@ export class SiteMonitor {
       gatewaySilenceMs: this.#o.gatewaySilenceMs,
       fallbackStaleMs: this.#o.fallbackStaleMs,
       ...(engine ? { health: engine.health() } : {}),
+      ...(config ? { staleIntervals: config.health.staleIntervals } : {}),
     });
     const prev = this.#data.get(site);
     if (prev && prev.state === r.state && prev.reasons.join('\n') === r.reasons.join('\n')) return prev;

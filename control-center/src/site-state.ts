@@ -31,6 +31,15 @@ export interface DataStateInput {
   /** A gateway whose last message is older than this is offline (its will may never come). */
   gatewaySilenceMs: number;
   fallbackStaleMs: number;
+  /**
+   * With engine health: a sensor whose last reading is more than this many of its sampling
+   * intervals older than `now` is behind, whatever the engine says (default 3, the engine's own
+   * `health.staleIntervals`). The engine judges health on its own clock, the newest reading time; a
+   * gateway replaying its backlog (hours of old readings, in order) keeps that clock in the past, and
+   * each replayed reading makes its sensor look current to the engine. The site is not live then:
+   * its data is old, and the site state says so on the control center's clock.
+   */
+  staleIntervals?: number;
 }
 
 const MOVEMENT: ReadonlySet<SensorKind> = new Set(['tilt', 'displacement']);
@@ -50,9 +59,12 @@ export function dataStateOf(i: DataStateInput): DataStateResult {
   // 3 intervals since the engine started have not passed) is not counted as silent yet.
   const healthy = new Map<string, boolean>();
   if (i.health) {
+    const k = i.staleIntervals ?? 3;
     for (const [id, h] of Object.entries(i.health)) {
-      healthy.set(id, h.healthy || h.status === 'waiting');
-      if (!h.healthy) reasons.push(`sensor ${id} ${h.status}`);
+      const behind = h.lastTs !== null && h.status !== 'stale' && i.now - h.lastTs > k * h.intervalMs;
+      healthy.set(id, !behind && (h.healthy || h.status === 'waiting'));
+      if (behind) reasons.push(`sensor ${id} behind (last reading ${ago(i.now - (h.lastTs ?? 0))} ago)`);
+      else if (!h.healthy) reasons.push(`sensor ${id} ${h.status}`);
     }
   } else {
     for (const s of i.sensors) {
@@ -76,4 +88,14 @@ export function dataStateOf(i: DataStateInput): DataStateResult {
     return { state: 'no_data', reasons };
   }
   return { state: reasons.length > 0 ? 'degraded' : 'live', reasons };
+}
+
+/** "3 h 5 min", "42 min", "15 s": how far behind, for an operator. */
+function ago(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const min = Math.floor(s / 60);
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  return min % 60 === 0 ? `${h} h` : `${h} h ${min % 60} min`;
 }

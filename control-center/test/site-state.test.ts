@@ -41,6 +41,26 @@ describe('data state rules', () => {
     });
     expect(r).toEqual({ state: 'no_data', reasons: ['sensor tilt-1 stale', 'no healthy movement sensor'] });
   });
+  it('no_data while a gateway replays old readings that look current to the engine', () => {
+    // The engine's clock is the newest reading's time, so a replayed backlog looks fresh to it; on
+    // the control center's clock the newest reading is 2 h old (more than 3 intervals of 1 min).
+    const old = { ...health('ok'), lastTs: 2_000 - 7_200_000 };
+    const r = dataStateOf({ ...base, gateways: [online], health: { 'tilt-1': old, 'rain-1': old } });
+    expect(r).toEqual({
+      state: 'no_data',
+      reasons: [
+        'sensor tilt-1 behind (last reading 2 h ago)',
+        'sensor rain-1 behind (last reading 2 h ago)',
+        'no healthy movement sensor',
+      ],
+    });
+    // Within 3 intervals of the clock it is live; a fourth interval makes it behind (staleIntervals).
+    const recent = { ...health('ok'), lastTs: 2_000 - 180_000 };
+    expect(dataStateOf({ ...base, gateways: [online], health: { 'tilt-1': recent } }).state).toBe('live');
+    expect(
+      dataStateOf({ ...base, gateways: [online], health: { 'tilt-1': recent }, staleIntervals: 2 }).state,
+    ).toBe('no_data');
+  });
   it('degraded, not no_data, while a sensor still waits for its first reading', () => {
     const r = dataStateOf({
       ...base,

@@ -5,6 +5,7 @@ import { openSqliteStore, type Store } from '@slopeguard/broker';
 import { siteConfig } from '@slopeguard/core/engine/index.ts';
 import pino from 'pino';
 import { Registry } from 'prom-client';
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ControlCenter, startControlCenter } from '../src/index.ts';
 import { type Mosquitto, startMosquitto } from './mosquitto.ts';
@@ -77,5 +78,20 @@ describe('site position in the sites API', () => {
     const other = (await (await viewer.fetch('api/v1/sites/unplaced')).json()) as Record<string, unknown>;
     expect(other.id).toBe('unplaced');
     expect(other).not.toHaveProperty('position');
+  });
+
+  it('gives the position in the socket.io snapshot too, so a reconnecting map keeps it', async () => {
+    const socket = io(center.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      extraHeaders: { cookie: viewer.cookie },
+    });
+    const list = await new Promise<Array<{ id: string; position?: unknown }>>((resolve, reject) => {
+      socket.on('snapshot', resolve);
+      socket.on('connect_error', reject);
+    });
+    socket.close();
+    expect(list.find((s) => s.id === 'placed')?.position).toEqual([37.4659, 127.0289]);
+    expect(list.find((s) => s.id === 'unplaced')).not.toHaveProperty('position');
   });
 });

@@ -87,4 +87,88 @@ export const release = (site: string, reason: string) =>
 export const manualLevel = (site: string, level: number, reason: string) =>
   call('POST', `/api/v1/sites/${encodeURIComponent(site)}/manual-level`, { level, reason });
 export const siteHealth = (site: string) =>
-  call<Record<string, unknown>>('GET', `/api/v1/sites/${encodeURIComponent(site)}/health`);
+  call<SiteHealth>('GET', `/api/v1/sites/${encodeURIComponent(site)}/health`);
+
+const site$ = (s: string) => encodeURIComponent(s);
+
+export interface Bucket {
+  start: number;
+  count: number;
+  values: Record<string, { min: number; max: number; mean: number }>;
+}
+export interface Range {
+  site: string;
+  sensor: string;
+  from: number;
+  to: number;
+  stepMs: number;
+  buckets: Bucket[];
+}
+/** A sensor's readings over [from, to], downsampled on the server to at most `points` buckets. */
+export const readings = (site: string, sensor: string, from: number, to: number, points = 500) =>
+  call<Range>(
+    'GET',
+    `/api/v1/sites/${site$(site)}/sensors/${site$(sensor)}/readings?from=${from}&to=${to}&points=${points}`,
+  );
+
+/** Rule thresholds as the engine applies them (partial: the charts draw what is there). */
+export interface Rules {
+  tilt?: { level1?: { degPerHour?: number }; level2?: { degPerHour?: number } };
+  displacement?: {
+    level2?: { mmPerHour?: number };
+    level3?: { mmPerHour?: number };
+    level4?: { mmPerHour?: number; forecastHours?: number };
+  };
+  rain?: {
+    level1?: { mm3h?: number };
+    level2?: { mm3h?: number };
+    swi?: { criticalMm?: number };
+  };
+}
+export interface SiteRules {
+  site: string;
+  sensors: Array<{ id: string; kind: string; baseline: { x: number; y: number } | null }>;
+  rules: Rules;
+}
+export const siteRules = (site: string) => call<SiteRules>('GET', `/api/v1/sites/${site$(site)}/rules`);
+
+export interface SiteHealth {
+  engine: {
+    level: number;
+    sensors: Record<string, { status: string; healthy: boolean; since: number; lastTs: number | null }>;
+    swi: Record<string, number>;
+    forecasts: Record<string, { tf: number; r2: number }>;
+  } | null;
+}
+
+export interface GatewayHealth {
+  site: string;
+  id: string;
+  online: boolean;
+  state: string;
+  lastSeen: number | null;
+  seqGaps: number;
+  clockFault: boolean;
+  queueDepth: number | null;
+  supplyV: number | null;
+  cpuTempC: number | null;
+}
+export const gateways = () => call<{ gateways: GatewayHealth[] }>('GET', '/api/v1/gateways');
+
+export interface Command {
+  id: string;
+  name: string;
+  args: Record<string, unknown>;
+  actor: string;
+  sent: number;
+  status: 'sent' | 'acked' | 'failed' | 'timeout';
+  answered: number | null;
+  error: string | null;
+}
+export const commands = (site: string, gw: string) =>
+  call<{ commands: Command[] }>('GET', `/api/v1/gateways/${site$(site)}/${site$(gw)}/commands`);
+export const sendCommand = (site: string, gw: string, name: string, args: Record<string, number | string>) =>
+  call<Command>('POST', `/api/v1/gateways/${site$(site)}/${site$(gw)}/commands`, { name, args });
+
+export const siteAlerts = (site: string) =>
+  call<{ alerts: Alert[] }>('GET', `/api/v1/alerts?state=all&site=${site$(site)}`);

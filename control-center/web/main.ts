@@ -13,7 +13,8 @@ import { currentLang, onLang, setLang, t } from './i18n.ts';
 import { listHeader, renderList, type SortKey, sortSites } from './list.ts';
 import { createLive } from './live.ts';
 import { createMap, type SiteMap } from './map.ts';
-import { type Charts, createCharts, renderSiteInfo, updateCharts } from './site-page.ts';
+import { openReport, type Report } from './report.ts';
+import { openSitePage, renderSiteInfo, type SitePage } from './site-page.ts';
 import {
   addReadings,
   changed,
@@ -30,7 +31,12 @@ const signinError = byId('signin-error');
 const app = byId('app');
 const banner = byId('live-banner');
 const conn = byId('conn');
-const views = { map: byId('view-map'), alerts: byId('view-alerts'), site: byId('view-site') };
+const views = {
+  map: byId('view-map'),
+  alerts: byId('view-alerts'),
+  site: byId('view-site'),
+  report: byId('view-report'),
+};
 const search = byId<HTMLInputElement>('search');
 const sortSel = byId<HTMLSelectElement>('sort');
 const listBody = byId('site-list-body');
@@ -38,8 +44,9 @@ const listHead = byId('site-list-head');
 const placedNote = byId('placed-note');
 
 let map: SiteMap | null = null;
-let charts: Charts | null = null;
-let chartsFor = '';
+let sitePage: SitePage | null = null;
+let report: Report | null = null;
+let role = '';
 const inbox = createInbox(views.alerts);
 
 /** Every text that does not come from data, re-applied on language change. */
@@ -77,9 +84,11 @@ const live = createLive(
   },
 );
 
-function route(): { view: 'map' | 'alerts' | 'site'; site?: string } {
+function route(): { view: 'map' | 'alerts' | 'site' | 'report'; site?: string } {
   const h = location.hash;
   if (h.startsWith('#/alerts')) return { view: 'alerts' };
+  const rep = /^#\/report\/(.+)$/.exec(h);
+  if (rep?.[1]) return { view: 'report', site: decodeURIComponent(rep[1]) };
   const m = /^#\/site\/(.+)$/.exec(h);
   if (m?.[1]) return { view: 'site', site: decodeURIComponent(m[1]) };
   return { view: 'map' };
@@ -102,15 +111,19 @@ function render(): void {
     const placed = list.filter((s) => !s.position).length;
     placedNote.hidden = placed === 0;
     placedNote.textContent = t('placed').replace('{n}', String(placed));
+  } else if (r.view === 'report' && r.site) {
+    // Built once per visit: a report is a record of a period, not a live view.
+    if (report?.site !== r.site) {
+      report?.close();
+      report = openReport(views.report, r.site);
+    }
   } else if (r.view === 'site' && r.site) {
     watch(r.site);
     renderSiteInfo(byId('site-info'), sites.get(r.site), r.site);
-    if (chartsFor !== r.site || !charts) {
-      charts?.tilt.destroy();
-      charts?.rain.destroy();
-      charts = createCharts(byId('site-charts'), r.site);
-      chartsFor = r.site;
-    } else updateCharts(charts, r.site);
+    if (sitePage?.site !== r.site) {
+      sitePage?.close();
+      sitePage = openSitePage(byId('site-charts'), r.site, role);
+    } else sitePage.update();
   }
 }
 subscribe(render);
@@ -120,9 +133,12 @@ window.addEventListener('hashchange', () => {
   if (r.view === 'alerts') void inbox.refresh();
   if (r.view !== 'site') {
     watch(null);
-    charts?.tilt.destroy();
-    charts?.rain.destroy();
-    charts = null;
+    sitePage?.close();
+    sitePage = null;
+  }
+  if (r.view !== 'report') {
+    report?.close();
+    report = null;
   }
   render();
   if (r.view === 'map') map?.invalidate();
@@ -149,6 +165,7 @@ function started(s: api.SessionInfo): void {
   signin.hidden = true;
   app.hidden = false;
   byId('who').textContent = `${s.user.username} (${s.user.role})`;
+  role = s.user.role;
   live.start();
   render();
   map?.invalidate();

@@ -1,15 +1,13 @@
 /**
- * One site: its level and the reasons in plain words, gateway and sensor health, and live charts
- * (uPlot) of tilt and of rain as a hyetograph with its cumulative curve. There is no readings
- * history API yet, so the charts draw the readings received over socket.io since the page was
- * opened, and say so.
+ * One site: its level and the reasons in plain words, gateway and sensor health, charts of the last
+ * 24 h continued live (site-charts.ts), the alert history and gateway commands for operators.
  */
-import 'uplot/dist/uPlot.min.css';
 import type { SiteLevel } from '@slopeguard/core';
-import uPlot from 'uplot';
+import * as api from './api.ts';
 import { el } from './dom.ts';
 import { levelName, t, time } from './i18n.ts';
 import { badge } from './levels.ts';
+import { appendLive, type ChartSet, createChartSet, fromRange, type Series } from './site-charts.ts';
 import { history, type SiteSummary } from './state.ts';
 
 type Reason = SiteLevel['reasons'][number];
@@ -27,11 +25,6 @@ export function reasonWords(r: Reason): string {
     if (r.text) parts.push(`— ${r.text}`);
   }
   return parts.join(' ');
-}
-
-export interface Charts {
-  tilt: uPlot;
-  rain: uPlot;
 }
 
 /** The level, reasons, health and latest values: rebuilt on every change (cheap). */
@@ -85,84 +78,195 @@ export function renderSiteInfo(root: HTMLElement, s: SiteSummary | undefined, id
   root.append(table);
 }
 
-/** The charts: built once per visit, then fed with setData. */
-export function createCharts(root: HTMLElement, id: string): Charts {
-  root.replaceChildren(el('p', { cls: 'note', text: t('chartsSince') }));
-  const tiltBox = el('div', { cls: 'chart', attrs: { 'data-chart': 'tilt' } });
-  const rainBox = el('div', { cls: 'chart', attrs: { 'data-chart': 'rain' } });
-  root.append(el('h3', { text: t('tilt') }), tiltBox, el('h3', { text: t('rain') }), rainBox);
-  const width = Math.max(300, Math.min(900, root.clientWidth - 20));
-  const [tiltData, rainData] = series(id);
-  const tz = (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Asia/Seoul');
-  const tilt = new uPlot(
-    {
-      width,
-      height: 220,
-      tzDate: tz,
-      series: [
-        {},
-        { label: 'x (°)', stroke: '#0072B2', width: 2 },
-        { label: 'y (°)', stroke: '#D55E00', width: 2, dash: [6, 4] },
-      ],
-    },
-    tiltData,
-    tiltBox,
-  );
-  const rain = new uPlot(
-    {
-      width,
-      height: 220,
-      tzDate: tz,
-      series: [
-        {},
-        {
-          label: 'mm',
-          stroke: '#56B4E9',
-          fill: 'rgba(86,180,233,0.4)',
-          paths: uPlot.paths.bars?.({ size: [0.8] }),
-        },
-        { label: 'Σ mm', stroke: '#000000', width: 2, scale: 'cum' },
-      ],
-      axes: [{}, { scale: 'mm' }, { scale: 'cum', side: 1 }],
-      scales: { mm: { auto: true } },
-    },
-    rainData,
-    rainBox,
-  );
-  return { tilt, rain };
+const DAY = 24 * 3_600_000;
+/** Health, gateways and alerts are re-read this often while the page is open (charts are live). */
+const REFRESH_MS = 10_000;
+
+export interface SitePage {
+  readonly site: string;
+  /** New live readings or state: append to the charts. */
+  update(): void;
+  close(): void;
 }
 
-/** The chart data of a site from the readings received since page load. */
-function series(site: string): [uPlot.AlignedData, uPlot.AlignedData] {
-  const h = history.get(site) ?? [];
-  const tiltTs: number[] = [];
-  const xs: number[] = [];
-  const ys: number[] = [];
-  const rainTs: number[] = [];
-  const mm: number[] = [];
-  const cum: number[] = [];
-  let total = 0;
-  for (const r of [...h].sort((a, b) => a.ts - b.ts)) {
-    if (r.kind === 'tilt') {
-      tiltTs.push(r.ts / 1000);
-      xs.push(Number(r.values.x));
-      ys.push(Number(r.values.y));
-    } else if (r.kind === 'rain') {
-      const v = Number(r.values.mm ?? 0);
-      total += v;
-      rainTs.push(r.ts / 1000);
-      mm.push(v);
-      cum.push(total);
+/**
+ * Opens a site's page: loads rules, the last 24 h of every sensor, health, gateways, alerts and
+ * commands, then keeps the charts live. `role` decides whether the command form is shown (the
+ * server checks it anyway).
+ */
+export function openSitePage(root: HTMLElement, id: string, role: string): SitePage {
+  const note = el('p', { cls: 'note', text: t('chartsSince') });
+  const chartsBox = el('div', { cls: 'charts' });
+  const sensorsBox = el('div', { cls: 'sensor-health' });
+  const gwBox = el('div', { cls: 'gw-health' });
+  const alertsBox = el('div', { cls: 'alert-history' });
+  const report = el('a', {
+    text: t('report'),
+    cls: 'report-link',
+    attrs: { href: `#/report/${encodeURIComponent(id)}` },
+  });
+  root.replaceChildren(
+    el('p', {}, report),
+    note,
+    chartsBox,
+    el('h3', { text: t('sensorHealth') }),
+    sensorsBox,
+    el('h3', { text: t('commands') }),
+    gwBox,
+    el('h3', { text: t('alertHistory') }),
+    alertsBox,
+  );
+  let closed = false;
+  let series: Series[] = [];
+  let charts: ChartSet | null = null;
+  let health: api.SiteHealth | null = null;
+
+  const draw = () => {
+    if (closed || !charts) return;
+    const live = history.get(id) ?? [];
+    // A sensor heard live but absent from the site file and history still gets its chart.
+    for (const r of live) {
+      if (!series.some((x) => x.id === r.sensor))
+        series.push({ id: r.sensor, kind: r.kind, ts: [], fields: {}, sum: [], loadedTo: 0 });
     }
-  }
-  return [
-    [tiltTs, xs, ys],
-    [rainTs, mm, cum],
-  ];
+    for (const sr of series) appendLive(sr, live);
+    charts.update(series, health);
+  };
+
+  const refresh = async () => {
+    const [h, gws, alerts] = await Promise.allSettled([
+      api.siteHealth(id),
+      api.gateways(),
+      api.siteAlerts(id),
+    ]);
+    if (closed) return;
+    if (h.status === 'fulfilled') {
+      health = h.value;
+      renderSensorHealth(sensorsBox, h.value);
+    }
+    if (gws.status === 'fulfilled')
+      renderGateways(
+        gwBox,
+        id,
+        gws.value.gateways.filter((g) => g.site === id),
+        role,
+      );
+    if (alerts.status === 'fulfilled') renderAlertHistory(alertsBox, alerts.value.alerts);
+    draw();
+  };
+
+  void (async () => {
+    const rules = await api.siteRules(id).catch(() => null);
+    const to = Date.now();
+    const sensors = rules?.sensors ?? [];
+    const loaded = await Promise.allSettled(
+      sensors.map(async (s) => fromRange(s.id, s.kind, await api.readings(id, s.id, to - DAY, to, 500))),
+    );
+    if (closed) return;
+    series = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (loaded.some((r) => r.status === 'rejected'))
+      note.textContent = `${t('chartsSince')} — ${t('historyFailed')}`;
+    // The last 24 h up to now, moving on as live readings arrive.
+    charts = createChartSet(chartsBox, rules, () => [Date.now() - DAY, Date.now()]);
+    await refresh();
+  })();
+  const timer = setInterval(() => void refresh(), REFRESH_MS);
+
+  return {
+    site: id,
+    update: draw,
+    close() {
+      closed = true;
+      clearInterval(timer);
+      charts?.destroy();
+    },
+  };
 }
 
-export function updateCharts(c: Charts, site: string): void {
-  const [tiltData, rainData] = series(site);
-  c.tilt.setData(tiltData);
-  c.rain.setData(rainData);
+function renderSensorHealth(box: HTMLElement, h: api.SiteHealth): void {
+  const list = el('ul', { cls: 'sensor-states' });
+  for (const [sensor, x] of Object.entries(h.engine?.sensors ?? {})) {
+    const li = el('li', { text: `${sensor}: ${x.status} · ${time(x.lastTs)}` });
+    li.dataset.sensor = sensor;
+    li.dataset.status = x.status;
+    if (!x.healthy) li.className = 'stale';
+    list.append(li);
+  }
+  box.replaceChildren(list);
+}
+
+function renderGateways(box: HTMLElement, site: string, gws: api.GatewayHealth[], role: string): void {
+  box.replaceChildren();
+  for (const g of gws) {
+    const sec = el('div', { cls: 'gw-card' });
+    sec.dataset.gateway = g.id;
+    const facts = [
+      g.online ? t('online') : t('offline'),
+      `${t('lastKnown')} ${time(g.lastSeen)}`,
+      g.queueDepth !== null ? `queue ${g.queueDepth}` : '',
+      g.supplyV !== null ? `${g.supplyV.toFixed(1)} V` : '',
+      g.cpuTempC !== null ? `${g.cpuTempC.toFixed(0)} °C` : '',
+      g.seqGaps ? `seq gaps ${g.seqGaps}` : '',
+      g.clockFault ? 'clock fault' : '',
+    ].filter(Boolean);
+    const head = el('p', { text: `${g.id}: ${facts.join(' · ')}` });
+    if (!g.online) head.className = 'stale';
+    sec.append(head);
+    if (role === 'operator' || role === 'admin') sec.append(commandForm(site, g.id));
+    const list = el('ol', { cls: 'commands' });
+    sec.append(list);
+    void api.commands(site, g.id).then(
+      (r) => {
+        for (const c of r.commands.slice(-5).reverse()) {
+          const li = el('li', {
+            text: `${time(c.sent)} ${c.name} · ${c.actor} · ${c.status}${c.error ? ` (${c.error})` : ''}`,
+          });
+          li.dataset.status = c.status;
+          list.append(li);
+        }
+      },
+      () => undefined,
+    );
+    box.append(sec);
+  }
+}
+
+function commandForm(site: string, gw: string): HTMLElement {
+  const form = el('form', { cls: 'act act-command' });
+  const sel = el('select', { attrs: { 'aria-label': t('commands') } });
+  for (const n of ['health-report', 'test-siren', 'set-sampling-interval', 'reload-config'])
+    sel.append(el('option', { text: n, attrs: { value: n } }));
+  const ms = el('input', {
+    attrs: { type: 'number', min: '1000', step: '1000', placeholder: 'ms', 'aria-label': 'ms' },
+  });
+  const msg = el('span', { cls: 'msg' });
+  form.append(sel, ms, el('button', { text: t('send'), attrs: { type: 'submit' } }), msg);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const args: Record<string, number> = {};
+    if (sel.value === 'set-sampling-interval') args.ms = Number(ms.value);
+    try {
+      const c = await api.sendCommand(site, gw, sel.value, args);
+      msg.className = 'acked';
+      msg.textContent = `${c.name}: ${c.status}`;
+    } catch (err) {
+      msg.className = 'msg';
+      msg.textContent = `${t('failed')}: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  });
+  return form;
+}
+
+function renderAlertHistory(box: HTMLElement, alerts: api.Alert[]): void {
+  const list = el('ol', { cls: 'alert-list' });
+  for (const a of [...alerts].sort((x, y) => y.opened - x.opened).slice(0, 20)) {
+    const li = el('li', {
+      text: `${time(a.opened)} · ${a.maxLevel} ${levelName(a.maxLevel)} · ${a.dataState}${
+        a.acknowledged ? ` · ${t('acked')} ${a.ackBy ?? ''}` : ''
+      }${a.cleared ? ` · ${time(a.cleared)}` : ''}`,
+    });
+    li.dataset.alert = String(a.id);
+    list.append(li);
+  }
+  box.replaceChildren(list);
 }

@@ -1,3 +1,4 @@
+import { childLogger } from '@slopeguard/core/log.ts';
 import type { Logger } from 'pino';
 import { safeHealth } from './agent-support.ts';
 import type { Clock } from './clock.ts';
@@ -38,7 +39,7 @@ export class AgentDrivers {
     const started: { driver: Driver; normalMs: number }[] = [];
     for (const entry of config.drivers) {
       try {
-        const driver = await this.#create(entry, this.#clock, this.#log.child({ part: 'driver' }));
+        const driver = await this.#create(entry, this.#clock, childLogger(this.#log, { part: 'driver' }));
         await driver.start(local.sinkFor(driverKey(entry)));
         started.push({ driver, normalMs: normalIntervalMs(entry) });
       } catch (err) {

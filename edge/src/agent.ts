@@ -6,6 +6,7 @@ import {
   siteTopic,
   type Topic,
 } from '@slopeguard/core';
+import { childLogger } from '@slopeguard/core/log.ts';
 import type { Logger } from 'pino';
 import { commandHandlers } from './agent-commands.ts';
 import { AgentDrivers, type DriverFactory } from './agent-drivers.ts';
@@ -72,7 +73,7 @@ export class EdgeAgent {
     this.#config = opts.config;
     this.#clock = opts.clock;
     const { site, gateway } = opts.config;
-    this.#log = opts.logger.child({ component: 'edge', site, gateway });
+    this.#log = childLogger(opts.logger, { component: 'edge', site, gateway });
     this.#queue = openQueue(opts.config, this.#log);
     this.#drivers = new AgentDrivers(this.#queue, this.#clock, this.#log, opts.createDriver);
     this.#alarm = this.#makeAlarm(opts.config);
@@ -230,13 +231,19 @@ export class EdgeAgent {
 
   #makeAlarm(config: GatewayConfig): Alarm {
     const outputs = config.outputs.map((o) =>
-      createOutput(o, this.#clock, this.#log.child({ part: 'output' })),
+      createOutput(o, this.#clock, childLogger(this.#log, { part: 'output' })),
     );
-    return new Alarm(outputs, this.#clock, this.#log.child({ part: 'alarm' }), config.official);
+    return new Alarm(outputs, this.#clock, childLogger(this.#log, { part: 'alarm' }), config.official);
   }
 
   #makeLocal(config: GatewayConfig): LocalSite {
-    return new LocalSite(config, this.#queue, this.#alarm, this.#clock, this.#log.child({ part: 'local' }));
+    return new LocalSite(
+      config,
+      this.#queue,
+      this.#alarm,
+      this.#clock,
+      childLogger(this.#log, { part: 'local' }),
+    );
   }
 
   #makeForwarder(config: GatewayConfig): Forwarder {
@@ -264,7 +271,7 @@ export class EdgeAgent {
         policy: config.queue.policy,
         now: () => this.#clock.now(),
       },
-      this.#log.child({ part: 'forwarder' }),
+      childLogger(this.#log, { part: 'forwarder' }),
     );
   }
 
@@ -292,7 +299,7 @@ export class EdgeAgent {
         onClose: () => this.#alarm.setLink(false),
         onMessage: (topic, payload, retain) => void this.#inbox.onMessage(topic, payload, retain),
       },
-      this.#log.child({ part: 'uplink' }),
+      childLogger(this.#log, { part: 'uplink' }),
     );
   }
 

@@ -1,4 +1,5 @@
-import pino, { type Logger } from 'pino';
+import { createLogger } from '@slopeguard/core/log.ts';
+import type { Logger } from 'pino';
 import { EdgeAgent } from './agent.ts';
 import { type Clock, scaledClock, systemClock } from './clock.ts';
 import { loadConfigFile } from './config/load.ts';
@@ -38,15 +39,9 @@ export async function runEdge(o: RunOptions): Promise<number> {
     return 0;
   }
   const config = r.config;
-  const logger: Logger = pino(
-    {
-      level: o.logLevel ?? config.log.level,
-      base: { pid: process.pid },
-      redact: ['password', '*.password', 'uplink.password'],
-    },
-    // Synchronous: log lines are rare (info and up), and the last one before a crash must not be lost.
-    pino.destination({ fd: 1, sync: true }),
-  );
+  // Synchronous on stdout: log lines are rare (info and up), and the last one before a crash must
+  // not be lost.
+  const logger: Logger = createLogger({ level: o.logLevel ?? config.log.level, fd: 1, sync: true });
   let clock: Clock = systemClock;
   if (o.timeScale !== undefined && o.timeScale !== 1) {
     const anchor = o.timeAnchor ?? Date.now();

@@ -1,3 +1,4 @@
+import { childLogger } from '@slopeguard/core/log.ts';
 import pino, { type Logger } from 'pino';
 import type { Clock } from './clock.ts';
 import { nowFn } from './clock.ts';
@@ -20,7 +21,7 @@ export interface DriverFactoryContext {
 
 /** Builds the driver a config names. Never opens anything before start(). */
 export function createDriver(config: DriverConfig, ctx: DriverFactoryContext = {}): Driver {
-  const logger = (ctx.logger ?? pino({ level: 'silent' })).child({ component: 'firmware-bridge' });
+  const logger = childLogger(ctx.logger ?? pino({ level: 'silent' }), { component: 'firmware-bridge' });
   const dctx = { logger, binding: ctx.binding ?? defaultBinding, now: nowFn(ctx.clock ?? ctx.now) };
   switch (config.driver) {
     case 'modbus-rtu':

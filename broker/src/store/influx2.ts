@@ -1,4 +1,5 @@
 import { InfluxDB, setLogger } from '@influxdata/influxdb-client';
+import { childLogger } from '@slopeguard/core/log.ts';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors.ts';
 import { influxQueries, influxStore, rowsFromJson } from './influxql.ts';
@@ -31,7 +32,7 @@ export interface Influx2StoreOptions {
  */
 export function openInflux2Store(options: Influx2StoreOptions): Store {
   const timeout = options.timeoutMs ?? 10_000;
-  const log = options.logger?.child({ component: 'influxdb-client' });
+  const log = options.logger && childLogger(options.logger, { component: 'influxdb-client' });
   setLogger({
     error: (message, err) => log?.debug({ err }, message),
     warn: (message, err) => log?.debug({ err }, message),

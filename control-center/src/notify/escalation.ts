@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { isLevel, type Level } from '@slopeguard/core';
+import { childLogger } from '@slopeguard/core/log.ts';
 import pino, { type Logger } from 'pino';
 import type { Clock, ClockTimer } from './clock.ts';
 import { NotifyError } from './errors.ts';
@@ -89,7 +90,7 @@ export class Escalation {
     this.#outbox = opts.outbox;
     this.#policy = opts.policy;
     this.#clock = opts.clock;
-    this.#log = (opts.log ?? pino({ level: 'silent' })).child({ component: 'notify-escalation' });
+    this.#log = childLogger(opts.log ?? pino({ level: 'silent' }), { component: 'notify-escalation' });
     this.#st = prepare(this.#db);
   }
 

@@ -19,10 +19,7 @@ export function registerSiteRoutes(
   /** Adds what the engine does not keep (rain over 24 h, from the store) to the health detail. */
   enrich: (site: string, detail: SiteDetail) => Promise<unknown> = async (_site, detail) => detail,
 ): void {
-  const placed = <T extends { id: string }>(s: T) => {
-    const position = positionOf(s.id);
-    return position ? { ...s, position } : s;
-  };
+  const placed = placedBy(positionOf);
   app.get(
     '/api/v1/sites',
     {
@@ -65,4 +62,12 @@ export function registerSiteRoutes(
       return enrich(req.params.site, detail);
     },
   );
+}
+
+/** A site summary with its `position` from its site file, when it has one (API and socket snapshot). */
+export function placedBy(positionOf: (site: string) => readonly [number, number] | undefined) {
+  return <T extends { id: string }>(s: T) => {
+    const position = positionOf(s.id);
+    return position ? { ...s, position } : s;
+  };
 }

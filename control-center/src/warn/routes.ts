@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { childLogger } from '@slopeguard/core/log.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -74,7 +75,7 @@ const REFUSE_LOG_EVERY_MS = 60_000;
 
 export async function registerWarnRoutes(app: FastifyInstance, d: WarnRouteDeps): Promise<void> {
   const { warn } = d;
-  const log = d.logger.child({ component: 'warn-http' });
+  const log = childLogger(d.logger, { component: 'warn-http' });
   const refused = new Counter({
     name: 'slopeguard_warn_refused_total',
     help: 'Requests to the residents routes refused, by route and HTTP status',

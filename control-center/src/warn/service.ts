@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { encodePayload, type Level } from '@slopeguard/core';
+import { childLogger } from '@slopeguard/core/log.ts';
 import type { Logger } from 'pino';
 import { emailChannel } from '../notify/channels/email.ts';
 import type { ResolvedNotify } from '../notify/config.ts';
@@ -105,7 +106,7 @@ export class WarnService {
   constructor(o: WarnServiceOptions) {
     this.#o = o;
     this.config = o.config;
-    this.#log = o.logger.child({ component: 'warn' });
+    this.#log = childLogger(o.logger, { component: 'warn' });
     this.#started = o.now();
     this.cap = new CapLog({ db: o.db, sender: o.config.sender, idPrefix: o.config.idPrefix });
     this.#st = prepare(o.db);

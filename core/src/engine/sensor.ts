@@ -210,6 +210,11 @@ function emitToTarget(t: number, v: number): void {
 }
 const raw: number[] = [0, 0];
 
+/** values[f], with a named load for the usual fields (a load by a variable name is much slower). */
+function fieldOf(values: Record<string, number>, f: string): number | undefined {
+  return f === 'mm' ? values.mm : f === 'x' ? values.x : f === 'y' ? values.y : values[f];
+}
+
 /** While recording a tape: whether the filter asked `moving()` for this reading, and the answer. */
 let asked = false;
 let answer = false;
@@ -251,7 +256,7 @@ export function applyReading(
   let oor = false;
   let same = r.last.length === fields.length;
   for (let i = 0; i < fields.length; i++) {
-    const v = reading.values[fields[i] as string];
+    const v = fieldOf(reading.values, fields[i] as string);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < setup.min || v > setup.max) oor = true;
     const x = typeof v === 'number' ? v : Number.NaN;
     if (r.last[i] !== x) same = false;
@@ -274,14 +279,7 @@ export function applyReading(
   const move = setup.move;
   const clean = setup.clean;
   if (!move || !clean || !r.move || !r.clean) return;
-  let scalar: number;
-  if (r.kind === 'tilt') {
-    if (r.base === null) r.base = [raw[0] as number, raw[1] as number];
-    scalar = Math.hypot(
-      (raw[0] as number) - (r.base[0] as number),
-      (raw[1] as number) - (r.base[1] as number),
-    );
-  } else scalar = raw[0] as number;
+  if (r.kind === 'tilt' && r.base === null) r.base = [raw[0] as number, raw[1] as number];
   const sparse = r.iv >= site.sparseMs;
   let verdict: CleanVerdict;
   if (tape && !tape.recording) {
@@ -289,6 +287,11 @@ export function applyReading(
     verdict = tapeVerdict(code);
     r.level = tapeLevel(code);
   } else {
+    const base = r.base;
+    const scalar =
+      r.kind === 'tilt' && base !== null
+        ? Math.hypot((raw[0] as number) - (base[0] as number), (raw[1] as number) - (base[1] as number))
+        : (raw[0] as number);
     // After a gap the old trend says nothing about the new values: restart the outlier filter.
     if (wasStale) resetClean(r.clean);
     target.m = r.move;

@@ -1,3 +1,4 @@
+import { childLogger } from '@slopeguard/core/log.ts';
 import type { Logger } from 'pino';
 import type { LineDriverConfig, LineSensor } from '../config.ts';
 import { driverId, serialSettings } from '../config.ts';
@@ -40,7 +41,7 @@ export class LineDriver implements Driver {
   constructor(cfg: LineDriverConfig, ctx: DriverContext) {
     this.ctx = ctx;
     this.id = driverId(cfg);
-    this.log = ctx.logger.child({ driver: this.id });
+    this.log = childLogger(ctx.logger, { driver: this.id });
     this.tracker = new HealthTracker(
       this.log,
       ctx.now,

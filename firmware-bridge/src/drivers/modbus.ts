@@ -1,3 +1,4 @@
+import { childLogger } from '@slopeguard/core/log.ts';
 import type { Logger } from 'pino';
 import type { ModbusDriverConfig, ModbusSensor } from '../config.ts';
 import { driverId, serialSettings } from '../config.ts';
@@ -50,7 +51,7 @@ export class ModbusDriver implements Driver {
     this.cfg = cfg;
     this.ctx = ctx;
     this.id = driverId(cfg);
-    this.log = ctx.logger.child({ driver: this.id });
+    this.log = childLogger(ctx.logger, { driver: this.id });
     this.tracker = new HealthTracker(
       this.log,
       ctx.now,

@@ -1,3 +1,4 @@
+import { childLogger } from '@slopeguard/core/log.ts';
 import type { Logger } from 'pino';
 import type { Sdi12DriverConfig, Sdi12Sensor } from '../config.ts';
 import { driverId, serialSettings } from '../config.ts';
@@ -28,7 +29,7 @@ export class Sdi12Driver implements Driver {
   constructor(cfg: Sdi12DriverConfig, ctx: DriverContext) {
     this.ctx = ctx;
     this.id = driverId(cfg);
-    this.log = ctx.logger.child({ driver: this.id });
+    this.log = childLogger(ctx.logger, { driver: this.id });
     this.tracker = new HealthTracker(
       this.log,
       ctx.now,

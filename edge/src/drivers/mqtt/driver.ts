@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { childLogger } from '@slopeguard/core/log.ts';
 import { rainCounter, SensorConverter } from '@slopeguard/firmware-bridge/convert.ts';
 import type { Driver, DriverHealth, ReadingSink } from '@slopeguard/firmware-bridge/driver.ts';
 import { deliver } from '@slopeguard/firmware-bridge/drivers/deliver.ts';
@@ -45,7 +46,7 @@ export class MqttDriver implements Driver {
     this.id = cfg.id;
     this.#cfg = cfg;
     this.#clock = clock;
-    this.#log = logger.child({ driver: cfg.id });
+    this.#log = childLogger(logger, { driver: cfg.id });
     const now = () => clock.now();
     this.#tracker = new HealthTracker(
       this.#log,
