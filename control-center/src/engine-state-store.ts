@@ -8,7 +8,12 @@ import type { EngineState } from '@slopeguard/core/engine/index.ts';
  * timers and never drops a level it had raised (leaving level 4 needs an operator, not a reboot).
  */
 export interface EngineStateStore {
-  load(site: string): EngineState | undefined;
+  /**
+   * The saved state as stored, unchecked: `createEngine` checks it against core's versioned schema
+   * (and migrates an older version) and refuses a bad one with SG_ENGINE_STATE, so nothing here
+   * pretends a parsed row is an EngineState.
+   */
+  load(site: string): unknown;
   save(site: string, state: EngineState): void;
   close(): void;
 }
@@ -25,7 +30,7 @@ CREATE TABLE IF NOT EXISTS engine_state (site TEXT PRIMARY KEY, state TEXT NOT N
   return {
     load(site) {
       const row = get.get(site) as { state: string } | undefined;
-      return row ? (JSON.parse(row.state) as EngineState) : undefined;
+      return row ? parseSaved(row.state) : undefined;
     },
     save(site, state) {
       put.run(site, JSON.stringify(state), Date.now());
@@ -42,11 +47,20 @@ export function memoryEngineStateStore(): EngineStateStore {
   return {
     load: (site) => {
       const s = m.get(site);
-      return s === undefined ? undefined : (JSON.parse(s) as EngineState);
+      return s === undefined ? undefined : parseSaved(s);
     },
     save: (site, state) => {
       m.set(site, JSON.stringify(state));
     },
     close: () => undefined,
   };
+}
+
+/** A row that is not even JSON reads as an object the engine's check refuses with its own code. */
+function parseSaved(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return { v: 'unreadable' };
+  }
 }
