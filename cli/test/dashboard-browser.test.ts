@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
@@ -53,7 +53,9 @@ async function pixel(page: Page, x: number, y: number): Promise<number[]> {
   );
 }
 
-describe('dashboard in headless Chromium', () => {
+// Each test drives a whole browser against the whole stack; on a loaded two-core CI machine one
+// took 25 s of vitest's default 30 s, so the budget is per-test 90 s (the polls keep their 15 s).
+describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
   let dir: string;
   let stack: DemoStack;
   let browser: Browser;
@@ -171,6 +173,41 @@ describe('dashboard in headless Chromium', () => {
     expect(await page.locator('nav a[href="#/"]').textContent()).toBe('Map');
     await page.click('#lang');
     await poll(() => page.locator('nav a[href="#/"]').textContent()).toBe('지도');
+    await context.close();
+  });
+
+  it('prints an event report of the site that went silent, with its alert and who acknowledged it', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(stack.dashboardUrl);
+    await page.fill('#signin-user', stack.admin.username);
+    await page.fill('#signin-password', stack.admin.password);
+    await page.click('#signin button');
+    await page.locator('#conn.up').waitFor();
+    await page.goto(`${stack.dashboardUrl}#/report/demo-b`);
+    const body = page.locator('.report-body[data-ready="true"]');
+    await body.waitFor();
+    // The level timeline has the silence, the acknowledgement with its comment and the manual
+    // level from the first test, each with who did it.
+    const ack = page.locator('.timeline tr[data-kind="acknowledged"]');
+    expect(await ack.textContent()).toContain('현장 확인 중');
+    expect(await ack.textContent()).toContain('admin');
+    expect(await page.locator('.timeline tr[data-kind="manual_level"]').textContent()).toContain('주민 신고');
+    expect(await page.locator('.report-alerts li').first().textContent()).toContain('확인됨 admin');
+    await page.locator('.report-charts [data-chart="tilt"] canvas').first().waitFor();
+    // Printed, only the report is on the page; the PDF is a real, multi-kilobyte document.
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.locator('nav').isVisible()).toBe(false);
+    expect(await page.locator('.report-form').isVisible()).toBe(false);
+    expect(await body.isVisible()).toBe(true);
+    const pdf = await page.pdf({ format: 'A4', printBackground: true });
+    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    expect(pdf.length).toBeGreaterThan(20_000);
+    if (SHOTS) {
+      await page.emulateMedia({ media: 'screen' });
+      await shot(page, 'report');
+      writeFileSync(join(SHOTS, 'report.pdf'), pdf);
+    }
     await context.close();
   });
 

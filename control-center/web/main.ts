@@ -13,6 +13,7 @@ import { currentLang, onLang, setLang, t } from './i18n.ts';
 import { listHeader, renderList, type SortKey, sortSites } from './list.ts';
 import { createLive } from './live.ts';
 import { createMap, type SiteMap } from './map.ts';
+import { openReport, type Report } from './report.ts';
 import { openSitePage, renderSiteInfo, type SitePage } from './site-page.ts';
 import {
   addReadings,
@@ -30,7 +31,12 @@ const signinError = byId('signin-error');
 const app = byId('app');
 const banner = byId('live-banner');
 const conn = byId('conn');
-const views = { map: byId('view-map'), alerts: byId('view-alerts'), site: byId('view-site') };
+const views = {
+  map: byId('view-map'),
+  alerts: byId('view-alerts'),
+  site: byId('view-site'),
+  report: byId('view-report'),
+};
 const search = byId<HTMLInputElement>('search');
 const sortSel = byId<HTMLSelectElement>('sort');
 const listBody = byId('site-list-body');
@@ -39,6 +45,7 @@ const placedNote = byId('placed-note');
 
 let map: SiteMap | null = null;
 let sitePage: SitePage | null = null;
+let report: Report | null = null;
 let role = '';
 const inbox = createInbox(views.alerts);
 
@@ -77,9 +84,11 @@ const live = createLive(
   },
 );
 
-function route(): { view: 'map' | 'alerts' | 'site'; site?: string } {
+function route(): { view: 'map' | 'alerts' | 'site' | 'report'; site?: string } {
   const h = location.hash;
   if (h.startsWith('#/alerts')) return { view: 'alerts' };
+  const rep = /^#\/report\/(.+)$/.exec(h);
+  if (rep?.[1]) return { view: 'report', site: decodeURIComponent(rep[1]) };
   const m = /^#\/site\/(.+)$/.exec(h);
   if (m?.[1]) return { view: 'site', site: decodeURIComponent(m[1]) };
   return { view: 'map' };
@@ -102,6 +111,12 @@ function render(): void {
     const placed = list.filter((s) => !s.position).length;
     placedNote.hidden = placed === 0;
     placedNote.textContent = t('placed').replace('{n}', String(placed));
+  } else if (r.view === 'report' && r.site) {
+    // Built once per visit: a report is a record of a period, not a live view.
+    if (report?.site !== r.site) {
+      report?.close();
+      report = openReport(views.report, r.site);
+    }
   } else if (r.view === 'site' && r.site) {
     watch(r.site);
     renderSiteInfo(byId('site-info'), sites.get(r.site), r.site);
@@ -120,6 +135,10 @@ window.addEventListener('hashchange', () => {
     watch(null);
     sitePage?.close();
     sitePage = null;
+  }
+  if (r.view !== 'report') {
+    report?.close();
+    report = null;
   }
   render();
   if (r.view === 'map') map?.invalidate();

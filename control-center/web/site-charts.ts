@@ -360,7 +360,13 @@ function windowSum(ts: readonly number[], v: readonly number[], windowMs: number
 }
 
 /** Builds the charts once, then re-feeds them; rebuilds when the set of charts changes. */
-export function createChartSet(root: HTMLElement, rules: SiteRules | null, printWidth?: number): ChartSet {
+export function createChartSet(
+  root: HTMLElement,
+  rules: SiteRules | null,
+  /** The time axis in epoch ms (the period shown, also with one point or none); read on each redraw. */
+  period: () => [number, number],
+  printWidth?: number,
+): ChartSet {
   let built: Array<{ key: string; plot: uPlot; box: HTMLElement }> = [];
   const swi = el('p', { cls: 'swi' });
   const forecast = el('p', { cls: 'forecast' });
@@ -380,7 +386,17 @@ export function createChartSet(root: HTMLElement, rules: SiteRules | null, print
           tzDate: tz,
           series: sp.series,
           ...(sp.axes ? { axes: sp.axes } : {}),
-          ...(sp.scales ? { scales: sp.scales } : {}),
+          scales: {
+            ...sp.scales,
+            // The period, stretched to a forecast failure time beyond it.
+            x: {
+              time: true,
+              range: (_u, _min, max) => {
+                const [a, b] = period();
+                return [a / 1000, Math.max(b / 1000, max ?? 0)];
+              },
+            },
+          },
           plugins: [thresholdPlugin(sp.lines ?? []), ...(sp.extra ?? [])],
         },
         sp.data,

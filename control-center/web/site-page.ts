@@ -166,7 +166,8 @@ export function openSitePage(root: HTMLElement, id: string, role: string): SiteP
     series = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     if (loaded.some((r) => r.status === 'rejected'))
       note.textContent = `${t('chartsSince')} — ${t('historyFailed')}`;
-    charts = createChartSet(chartsBox, rules);
+    // The last 24 h up to now, moving on as live readings arrive.
+    charts = createChartSet(chartsBox, rules, () => [Date.now() - DAY, Date.now()]);
     await refresh();
   })();
   const timer = setInterval(() => void refresh(), REFRESH_MS);
