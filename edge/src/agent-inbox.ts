@@ -75,19 +75,28 @@ export class AgentInbox {
   }
 
   #onNotice(m: DecodeResult): void {
-    if (!m.ok) {
-      this.#noticesRefused++;
-      const now = this.#c.now();
-      if (now - this.#noticeLoggedAt < NOTICE_REFUSAL_LOG_MS) return;
-      this.#noticeLoggedAt = now;
-      return void this.#c.log.warn(
-        { errors: m.errors.slice(0, 5), refused: this.#noticesRefused },
-        'site notice refused (further refusals within a minute are only counted)',
-      );
-    }
+    const c = this.#c;
+    if (!m.ok) return void this.#refuseNotice(m.errors);
     if (m.channel !== 'notice' || m.topic.scope !== 'site') return;
+    // A notice stamped further ahead than the allowed skew is refused like a malformed one: a board
+    // must not show a message whose time (or sender's clock) cannot be trusted.
+    if (m.value.ts - c.now() > c.clockCheck.maxSkewMs) {
+      return void this.#refuseNotice([`ts ${m.value.ts} is ahead of the gateway's clock`]);
+    }
     const { site } = m.topic;
-    for (const board of this.#c.signboards()) board.show(site, m.value);
+    for (const board of c.signboards()) board.show(site, m.value);
+  }
+
+  /** Counts every refusal; logs the first, then at most one line a minute with the count. */
+  #refuseNotice(errors: string[]): void {
+    this.#noticesRefused++;
+    const now = this.#c.now();
+    if (now - this.#noticeLoggedAt < NOTICE_REFUSAL_LOG_MS) return;
+    this.#noticeLoggedAt = now;
+    this.#c.log.warn(
+      { errors: errors.slice(0, 5), refused: this.#noticesRefused },
+      'site notice refused (further refusals within a minute are only counted)',
+    );
   }
 
   #ack(a: { id: string; ok: boolean; error?: string; result?: CommandResult }): Promise<void> {

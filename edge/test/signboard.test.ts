@@ -95,10 +95,12 @@ describe('signboard output', () => {
 
     // The same notice again (the control center republishes on its restart): not rewritten.
     pub(notice({}));
-    // Hostile notices: not JSON, a text over the 90-character form, an unknown key.
+    // Hostile notices: not JSON, a text over the 90-character form, an unknown key...
     pub('{not json');
     pub(notice({ ko: { short: '가'.repeat(91), long: '' } }));
     pub(notice({ colour: 'red' }));
+    // ...and one stamped a day ahead of the gateway's clock.
+    pub(notice({ ts: Date.now() + 86_400_000, level: 1 }));
     // A new notice, with line breaks in its text that must not break the framing.
     pub(
       notice({ ts: 1_790_000_060_000, level: 4, exercise: false, en: { short: 'Leave\r\nnow.', long: 'x' } }),
@@ -110,7 +112,7 @@ describe('signboard output', () => {
       'END\r\n';
     await waitFor('new notice on the board', () => text().length >= (FRAME_1 + frame2).length);
     expect(text()).toBe(FRAME_1 + frame2);
-    expect(agent.noticesRefused).toBe(3);
+    expect(agent.noticesRefused).toBe(4);
     expect(agent.connected).toBe(true);
   });
 
