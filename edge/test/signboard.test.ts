@@ -3,10 +3,13 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { siteTopic } from '@slopeguard/core';
 import type { EdgeAgent } from '@slopeguard/edge/agent.ts';
+import { planReload } from '@slopeguard/edge/agent-reload.ts';
+import { noticeSites } from '@slopeguard/edge/agent-support.ts';
+import { loadConfigFile } from '@slopeguard/edge/config/load.ts';
 import { type PtyPair, startPtyPair } from '@slopeguard/simulators/serial/socat.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Mosquitto, startMosquitto } from '../../control-center/test/mosquitto.ts';
-import { startAgent, tempDir, waitFor } from './helpers.ts';
+import { startAgent, tempDir, waitFor, writeConfig } from './helpers.ts';
 import { MOSQUITTO_PUB } from './mosquitto.ts';
 
 /**
@@ -133,4 +136,33 @@ describe('signboard output', () => {
         'END\r\n',
     );
   }, 30_000);
+
+  it('a reload that changes the signboards renews the subscription; a siren change does not', () => {
+    const base = {
+      site: SITE,
+      gateway: 'gw-b',
+      dataDir: join(tmp.dir, 'reload'),
+      uplink: { url: 'mqtt://127.0.0.1:1883' },
+      drivers: [{ driver: 'synthetic', id: 'syn', sensors: [{ id: 'rain-1', kind: 'rain' }] }],
+    };
+    const siren = { kind: 'simulated', id: 'siren' };
+    const load = (name: string, outputs: object[]) => {
+      const r = loadConfigFile(writeConfig(tmp.dir, name, { ...base, outputs }));
+      if (!r.ok) throw new Error(r.errors.join('; '));
+      return r.config;
+    };
+    const prev = load('prev.yaml', [siren]);
+    expect(noticeSites(prev)).toEqual([]);
+    const board = { kind: 'signboard', id: 'board', port: '/dev/ttyUSB1', sites: ['other-site', SITE] };
+    const withBoard = join(tmp.dir, 'next.yaml');
+    load('next.yaml', [siren, board]);
+    expect(planReload(withBoard, prev)).toMatchObject({ outputs: true, uplink: true });
+    expect(noticeSites(planReload(withBoard, prev).next)).toEqual([SITE, 'other-site']);
+    load('next.yaml', [{ ...siren, atLevel: 3 }]);
+    expect(planReload(withBoard, prev)).toMatchObject({ outputs: true, uplink: false });
+    // Without `sites` a board shows the gateway's own site.
+    expect(noticeSites(load('own.yaml', [{ kind: 'signboard', id: 'b', port: '/dev/ttyUSB1' }]))).toEqual([
+      SITE,
+    ]);
+  });
 });
