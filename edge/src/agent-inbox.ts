@@ -44,7 +44,11 @@ export class AgentInbox {
     // The clock check decodes (and counts refusals of) the broker's ticks itself.
     if (channel === 'clock') return c.clockCheck.onTick(payload, c.now());
     if (channel === 'level') return this.#onLevel(decode(topic, payload));
-    if (channel === 'notice') return this.#onNotice(decode(topic, payload));
+    if (channel === 'notice') {
+      // A zero-length payload is the control center clearing the retained notice: blank the board.
+      if (payload.length === 0) return this.#onNoticeCleared(topic);
+      return this.#onNotice(decode(topic, payload));
+    }
     if (channel !== 'cmd') return;
     if (c.commandGuard.retained(retain, commandId(payload))) return;
     const m = decode(topic, payload);
@@ -85,6 +89,13 @@ export class AgentInbox {
     }
     const { site } = m.topic;
     for (const board of c.signboards()) board.show(site, m.value);
+  }
+
+  #onNoticeCleared(topic: string): void {
+    const t = parseTopic(topic);
+    if (t?.scope !== 'site') return;
+    const now = this.#c.now();
+    for (const board of this.#c.signboards()) board.clear(t.site, now);
   }
 
   /** Counts every refusal; logs the first, then at most one line a minute with the count. */

@@ -117,6 +117,16 @@ describe('signboard output', () => {
     expect(text()).toBe(FRAME_1 + frame2);
     expect(agent.noticesRefused).toBe(4);
     expect(agent.connected).toBe(true);
+
+    // The control center deletes the retained notice (a zero-length retained publish): the board gets
+    // a clear frame, which is not a refusal.
+    execFileSync(MOSQUITTO_PUB, [
+      ...['-h', '127.0.0.1', '-p', new URL(mosquitto.url).port, '-i', 'cc-notice', '-q', '1', '-r'],
+      ...['-t', topic, '-n'],
+    ]);
+    await waitFor('clear frame on the board', () => text().endsWith('END\r\n') && text().includes('CLEAR'));
+    expect(text().slice((FRAME_1 + frame2).length)).toMatch(/^SG1 board-site CLEAR \d+\r\nEND\r\n$/);
+    expect(agent.noticesRefused).toBe(4);
   });
 
   it('a board that was unplugged gets the current notice once it is back', async () => {

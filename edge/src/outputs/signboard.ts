@@ -51,6 +51,15 @@ export function signboardFrame(
 }
 
 /**
+ * The frame that blanks a site's part of the board: the control center clears the retained notice
+ * (a zero-length retained publish, MQTT's delete) when nothing is to be shown, e.g. data came back
+ * after a "no data" notice without any warning.
+ */
+export function signboardClearFrame(site: string, ts: number): string {
+  return `SG1 ${site} CLEAR ${ts}\r\nEND\r\n`;
+}
+
+/**
  * An LED signboard (전광판) on a serial line, showing the control center's retained notice of its
  * sites. Not part of the alarm: it shows words, not a level threshold. Writes never throw and never
  * block the agent (the port is opened non-blocking); a frame the port refused is kept and retried,
@@ -85,6 +94,18 @@ export class Signboard {
     const frame = signboardFrame(site, notice, this.#cfg);
     if (this.#written.get(site) === frame || this.#pending.get(site)?.frame === frame) return;
     this.#pending.set(site, { frame, ts: notice.ts });
+    this.#flush();
+  }
+
+  /** Blanks `site` unless the board shows nothing for it already (or never showed anything). */
+  clear(site: string, ts: number): void {
+    if (this.#closed || !this.sites.includes(site)) return;
+    const written = this.#written.get(site);
+    if (written === undefined || written.split(' ')[2] === 'CLEAR') {
+      this.#pending.delete(site);
+      return;
+    }
+    this.#pending.set(site, { frame: signboardClearFrame(site, ts), ts });
     this.#flush();
   }
 
