@@ -1,4 +1,4 @@
-import { changed } from './agent-support.ts';
+import { changed, signboardConfigs } from './agent-support.ts';
 import { CommandRefused } from './commands.ts';
 import { loadConfigFile } from './config/load.ts';
 import type { GatewayConfig } from './config/schema.ts';
@@ -8,7 +8,10 @@ export interface ReloadPlan {
   next: GatewayConfig;
   /** Outputs or the official-level settings changed: new alarm and local site. */
   outputs: boolean;
-  /** The uplink changed: new connection and forwarder. */
+  /**
+   * The uplink or the signboards changed: new connection and forwarder (a new subscription is what
+   * brings the retained notices to new or changed signboards).
+   */
   uplink: boolean;
 }
 
@@ -29,7 +32,9 @@ export function planReload(configPath: string | undefined, prev: GatewayConfig):
   return {
     next,
     outputs: changed(next, prev, 'outputs') || changed(next, prev, 'official'),
-    uplink: changed(next, prev, 'uplink'),
+    uplink:
+      changed(next, prev, 'uplink') ||
+      JSON.stringify(signboardConfigs(next)) !== JSON.stringify(signboardConfigs(prev)),
   };
 }
 

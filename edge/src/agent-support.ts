@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config/schema.ts';
 import type { Driver, DriverHealth } from './drivers/index.ts';
+import type { SignboardConfig } from './outputs/signboard.ts';
 import { ReadingQueue } from './queue/queue.ts';
 
 /** Small helpers of the agent (agent.ts), kept apart so that file stays about wiring. */
@@ -76,6 +77,18 @@ export function withFutureCounts(
   }
   h.errors.future = (h.errors.future ?? 0) + total;
   return h;
+}
+
+/** The signboards of `config`, each with its sites (the gateway's own site when it names none). */
+export function signboardConfigs(config: GatewayConfig): SignboardConfig[] {
+  return config.outputs.flatMap((o) =>
+    o.kind === 'signboard' ? [{ ...o, sites: o.sites ?? [config.site] }] : [],
+  );
+}
+
+/** The sites whose notice topic the gateway subscribes to: those its signboards show. */
+export function noticeSites(config: GatewayConfig): string[] {
+  return [...new Set(signboardConfigs(config).flatMap((s) => s.sites))].sort();
 }
 
 export function changed(a: GatewayConfig, b: GatewayConfig, key: keyof GatewayConfig): boolean {

@@ -12,7 +12,14 @@ import { commandHandlers } from './agent-commands.ts';
 import { AgentDrivers, type DriverFactory } from './agent-drivers.ts';
 import { AgentInbox } from './agent-inbox.ts';
 import { planReload, reloadResult } from './agent-reload.ts';
-import { openQueue, safeHealth, withFutureCounts, withTimeout } from './agent-support.ts';
+import {
+  noticeSites,
+  openQueue,
+  safeHealth,
+  signboardConfigs,
+  withFutureCounts,
+  withTimeout,
+} from './agent-support.ts';
 import { Alarm } from './alarm.ts';
 import type { Clock } from './clock.ts';
 import { CLOCK_TOPIC, ClockCheck } from './clock-check.ts';
@@ -23,6 +30,7 @@ import { Forwarder } from './forwarder.ts';
 import { buildStatus } from './health.ts';
 import { LocalSite } from './local.ts';
 import { createOutput } from './outputs/index.ts';
+import { Signboard } from './outputs/signboard.ts';
 import type { ReadingQueue } from './queue/queue.ts';
 import { Uplink } from './uplink.ts';
 
@@ -61,6 +69,7 @@ export class EdgeAgent {
   readonly #startedAt = Date.now();
   #config: GatewayConfig;
   #alarm: Alarm;
+  #signboards: Signboard[];
   #local: LocalSite;
   #uplink: Uplink | undefined;
   #forwarder: Forwarder;
@@ -77,6 +86,7 @@ export class EdgeAgent {
     this.#queue = openQueue(opts.config, this.#log);
     this.#drivers = new AgentDrivers(this.#queue, this.#clock, this.#log, opts.createDriver);
     this.#alarm = this.#makeAlarm(opts.config);
+    this.#signboards = this.#makeSignboards(opts.config);
     this.#local = this.#makeLocal(opts.config);
     this.#forwarder = this.#makeForwarder(opts.config);
     this.#clockCheck = new ClockCheck(opts.config.clock.maxSkewMs, this.#log, (offsetMs, ok) =>
@@ -99,6 +109,7 @@ export class EdgeAgent {
       // Command ids already run live in the queue's meta table: at most once, across restarts.
       commandGuard: new CommandGuard(new CommandLedger(this.#queue), this.#log, () => this.#clock.now()),
       alarm: () => this.#alarm,
+      signboards: () => this.#signboards,
       handlers: () => handlers,
       ack: async (ack) => {
         try {
@@ -120,6 +131,11 @@ export class EdgeAgent {
 
   get level(): { local: Level; effective: Level } {
     return { local: this.#local.level, effective: this.#alarm.effective() };
+  }
+
+  /** Site notices refused (malformed, over size) since start. */
+  get noticesRefused(): number {
+    return this.#inbox.noticesRefused;
   }
 
   get connected(): boolean {
@@ -160,6 +176,7 @@ export class EdgeAgent {
     this.#forwarder.stop();
     await withTimeout(this.#uplink?.end() ?? Promise.resolve(), 3000).catch(() => this.#uplink?.kill());
     await this.#alarm.close();
+    await Promise.all(this.#signboards.map((s) => s.close()));
     this.#queue.close();
     this.#log.info('gateway stopped');
   }
@@ -212,6 +229,8 @@ export class EdgeAgent {
       if (official !== undefined) this.#alarm.setOfficial(official);
       this.#alarm.setLink(this.#uplink?.connected ?? false);
       this.#local = this.#makeLocal(next);
+      await Promise.all(this.#signboards.map((s) => s.close()));
+      this.#signboards = this.#makeSignboards(next);
     }
     this.#local.reconfigure(next);
     this.#clockCheck.maxSkewMs = next.clock.maxSkewMs;
@@ -230,10 +249,18 @@ export class EdgeAgent {
   }
 
   #makeAlarm(config: GatewayConfig): Alarm {
-    const outputs = config.outputs.map((o) =>
-      createOutput(o, this.#clock, childLogger(this.#log, { part: 'output' })),
+    const outputs = config.outputs.flatMap((o) =>
+      o.kind === 'signboard'
+        ? []
+        : [createOutput(o, this.#clock, childLogger(this.#log, { part: 'output' }))],
     );
     return new Alarm(outputs, this.#clock, childLogger(this.#log, { part: 'alarm' }), config.official);
+  }
+
+  #makeSignboards(config: GatewayConfig): Signboard[] {
+    return signboardConfigs(config).map(
+      (c) => new Signboard(c, childLogger(this.#log, { part: 'signboard' })),
+    );
   }
 
   #makeLocal(config: GatewayConfig): LocalSite {
@@ -280,6 +307,7 @@ export class EdgeAgent {
       this.#topic('cmd'),
       CLOCK_TOPIC,
       ...(config.official.follow ? [siteTopic(config.site, 'level')] : []),
+      ...noticeSites(config).map((site) => siteTopic(site, 'notice')),
     ];
     const will = {
       topic: this.#topic('status'),

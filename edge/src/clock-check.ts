@@ -32,6 +32,10 @@ export class ClockCheck {
     this.#maxSkewMs = ms;
   }
 
+  get maxSkewMs(): number {
+    return this.#maxSkewMs;
+  }
+
   /** For the status: absent until the broker's first tick. */
   get state(): ClockState | undefined {
     return this.#state && { ...this.#state };

@@ -148,8 +148,37 @@ export const SimulatedOutput = Type.Object(
   },
   strict,
 );
-export const OutputConfig = Type.Union([GpioOutput, SerialRelayOutput, SimulatedOutput]);
+/**
+ * An LED signboard (전광판) on a serial line: shows the control center's retained notice of its sites
+ * (docs/gateway.md "Signboards"). No `atLevel`: it shows words, whatever the level.
+ */
+export const SignboardOutput = Type.Object(
+  {
+    kind: Type.Literal('signboard'),
+    id: Id,
+    port: Type.String({ minLength: 1 }),
+    baudRate: Type.Integer({ minimum: 300, maximum: 921_600, default: 9600 }),
+    sites: Type.Optional(
+      Type.Array(Id, {
+        minItems: 1,
+        maxItems: 16,
+        uniqueItems: true,
+        description: "default: the gateway's site",
+      }),
+    ),
+    language: Type.Union([Type.Literal('ko'), Type.Literal('en'), Type.Literal('both')], { default: 'both' }),
+    form: Type.Union([Type.Literal('short'), Type.Literal('long')], {
+      default: 'short',
+      description: 'short: at most 90 characters; long: at most 157',
+    }),
+  },
+  strict,
+);
+export const OutputConfig = Type.Union([GpioOutput, SerialRelayOutput, SimulatedOutput, SignboardOutput]);
 export type OutputConfig = Static<typeof OutputConfig>;
+/** The outputs the alarm switches by level (all but signboards). */
+export type AlarmOutputConfig = Exclude<OutputConfig, { kind: 'signboard' }>;
+export type SignboardOutputConfig = Static<typeof SignboardOutput>;
 
 export const GatewayConfig = Type.Object(
   {

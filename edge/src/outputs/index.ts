@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
-import type { OutputConfig } from '../config/schema.ts';
+import type { AlarmOutputConfig } from '../config/schema.ts';
 import { createGpioOutput } from './gpio.ts';
 import { createSerialRelayOutput } from './serial-relay.ts';
 import { createSimulatedOutput } from './simulated.ts';
@@ -8,7 +8,7 @@ import type { Output } from './types.ts';
 
 export type { Output, OutputState } from './types.ts';
 
-export function createOutput(cfg: OutputConfig, clock: Clock, log: Logger): Output {
+export function createOutput(cfg: AlarmOutputConfig, clock: Clock, log: Logger): Output {
   switch (cfg.kind) {
     case 'gpio':
       return createGpioOutput(cfg, clock, log);
