@@ -164,6 +164,11 @@ export function openSitePage(root: HTMLElement, id: string, role: string): SiteP
     );
     if (closed) return;
     series = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    // The sensors whose history came from the readings API (tests tell history from live by it).
+    chartsBox.dataset.history = series
+      .filter((s) => s.ts.length > 0)
+      .map((s) => s.id)
+      .join(' ');
     if (loaded.some((r) => r.status === 'rejected'))
       note.textContent = `${t('chartsSince')} — ${t('historyFailed')}`;
     // The last 24 h up to now, moving on as live readings arrive.
