@@ -252,7 +252,7 @@ async function stopProc(proc: ChildProcess): Promise<void> {
   await exited;
 }
 
-function results(label: string, r: LoadResult, target?: { readings: number }): BenchResult[] {
+function results(label: string, r: LoadResult, target?: { readings: number; p99Ms: number }): BenchResult[] {
   const rate = Math.round(r.readings / r.seconds);
   const out: BenchResult[] = [
     {
@@ -267,7 +267,7 @@ function results(label: string, r: LoadResult, target?: { readings: number }): B
       name: `${label}: p99 publish-to-PUBACK`,
       value: r.p99,
       unit: 'ms',
-      ...(target ? { target: '<= 1000', pass: r.p99 <= 1000 } : {}),
+      ...(target ? { target: `<= ${target.p99Ms}`, pass: r.p99 <= target.p99Ms } : {}),
     },
   ];
   if (r.failed > 0) out.push({ name: `${label}: failed publishes`, value: r.failed, unit: '' });
@@ -303,7 +303,8 @@ export async function run(): Promise<BenchResult[]> {
       await broker.close();
       const stored = await store.count();
       await store.close();
-      out.push(...results('SQLite', r, { readings: 50_000 }));
+      // Issue 13's target for SQLite; the InfluxDB one is the first broker issue's.
+      out.push(...results('SQLite', r, { readings: 100_000, p99Ms: 250 }));
       out.push({ name: 'SQLite: readings in the store', value: stored, unit: '' });
     }
     // 2. InfluxDB 1.x
@@ -325,7 +326,7 @@ export async function run(): Promise<BenchResult[]> {
         });
         const r = await runLoad(broker.port);
         await broker.close();
-        out.push(...results('InfluxDB 1.6.7', r, { readings: 30_000 }));
+        out.push(...results('InfluxDB 1.6.7', r, { readings: 30_000, p99Ms: 1000 }));
         out.push({ name: 'InfluxDB 1.6.7: readings in the store', value: await store.count(), unit: '' });
         await store.close();
       } finally {
