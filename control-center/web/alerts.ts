@@ -8,7 +8,11 @@ import * as api from './api.ts';
 import { el } from './dom.ts';
 import { levelName, t, time } from './i18n.ts';
 
-export function createInbox(root: HTMLElement): { refresh(): Promise<void> } {
+/** Roles that may act on alerts; the server refuses the others anyway (403). */
+export const mayAct = (role: string) => role === 'operator' || role === 'admin';
+
+/** `role()` is the signed-in user's role: viewers get the alerts and their history, no forms. */
+export function createInbox(root: HTMLElement, role: () => string): { refresh(): Promise<void> } {
   let busy = false;
   const refresh = async () => {
     if (busy) return;
@@ -20,7 +24,9 @@ export function createInbox(root: HTMLElement): { refresh(): Promise<void> } {
       root.replaceChildren(
         el('h2', { text: t('alerts') }),
         ...(alerts.length === 0 ? [el('p', { text: t('noAlerts'), cls: 'empty' })] : []),
-        ...alerts.map((a) => card(a, details.find((d) => d.alert.id === a.id)?.history ?? [], refresh)),
+        ...alerts.map((a) =>
+          card(a, details.find((d) => d.alert.id === a.id)?.history ?? [], mayAct(role()), refresh),
+        ),
       );
     } catch (err) {
       root.replaceChildren(el('p', { cls: 'error', text: `${t('failed')}: ${(err as Error).message}` }));
@@ -31,7 +37,12 @@ export function createInbox(root: HTMLElement): { refresh(): Promise<void> } {
   return { refresh };
 }
 
-function card(a: api.Alert, history: api.AlertEvent[], refresh: () => Promise<void>): HTMLElement {
+function card(
+  a: api.Alert,
+  history: api.AlertEvent[],
+  act: boolean,
+  refresh: () => Promise<void>,
+): HTMLElement {
   const c = el('article', { cls: `alert lv-${a.level} data-${a.dataState}` });
   c.dataset.alert = String(a.id);
   c.dataset.site = a.site;
@@ -51,10 +62,10 @@ function card(a: api.Alert, history: api.AlertEvent[], refresh: () => Promise<vo
         text: `${t('acked')} · ${a.ackBy ?? ''} · ${time(a.acknowledged)} · ${a.ackComment ?? ''}`,
       }),
     );
-  else c.append(form(t('comment'), t('ack'), 'ack', (text) => api.acknowledge(a.id, text), refresh));
-  if (a.level === 4)
+  else if (act) c.append(form(t('comment'), t('ack'), 'ack', (text) => api.acknowledge(a.id, text), refresh));
+  if (act && a.level === 4)
     c.append(form(t('reason'), t('release'), 'release', (text) => api.release(a.site, text), refresh));
-  c.append(manualForm(a.site, refresh));
+  if (act) c.append(manualForm(a.site, refresh));
   const ol = el('ol', { cls: 'history', attrs: { 'aria-label': t('history') } });
   for (const e of history)
     ol.append(

@@ -47,7 +47,7 @@ let map: SiteMap | null = null;
 let sitePage: SitePage | null = null;
 let report: Report | null = null;
 let role = '';
-const inbox = createInbox(views.alerts);
+const inbox = createInbox(views.alerts, () => role);
 
 /** Every text that does not come from data, re-applied on language change. */
 function applyTexts(): void {
