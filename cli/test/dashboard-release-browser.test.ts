@@ -144,7 +144,7 @@ describe('release of level 4 from the alert inbox, in headless Chromium', { time
     await page.keyboard.press('Enter');
     await poll(() => card.locator('h3').textContent()).toContain('경계');
     expect(await card.locator('.act-release').count()).toBe(0);
-    await card.locator('details summary').click();
+    await card.locator('details.hist summary').click();
     const release = card.locator('ol.history li', { hasText: 'release' });
     expect(await release.textContent()).toContain(operator.username);
     expect(await release.textContent()).toContain('현장 점검 완료');

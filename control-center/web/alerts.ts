@@ -1,12 +1,19 @@
 /**
  * The alert inbox: active alerts, worst first; acknowledge with a comment, release of level 4 with a
- * reason, a manual level with a reason; and who did what, from each alert's history. Every action
+ * reason, a manual level with a reason; who did what, from each alert's history; where the
+ * escalation stands and the notifications sent (web/notifications.ts). Every action
  * goes through the REST API with the CSRF token; the server audits it and refuses what the
  * signed-in role may not do (the refusal is shown as it comes).
  */
 import * as api from './api.ts';
 import { el } from './dom.ts';
 import { levelName, t, time } from './i18n.ts';
+import {
+  type AlertNotifications,
+  alertNotifications,
+  escalationBlock,
+  notificationTable,
+} from './notifications.ts';
 
 /** Roles that may act on alerts; the server refuses the others anyway (403). */
 export const mayAct = (role: string) => role === 'operator' || role === 'admin';
@@ -19,13 +26,22 @@ export function createInbox(root: HTMLElement, role: () => string): { refresh():
     busy = true;
     try {
       const { alerts } = await api.listAlerts();
-      const details = await Promise.all(alerts.map((a) => api.alertDetail(a.id)));
+      const [details, sent] = await Promise.all([
+        Promise.all(alerts.map((a) => api.alertDetail(a.id))),
+        Promise.all(alerts.map((a) => alertNotifications(a.id).catch(() => null))),
+      ]);
       alerts.sort((a, b) => b.level - a.level || b.updated - a.updated);
       root.replaceChildren(
         el('h2', { text: t('alerts') }),
         ...(alerts.length === 0 ? [el('p', { text: t('noAlerts'), cls: 'empty' })] : []),
         ...alerts.map((a) =>
-          card(a, details.find((d) => d.alert.id === a.id)?.history ?? [], mayAct(role()), refresh),
+          card(
+            a,
+            details.find((d) => d.alert.id === a.id)?.history ?? [],
+            sent.find((n) => n?.alert === a.id) ?? null,
+            mayAct(role()),
+            refresh,
+          ),
         ),
       );
     } catch (err) {
@@ -40,6 +56,7 @@ export function createInbox(root: HTMLElement, role: () => string): { refresh():
 function card(
   a: api.Alert,
   history: api.AlertEvent[],
+  sent: AlertNotifications | null,
   act: boolean,
   refresh: () => Promise<void>,
 ): HTMLElement {
@@ -75,7 +92,18 @@ function card(
           .join(' · '),
       }),
     );
-  c.append(el('details', {}, el('summary', { text: t('history') }), ol));
+  c.append(el('details', { cls: 'hist' }, el('summary', { text: t('history') }), ol));
+  if (sent) {
+    c.append(escalationBlock(sent.escalation));
+    c.append(
+      el(
+        'details',
+        { cls: 'sent' },
+        el('summary', { text: `${t('notifications')} (${sent.notifications.length})` }),
+        notificationTable(sent.notifications),
+      ),
+    );
+  }
   return c;
 }
 

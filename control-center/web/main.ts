@@ -6,6 +6,7 @@
  * Routes are hash based (#/, #/alerts, #/site/{id}) so the static server needs no rewrite rules.
  */
 import type { SiteLevel, Status, Telemetry } from '@slopeguard/core';
+import { type AdminPage, openAdmin } from './admin.ts';
 import { createInbox } from './alerts.ts';
 import * as api from './api.ts';
 import { byId, el } from './dom.ts';
@@ -36,6 +37,7 @@ const views = {
   alerts: byId('view-alerts'),
   site: byId('view-site'),
   report: byId('view-report'),
+  admin: byId('view-admin'),
 };
 const search = byId<HTMLInputElement>('search');
 const sortSel = byId<HTMLSelectElement>('sort');
@@ -46,6 +48,7 @@ const placedNote = byId('placed-note');
 let map: SiteMap | null = null;
 let sitePage: SitePage | null = null;
 let report: Report | null = null;
+let admin: AdminPage | null = null;
 let role = '';
 const inbox = createInbox(views.alerts, () => role);
 
@@ -84,9 +87,11 @@ const live = createLive(
   },
 );
 
-function route(): { view: 'map' | 'alerts' | 'site' | 'report'; site?: string } {
+function route(): { view: 'map' | 'alerts' | 'site' | 'report' | 'admin'; site?: string } {
   const h = location.hash;
   if (h.startsWith('#/alerts')) return { view: 'alerts' };
+  // Admins only: anyone else gets the map (the server refuses the admin API to them anyway).
+  if (h.startsWith('#/admin')) return role === 'admin' ? { view: 'admin' } : { view: 'map' };
   const rep = /^#\/report\/(.+)$/.exec(h);
   if (rep?.[1]) return { view: 'report', site: decodeURIComponent(rep[1]) };
   const m = /^#\/site\/(.+)$/.exec(h);
@@ -111,6 +116,9 @@ function render(): void {
     const placed = list.filter((s) => !s.position).length;
     placedNote.hidden = placed === 0;
     placedNote.textContent = t('placed').replace('{n}', String(placed));
+  } else if (r.view === 'admin') {
+    // Built once per visit; its forms re-read what they change.
+    admin ??= openAdmin(views.admin);
   } else if (r.view === 'report' && r.site) {
     // Built once per visit: a report is a record of a period, not a live view.
     if (report?.site !== r.site) {
@@ -140,6 +148,10 @@ window.addEventListener('hashchange', () => {
     report?.close();
     report = null;
   }
+  if (r.view !== 'admin') {
+    admin?.close();
+    admin = null;
+  }
   render();
   if (r.view === 'map') map?.invalidate();
   views[r.view].querySelector<HTMLElement>('h2, [tabindex]')?.focus();
@@ -166,6 +178,13 @@ function started(s: api.SessionInfo): void {
   app.hidden = false;
   byId('who').textContent = `${s.user.username} (${s.user.role})`;
   role = s.user.role;
+  byId('nav-admin').hidden = role !== 'admin';
+  if (role !== 'admin') {
+    // Nothing an admin read in this tab stays in the page for the next user.
+    admin?.close();
+    admin = null;
+    views.admin.replaceChildren();
+  }
   live.start();
   render();
   map?.invalidate();
