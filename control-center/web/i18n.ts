@@ -109,7 +109,7 @@ const T = {
   escFrom: { ko: '발령 기준', en: 'from level' },
   escRunning: { ko: '진행 중 (확인 전)', en: 'running (not acknowledged)' },
   escStopped: { ko: '중지됨', en: 'stopped' },
-  escTier: { ko: '단계 연락', en: ' tier' },
+  escTier: { ko: '{n}단계 연락', en: 'tier {n}' },
   escTold: { ko: '통보', en: 'told' },
   escDue: { ko: '예정', en: 'due' },
   escNotTold: { ko: '통보 안 함', en: 'not told' },

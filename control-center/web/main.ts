@@ -1,9 +1,9 @@
 /**
  * The officials' dashboard: sign-in, then a map of every site beside a sortable, searchable list,
  * the alert inbox and a page per site. Plain TypeScript with a 20-line DOM helper (dom.ts), no
- * component framework: the page has four views and one data store, and a framework would cost
+ * component framework: the page has five views and one data store, and a framework would cost
  * bundle size and a second way of doing things for no gain (docs/dashboard.md).
- * Routes are hash based (#/, #/alerts, #/site/{id}) so the static server needs no rewrite rules.
+ * Routes are hash based (#/, #/alerts, #/site/{id}, #/report/{id}, #/admin) so the static server needs no rewrite rules.
  */
 import type { SiteLevel, Status, Telemetry } from '@slopeguard/core';
 import { type AdminPage, openAdmin } from './admin.ts';
@@ -65,6 +65,10 @@ function applyTexts(): void {
   setLiveText();
   changed();
   if (route().view === 'alerts') void inbox.refresh();
+  if (admin) {
+    admin.close();
+    admin = openAdmin(views.admin);
+  }
 }
 
 let liveNow = false;

@@ -119,7 +119,7 @@ export function escalationBlock(e: Escalation | null): HTMLElement {
   for (const tier of e.tiers) {
     const told = tier.toldAt !== null;
     const li = el('li', {
-      text: `${tier.tier}${t('escTier')} (${tier.contacts.join(', ')}): ${
+      text: `${t('escTier').replace('{n}', String(tier.tier))} (${tier.contacts.join(', ')}): ${
         told
           ? `${t('escTold')} ${time(tier.toldAt)}`
           : e.running && tier.dueAt !== null
