@@ -214,6 +214,7 @@ describe('the demo storm in headless Chromium', { timeout: 90_000 }, () => {
       (await tier2.getAttribute('data-told')) === 'true' ? /통보/ : /예정/,
     );
     expect(await esc.locator('.esc-next').textContent()).toContain('다음 재알림');
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'alerts-storm.png') });
     await card.locator('.act-ack input').fill('현장 출동 · crew on the way');
     await card.locator('.act-ack button').click();
     await poll(() => esc.getAttribute('data-state')).toBe('stopped');
