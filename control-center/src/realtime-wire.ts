@@ -1,7 +1,7 @@
 import type { GatewayEvent, Reading, SiteLevel, Status } from '@slopeguard/core';
 import type { Alert } from './alerts/alert-store.ts';
 import type { CommandRecord } from './commands/command-service.ts';
-import type { SiteSummary } from './live-view.ts';
+import type { OverviewSite } from './live-view.ts';
 import type { SiteData } from './site-monitor.ts';
 
 /**
@@ -11,7 +11,7 @@ import type { SiteData } from './site-monitor.ts';
  * page open also gets that site's readings (`readings`), once a second at most.
  */
 
-/** Server -> browser, on (re)connection: every site, without its sensors (the overview shows none). */
+/** Server -> browser, on (re)connection: every site as the overview shows it (no sensors). */
 export const SNAPSHOT_EVENT = 'snapshot';
 /** Server -> every browser, at most once per window: a LiveBatch. */
 export const LIVE_EVENT = 'live';
@@ -64,5 +64,5 @@ export interface SiteReadings {
   dropped?: number;
 }
 
-/** The snapshot's site: the summary without its sensors. */
-export type SnapshotSite = Omit<SiteSummary, 'sensors'> & { position?: [number, number] };
+/** The snapshot's site: what the overview shows (no sensors, gateways as id, state, last seen). */
+export type SnapshotSite = OverviewSite & { position?: [number, number] };

@@ -65,7 +65,8 @@ export function startRealtime(
     // (cross-site WebSocket hijacking, DNS rebinding).
     allowRequest: (req, callback) => {
       if (!originAllowed(allowedHosts, req)) return callback('origin', false);
-      callback(principalOf(req) ? null : 'unauthenticated', principalOf(req) !== null);
+      const signedIn = principalOf(req) !== null;
+      callback(signedIn ? null : 'unauthenticated', signedIn);
     },
     // A client sends nothing large; bound what one frame may hold.
     maxHttpBufferSize: 64 * 1024,

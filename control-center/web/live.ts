@@ -118,7 +118,10 @@ export function createLive(
   return {
     socket,
     start() {
-      socket.connect();
+      // Once: the page starts the socket while the session is checked and again when it is
+      // confirmed; a second connect() on a handshake in progress sent a second CONNECT, so the
+      // server built, sent and the page parsed every snapshot twice.
+      if (!socket.active) socket.connect();
       if (!timer) timer = setInterval(() => void probe(), PROBE_EVERY_MS);
       void probe();
     },
