@@ -308,8 +308,8 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     logger,
     allowedHosts,
     (req) => principalFromCookie(auth, req.headers.cookie),
-    {},
-    () => view.list().map(placed),
+    { now: clock },
+    () => view.overview().map(placed),
   );
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)

@@ -5,7 +5,6 @@
  * bundle size and a second way of doing things for no gain (docs/dashboard.md).
  * Routes are hash based (#/, #/alerts, #/site/{id}, #/report/{id}, #/admin) so the static server needs no rewrite rules.
  */
-import type { SiteLevel, Status, Telemetry } from '@slopeguard/core';
 import { type AdminPage, openAdmin } from './admin.ts';
 import { createInbox } from './alerts.ts';
 import * as api from './api.ts';
@@ -16,16 +15,7 @@ import { createLive } from './live.ts';
 import { createMap, type SiteMap } from './map.ts';
 import { openReport, type Report } from './report.ts';
 import { openSitePage, renderSiteInfo, type SitePage } from './site-page.ts';
-import {
-  addReadings,
-  changed,
-  type SiteData,
-  type SiteSummary,
-  site,
-  sites,
-  subscribe,
-  watch,
-} from './state.ts';
+import { changed, sites, subscribe, watch } from './state.ts';
 
 const signin = byId<HTMLFormElement>('signin');
 const signinError = byId('signin-error');
@@ -88,6 +78,9 @@ const live = createLive(
     // Refused for want of a session: stop retrying until signed in again.
     live.stop();
     if (!app.hidden) showSignIn();
+  },
+  () => {
+    if (route().view === 'alerts') void inbox.refresh();
   },
 );
 
@@ -206,41 +199,6 @@ signin.addEventListener('submit', async (ev) => {
   }
 });
 
-const { socket } = live;
-socket.on('snapshot', (list: SiteSummary[]) => {
-  // For the bench (bench/dashboard.bench.ts): when the data arrived, apart from the page's own work.
-  if (performance.getEntriesByName('sg:snapshot').length === 0) performance.mark('sg:snapshot');
-  // A fresh snapshot after every (re)connection: nothing missed while the page was not live stays.
-  for (const s of list) {
-    const old = sites.get(s.id);
-    sites.set(s.id, { ...s, sensors: s.sensors ?? old?.sensors ?? [] });
-  }
-  changed();
-});
-socket.on('telemetry', (e: { site: string; gateway: string; message: Telemetry }) => {
-  addReadings(e.site, e.gateway, e.message.readings);
-  changed();
-});
-socket.on('status', (e: { site: string; gateway: string; message: Status }) => {
-  const s = site(e.site);
-  const g = s.gateways.find((x) => x.id === e.gateway);
-  if (g) {
-    g.state = e.message.state;
-    g.lastSeen = Date.now();
-  } else s.gateways.push({ id: e.gateway, state: e.message.state, lastSeen: Date.now() });
-  changed();
-});
-socket.on('level', (e: { site: string; message: SiteLevel }) => {
-  site(e.site).level = e.message;
-  changed();
-});
-socket.on('site-data', (e: { site: string; data: SiteData }) => {
-  site(e.site).data = e.data;
-  changed();
-});
-socket.on('alert', () => {
-  if (route().view === 'alerts') void inbox.refresh();
-});
 // Ages and "last seen" move on even when nothing arrives.
 setInterval(changed, 1000);
 
