@@ -33,6 +33,7 @@ import { healthWithRain24h } from './rain-24h.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
+import { type BacktestLimits, registerBacktestRoutes } from './routes/backtest.ts';
 import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
@@ -105,6 +106,8 @@ export interface ControlCenterOptions {
   notifyClock?: NotifyClock;
   /** Residents' warnings (the resolved `warn:` section and each site's area); none without it. */
   warn?: WarnOptions;
+  /** Bounds of the dashboard's backtest runs (routes/backtest.ts BACKTEST_LIMITS; tests lower them). */
+  backtestLimits?: Partial<BacktestLimits>;
 }
 
 export interface ControlCenter {
@@ -179,6 +182,14 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     healthWithRain24h(() => options.store),
   );
   registerSiteRuleRoutes(app, configOf, guard(auth, 'read'));
+  registerBacktestRoutes(app, {
+    auth,
+    store: () => options.store,
+    configOf,
+    now: clock,
+    logger,
+    limits: options.backtestLimits,
+  });
   registerReadingRoutes(app, {
     store: () => options.store,
     known: knownSensor(view, configOf),
