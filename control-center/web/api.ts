@@ -172,3 +172,7 @@ export const sendCommand = (site: string, gw: string, name: string, args: Record
 
 export const siteAlerts = (site: string) =>
   call<{ alerts: Alert[] }>('GET', `/api/v1/alerts?state=all&site=${site$(site)}`);
+
+/** A backtest run (web/backtest.ts): the site's thresholds and the changed ones over a period or uploaded readings. */
+export const backtest = (site: string, body: unknown) =>
+  call<import('./backtest.ts').Result>('POST', `/api/v1/sites/${site$(site)}/backtest`, body);

@@ -8,6 +8,7 @@
 import type { SiteLevel, Status, Telemetry } from '@slopeguard/core';
 import { createInbox } from './alerts.ts';
 import * as api from './api.ts';
+import { type BacktestView, openBacktest } from './backtest.ts';
 import { byId, el } from './dom.ts';
 import { currentLang, onLang, setLang, t } from './i18n.ts';
 import { listHeader, renderList, type SortKey, sortSites } from './list.ts';
@@ -36,6 +37,7 @@ const views = {
   alerts: byId('view-alerts'),
   site: byId('view-site'),
   report: byId('view-report'),
+  backtest: byId('view-backtest'),
 };
 const search = byId<HTMLInputElement>('search');
 const sortSel = byId<HTMLSelectElement>('sort');
@@ -46,6 +48,7 @@ const placedNote = byId('placed-note');
 let map: SiteMap | null = null;
 let sitePage: SitePage | null = null;
 let report: Report | null = null;
+let backtest: BacktestView | null = null;
 let role = '';
 const inbox = createInbox(views.alerts);
 
@@ -84,9 +87,11 @@ const live = createLive(
   },
 );
 
-function route(): { view: 'map' | 'alerts' | 'site' | 'report'; site?: string } {
+function route(): { view: 'map' | 'alerts' | 'site' | 'report' | 'backtest'; site?: string } {
   const h = location.hash;
   if (h.startsWith('#/alerts')) return { view: 'alerts' };
+  const bt = /^#\/backtest(?:\/(.+))?$/.exec(h);
+  if (bt) return bt[1] ? { view: 'backtest', site: decodeURIComponent(bt[1]) } : { view: 'backtest' };
   const rep = /^#\/report\/(.+)$/.exec(h);
   if (rep?.[1]) return { view: 'report', site: decodeURIComponent(rep[1]) };
   const m = /^#\/site\/(.+)$/.exec(h);
@@ -117,6 +122,12 @@ function render(): void {
       report?.close();
       report = openReport(views.report, r.site);
     }
+  } else if (r.view === 'backtest') {
+    // Built once per visit, like the report: a backtest is a run on demand, not a live view.
+    if (!backtest || backtest.site !== (r.site ?? null)) {
+      backtest?.close();
+      backtest = openBacktest(views.backtest, r.site ?? null, () => [...sites.keys()]);
+    }
   } else if (r.view === 'site' && r.site) {
     watch(r.site);
     renderSiteInfo(byId('site-info'), sites.get(r.site), r.site);
@@ -139,6 +150,10 @@ window.addEventListener('hashchange', () => {
   if (r.view !== 'report') {
     report?.close();
     report = null;
+  }
+  if (r.view !== 'backtest') {
+    backtest?.close();
+    backtest = null;
   }
   render();
   if (r.view === 'map') map?.invalidate();
