@@ -310,3 +310,74 @@ describe('backtest API rate limit', () => {
     expect(rec.at(-1)?.actor).toBe(a.username);
   });
 });
+
+describe('backtest API concurrency', () => {
+  let dir: string;
+  let broker: Mosquitto;
+  let store: Store;
+  let center: ControlCenter;
+  // The store answers range queries only once opened: a run is held in flight for as long as needed.
+  let open: () => void = () => undefined;
+  let gate = Promise.resolve();
+  let waiting = 0;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-cc-backtest-conc-'));
+    broker = await startMosquitto();
+    store = openSqliteStore(join(dir, 'readings.sqlite'));
+    await store.write(SERIES.slice(0, 50));
+    const gated = {
+      latest: store.latest.bind(store),
+      async range(q: Parameters<Store['range']>[0]) {
+        waiting++;
+        await gate;
+        return store.range(q);
+      },
+    };
+    center = await startControlCenter({
+      http: { host: '127.0.0.1', port: 0 },
+      mqtt: { url: broker.url },
+      logger: pino({ level: 'silent' }),
+      metrics: new Registry(),
+      store: gated,
+      webRoot: join(dir, 'no-web'),
+      sites: { configs: new Map([['slope-a', config]]) },
+      backtestLimits: { concurrent: 2, concurrentPerUser: 1 },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    open();
+    await center?.close();
+    await broker?.stop();
+    await store?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs one backtest at a time per user and two in all; the next is refused, not queued', async () => {
+    gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const [a, b, c] = [
+      await signIn(center, 'viewer'),
+      await signIn(center, 'viewer'),
+      await signIn(center, 'viewer'),
+    ];
+    const body = { from: String(FROM - 24 * HOUR), to: String(FROM - 23 * HOUR) };
+    const go = (u: SignedIn) => u.fetch('/api/v1/sites/slope-a/backtest', { method: 'POST', body });
+    const first = go(a);
+    await expect.poll(() => waiting).toBe(1);
+    // The same user again while the first is in flight: refused.
+    expect((await go(a)).status).toBe(429);
+    const second = go(b);
+    await expect.poll(() => waiting).toBe(2);
+    // A third user while two run: refused too.
+    const third = await go(c);
+    expect(third.status).toBe(429);
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+    open();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+    // Once they are done, the slots are free again.
+    expect((await go(c)).status).toBe(200);
+  });
+});

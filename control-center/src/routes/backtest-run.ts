@@ -16,6 +16,8 @@ import { BACKTEST_THRESHOLDS } from './backtest-thresholds.ts';
 
 /** Level changes listed per run; a run with more says `truncated` (a flapping setting, not news). */
 export const MAX_CHANGES = 2000;
+/** Reasons kept per listed change (the engine gives one per rule and sensor that fired). */
+export const MAX_REASONS = 16;
 /** Readings pushed between two yields to the event loop (about 50-100 ms of engine work). */
 const YIELD_EVERY = 50_000;
 
@@ -82,7 +84,10 @@ class Track {
       this.#spend(c.ts);
       this.#level = c.level;
       if (c.level > this.summary.highest) this.summary.highest = c.level;
-      if (this.summary.changes.length < MAX_CHANGES) this.summary.changes.push(c);
+      if (this.summary.changes.length < MAX_CHANGES)
+        this.summary.changes.push(
+          c.reasons.length > MAX_REASONS ? { ...c, reasons: c.reasons.slice(0, MAX_REASONS) } : c,
+        );
       else this.summary.truncated = true;
     }
   }
