@@ -161,6 +161,12 @@ describe('backtest view in headless Chromium', { timeout: 180_000 }, () => {
     await page.locator('#bt-site').selectOption('demo-a');
     await poll(() => page.locator('#bt-th-rain-level2-mm3h').getAttribute('data-current')).toBe('90');
 
+    // A refusal is said in words: the start after the end.
+    await page.fill('#bt-from', '2030-01-02T00:00');
+    await page.fill('#bt-to', '2030-01-01T00:00');
+    await page.click('#bt-run');
+    await poll(() => page.locator('#bt-status').textContent()).toBe('시작이 끝보다 늦습니다');
+
     // The CLI's format: 10 mm every 5 min for 90 min on rain-1, then dry; one bad row.
     const t0 = Date.UTC(2026, 6, 27, 0, 0);
     const lines = ['ts,sensor,kind,field,value'];

@@ -31,7 +31,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   });
   if (res.status === 204) return undefined as T;
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new ApiFailure(res.status, data.code ?? 'SG_ERR_HTTP', data.message ?? res.statusText);
+  // The API's one error body is { error, message } (control-center/src/http/errors.ts).
+  if (!res.ok) throw new ApiFailure(res.status, data.error ?? 'SG_ERR_HTTP', data.message ?? res.statusText);
   return data as T;
 }
 

@@ -37,6 +37,15 @@ const T = {
     ko: '계측값이 너무 많습니다. 기간을 줄이세요',
     en: 'Too many readings; choose a shorter period',
   },
+  rangeOrder: { ko: '시작이 끝보다 늦습니다', en: 'The start is after the end' },
+  badThresholds: {
+    ko: '기준값이 올바르지 않습니다 (0보다 큰 수, 단위 범위 안)',
+    en: 'A threshold is not valid (a number above 0, within its bound)',
+  },
+  storeDown: {
+    ko: '계측값 저장소가 응답하지 않습니다. 다시 시도하세요',
+    en: 'The reading store did not answer; try again',
+  },
   csvRows: { ko: 'CSV: 계측값 {n}개', en: 'CSV: {n} readings' },
   csvBad: { ko: '건너뛴 줄 {n}개', en: '{n} rows skipped' },
   csvTooBig: {

@@ -70,6 +70,8 @@ navLabel();
 
 export interface BacktestView {
   readonly site: string | null;
+  /** Adds sites the page learnt of since the view opened (the snapshot may come after it). */
+  update(): void;
   close(): void;
 }
 
@@ -293,6 +295,9 @@ export function openBacktest(root: HTMLElement, site: string | null, siteIds: ()
         SG_ERR_RATE_LIMITED: 'rateLimited',
         SG_ERR_BACKTEST_TOO_LONG: 'tooLong',
         SG_ERR_BACKTEST_TOO_MANY: 'tooMany',
+        SG_ERR_RANGE_ORDER: 'rangeOrder',
+        SG_ERR_BACKTEST_RULES: 'badThresholds',
+        SG_ERR_STORE_UNAVAILABLE: 'storeDown',
       };
       const k = known[code];
       status.textContent = k ? bt(k) : `${bt('failed')}: ${(err as Error).message}`;
@@ -361,6 +366,11 @@ export function openBacktest(root: HTMLElement, site: string | null, siteIds: ()
   void loadRules();
   return {
     site,
+    update() {
+      const have = new Set([...siteSel.options].map((o) => o.value));
+      for (const id of siteIds().sort())
+        if (!have.has(id)) siteSel.append(el('option', { text: id, attrs: { value: id } }));
+    },
     close() {
       closed = true;
       if (relabel === label) relabel = null;

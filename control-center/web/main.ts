@@ -127,7 +127,7 @@ function render(): void {
     if (!backtest || backtest.site !== (r.site ?? null)) {
       backtest?.close();
       backtest = openBacktest(views.backtest, r.site ?? null, () => [...sites.keys()]);
-    }
+    } else backtest.update();
   } else if (r.view === 'site' && r.site) {
     watch(r.site);
     renderSiteInfo(byId('site-info'), sites.get(r.site), r.site);
