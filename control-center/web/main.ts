@@ -3,11 +3,13 @@
  * the alert inbox and a page per site. Plain TypeScript with a 20-line DOM helper (dom.ts), no
  * component framework: the page has five views and one data store, and a framework would cost
  * bundle size and a second way of doing things for no gain (docs/dashboard.md).
- * Routes are hash based (#/, #/alerts, #/site/{id}, #/report/{id}, #/admin) so the static server needs no rewrite rules.
+ * Routes are hash based (#/, #/alerts, #/site/{id}, #/report/{id}, #/admin, #/backtest) so the
+ * static server needs no rewrite rules.
  */
 import { type AdminPage, openAdmin } from './admin.ts';
 import { createInbox } from './alerts.ts';
 import * as api from './api.ts';
+import { type BacktestView, openBacktest } from './backtest.ts';
 import { byId, el } from './dom.ts';
 import { currentLang, onLang, setLang, t } from './i18n.ts';
 import { listHeader, renderList, type SortKey, sortSites } from './list.ts';
@@ -28,6 +30,7 @@ const views = {
   site: byId('view-site'),
   report: byId('view-report'),
   admin: byId('view-admin'),
+  backtest: byId('view-backtest'),
 };
 const search = byId<HTMLInputElement>('search');
 const sortSel = byId<HTMLSelectElement>('sort');
@@ -39,6 +42,7 @@ let map: SiteMap | null = null;
 let sitePage: SitePage | null = null;
 let report: Report | null = null;
 let admin: AdminPage | null = null;
+let backtest: BacktestView | null = null;
 let role = '';
 const inbox = createInbox(views.alerts, () => role);
 
@@ -84,11 +88,16 @@ const live = createLive(
   },
 );
 
-function route(): { view: 'map' | 'alerts' | 'site' | 'report' | 'admin'; site?: string } {
+function route(): {
+  view: 'map' | 'alerts' | 'site' | 'report' | 'admin' | 'backtest';
+  site?: string;
+} {
   const h = location.hash;
   if (h.startsWith('#/alerts')) return { view: 'alerts' };
   // Admins only: anyone else gets the map (the server refuses the admin API to them anyway).
   if (h.startsWith('#/admin')) return role === 'admin' ? { view: 'admin' } : { view: 'map' };
+  const bt = /^#\/backtest(?:\/(.+))?$/.exec(h);
+  if (bt) return bt[1] ? { view: 'backtest', site: decodeURIComponent(bt[1]) } : { view: 'backtest' };
   const rep = /^#\/report\/(.+)$/.exec(h);
   if (rep?.[1]) return { view: 'report', site: decodeURIComponent(rep[1]) };
   const m = /^#\/site\/(.+)$/.exec(h);
@@ -122,6 +131,12 @@ function render(): void {
       report?.close();
       report = openReport(views.report, r.site);
     }
+  } else if (r.view === 'backtest') {
+    // Built once per visit, like the report: a backtest is a run on demand, not a live view.
+    if (!backtest || backtest.site !== (r.site ?? null)) {
+      backtest?.close();
+      backtest = openBacktest(views.backtest, r.site ?? null, () => [...sites.keys()]);
+    } else backtest.update();
   } else if (r.view === 'site' && r.site) {
     watch(r.site);
     renderSiteInfo(byId('site-info'), sites.get(r.site), r.site);
@@ -148,6 +163,10 @@ window.addEventListener('hashchange', () => {
   if (r.view !== 'admin') {
     admin?.close();
     admin = null;
+  }
+  if (r.view !== 'backtest') {
+    backtest?.close();
+    backtest = null;
   }
   render();
   if (r.view === 'map') map?.invalidate();
