@@ -1,7 +1,7 @@
 /**
  * The officials' dashboard: sign-in, then a map of every site beside a sortable, searchable list,
  * the alert inbox and a page per site. Plain TypeScript with a 20-line DOM helper (dom.ts), no
- * component framework: the page has five views and one data store, and a framework would cost
+ * component framework: the page has seven views and one data store, and a framework would cost
  * bundle size and a second way of doing things for no gain (docs/dashboard.md).
  * Routes are hash based (#/, #/alerts, #/site/{id}, #/report/{id}, #/admin, #/backtest) so the
  * static server needs no rewrite rules.
