@@ -34,6 +34,7 @@ import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAlertNotificationRoutes } from './routes/alert-notifications.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
+import { type BacktestLimits, registerBacktestRoutes } from './routes/backtest.ts';
 import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
@@ -106,6 +107,8 @@ export interface ControlCenterOptions {
   notifyClock?: NotifyClock;
   /** Residents' warnings (the resolved `warn:` section and each site's area); none without it. */
   warn?: WarnOptions;
+  /** Bounds of the dashboard's backtest runs (routes/backtest.ts BACKTEST_LIMITS; tests lower them). */
+  backtestLimits?: Partial<BacktestLimits>;
 }
 
 export interface ControlCenter {
@@ -180,6 +183,14 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     healthWithRain24h(() => options.store),
   );
   registerSiteRuleRoutes(app, configOf, guard(auth, 'read'));
+  registerBacktestRoutes(app, {
+    auth,
+    store: () => options.store,
+    configOf,
+    now: clock,
+    logger,
+    limits: options.backtestLimits,
+  });
   registerReadingRoutes(app, {
     store: () => options.store,
     known: knownSensor(view, configOf),
@@ -308,8 +319,8 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     logger,
     allowedHosts,
     (req) => principalFromCookie(auth, req.headers.cookie),
-    {},
-    () => view.list().map(placed),
+    { now: clock },
+    () => view.overview().map(placed),
   );
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)

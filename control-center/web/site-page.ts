@@ -5,6 +5,7 @@
  */
 import type { SiteLevel } from '@slopeguard/core';
 import * as api from './api.ts';
+import { backtestLink } from './backtest-i18n.ts';
 import { el } from './dom.ts';
 import { levelName, t, time } from './i18n.ts';
 import { badge } from './levels.ts';
@@ -108,7 +109,7 @@ export function openSitePage(root: HTMLElement, id: string, role: string): SiteP
     attrs: { href: `#/report/${encodeURIComponent(id)}` },
   });
   root.replaceChildren(
-    el('p', {}, report),
+    el('p', {}, report, document.createTextNode(' · '), backtestLink(id)),
     note,
     chartsBox,
     el('h3', { text: t('sensorHealth') }),
