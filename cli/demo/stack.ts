@@ -40,6 +40,11 @@ export interface DemoOptions {
    * rest calm. Off for tests and benchmarks, which drive the gateways themselves.
    */
   story?: boolean;
+  /**
+   * With `story`: the storm site reaches level 3 at least this long after start (default 30 s); the
+   * storm browser test gives its page time to sign in and see the site below level 3 first.
+   */
+  stormLeadMs?: number;
   /** With `story`: called for each notification the demo's webhook receiver accepts. */
   onNotification?: (d: WebhookBody) => void;
 }
@@ -162,7 +167,13 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
     const mqttHost = o.host.includes(':') ? `[${o.host}]` : o.host;
     const mqttUrl = `mqtt://${mqttHost}:${broker.port}`;
     const siteIds = DEMO_SITES.slice(0, o.sites);
-    const stories = o.story ? demoStory(siteIds, { now: Date.now(), intervalMs: o.intervalMs || 1000 }) : [];
+    const stories = o.story
+      ? demoStory(siteIds, {
+          now: Date.now(),
+          intervalMs: o.intervalMs || 1000,
+          ...(o.stormLeadMs !== undefined ? { stormLeadMs: o.stormLeadMs } : {}),
+        })
+      : [];
     const configs = new Map(stories.flatMap((s) => (s.config ? [[s.site, s.config] as const] : [])));
     // With the story, alerts escalate to a webhook receiver inside the demo (an SMS gateway's
     // stand-in) that prints each notification: the duty officer at once, the head of division
