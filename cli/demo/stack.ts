@@ -49,6 +49,11 @@ export interface DemoOptions {
   onNotification?: (d: WebhookBody) => void;
 }
 
+/**
+ * Each contact has its own address (a chat id of the stand-in gateway): the outbox de-duplicates on
+ * (alert, level, channel, address, round), so two contacts with one empty address on one channel
+ * were one notice, and the head of division was never told.
+ */
 function demoNotify(receiver: DemoReceiver): ResolvedNotify {
   const parsed = parseNotifyConfig({
     channels: { 'sms-gateway': { kind: 'webhook', url: receiver.url, secret: receiver.secret } },
@@ -59,8 +64,16 @@ function demoNotify(receiver: DemoReceiver): ResolvedNotify {
           min_level: 2,
           repeat_minutes: 10,
           tiers: [
-            { after_minutes: 0, contacts: [{ id: 'duty-officer', channel: 'sms-gateway', address: '' }] },
-            { after_minutes: 5, contacts: [{ id: 'head-of-division', channel: 'sms-gateway', address: '' }] },
+            {
+              after_minutes: 0,
+              contacts: [{ id: 'duty-officer', channel: 'sms-gateway', address: 'chat:duty-officer' }],
+            },
+            {
+              after_minutes: 5,
+              contacts: [
+                { id: 'head-of-division', channel: 'sms-gateway', address: 'chat:head-of-division' },
+              ],
+            },
           ],
         },
       },

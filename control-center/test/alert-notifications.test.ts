@@ -41,7 +41,13 @@ interface Body {
     running: boolean;
     startedAt: number | null;
     reached: number;
-    tiers: Array<{ tier: number; dueAt: number | null; toldAt: number | null; contacts: string[] }>;
+    tiers: Array<{
+      tier: number;
+      dueAt: number | null;
+      told: boolean;
+      toldAt: number | null;
+      contacts: string[];
+    }>;
     nextTierAt: number | null;
     nextReminderAt: number | null;
     stopped: { reason: string; by: string | null; at: number | null } | null;
@@ -176,8 +182,8 @@ describe('notifications and escalation state of an alert', () => {
     const e = (await read(viewer)).escalation;
     expect(e).toMatchObject({ running: true, startedAt: opened, reached: 1, stopped: null });
     expect(e?.tiers).toEqual([
-      { tier: 1, dueAt: opened, toldAt: opened, contacts: ['duty-officer'] },
-      { tier: 2, dueAt: opened + 5 * MIN, toldAt: null, contacts: ['chief'] },
+      { tier: 1, dueAt: opened, told: true, toldAt: opened, contacts: ['duty-officer'] },
+      { tier: 2, dueAt: opened + 5 * MIN, told: false, toldAt: null, contacts: ['chief'] },
     ]);
     expect(e?.nextTierAt).toBe(opened + 5 * MIN);
     expect(e?.nextReminderAt).toBe(opened + 10 * MIN);
@@ -186,7 +192,7 @@ describe('notifications and escalation state of an alert', () => {
     await center.notifier?.outbox.whenIdle();
     const later = (await read(admin)).escalation;
     expect(later?.reached).toBe(2);
-    expect(later?.tiers[1]?.toldAt).toBe(opened + 5 * MIN);
+    expect(later?.tiers[1]).toMatchObject({ told: true, toldAt: opened + 5 * MIN });
     expect(later?.nextTierAt).toBeNull();
     expect(later?.nextReminderAt).toBe(opened + 10 * MIN);
   });

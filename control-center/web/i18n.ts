@@ -113,6 +113,10 @@ const T = {
   escTold: { ko: '통보', en: 'told' },
   escDue: { ko: '예정', en: 'due' },
   escNotTold: { ko: '통보 안 함', en: 'not told' },
+  escNoDelivery: {
+    ko: '별도 발송 기록 없음: 같은 채널·주소의 다른 연락처와 중복 제거됨',
+    en: "no delivery of its own: de-duplicated with another contact's on the same channel and address",
+  },
   escNextReminder: { ko: '다음 재알림', en: 'Next reminder' },
   escStoppedAck: { ko: '확인으로 중지:', en: 'Stopped by the acknowledgement of' },
   escStoppedClear: { ko: '경보 해제로 중지', en: 'Stopped: the alert cleared' },

@@ -28,7 +28,13 @@ export interface Escalation {
   running: boolean;
   startedAt: number | null;
   reached: number;
-  tiers: Array<{ tier: number; dueAt: number | null; toldAt: number | null; contacts: string[] }>;
+  tiers: Array<{
+    tier: number;
+    dueAt: number | null;
+    told: boolean;
+    toldAt: number | null;
+    contacts: string[];
+  }>;
   nextTierAt: number | null;
   nextReminderAt: number | null;
   stopped: {
@@ -117,11 +123,13 @@ export function escalationBlock(e: Escalation | null): HTMLElement {
   );
   const list = el('ul', { cls: 'esc-tiers' });
   for (const tier of e.tiers) {
-    const told = tier.toldAt !== null;
+    const told = tier.told;
     const li = el('li', {
       text: `${t('escTier').replace('{n}', String(tier.tier))} (${tier.contacts.join(', ')}): ${
         told
-          ? `${t('escTold')} ${time(tier.toldAt)}`
+          ? tier.toldAt !== null
+            ? `${t('escTold')} ${time(tier.toldAt)}`
+            : `${t('escTold')} (${t('escNoDelivery')})`
           : e.running && tier.dueAt !== null
             ? `${t('escDue')} ${time(tier.dueAt)}`
             : t('escNotTold')

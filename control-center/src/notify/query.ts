@@ -89,7 +89,13 @@ export interface TierView {
   tier: number;
   /** When this tier is (or was) due, from the escalation's start; null when not running. */
   dueAt: number | null;
-  /** When its first notice was queued in this escalation round, or null when it was not told. */
+  /** Whether the escalation has told this tier (its own record). */
+  told: boolean;
+  /**
+   * When the tier's first notice of this escalation round was queued, from the outbox; null when
+   * not told, or told with no delivery of its own (the outbox de-duplicated it with another
+   * contact's: same channel and address).
+   */
   toldAt: number | null;
   contacts: string[];
 }
@@ -163,7 +169,7 @@ export function escalationOf(
         }
       }
     }
-    return { tier: i + 1, dueAt, toldAt, contacts };
+    return { tier: i + 1, dueAt, told: i < (row?.reached ?? 0), toldAt, contacts };
   });
   if (!row && !running) return null;
   return {

@@ -30,7 +30,10 @@ const Notification = Type.Object({
 const Tier = Type.Object({
   tier: Type.Integer({ minimum: 1 }),
   dueAt: Nullable(Type.Integer()),
-  toldAt: Nullable(Type.Integer()),
+  told: Type.Boolean(),
+  toldAt: Nullable(
+    Type.Integer({ description: 'its first notice queued; null with told: no delivery of its own' }),
+  ),
   contacts: Type.Array(Type.String()),
 });
 const Escalation = Type.Object({
