@@ -14,7 +14,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import pino from 'pino';
@@ -44,12 +44,18 @@ interface LoadResult {
   p50: number;
   p99: number;
   failed: number;
+  /** CPU time (ms) of the process minus the load generator's threads in the measured window. */
+  brokerCpuMs: number;
+  /** CPU time (ms) of the load generator's threads in the measured window. */
+  generatorCpuMs: number;
 }
 /** One worker's share: its latencies (ms) in the measured window, and that window's last PUBACK. */
 interface WorkerResult {
   latencies: Float64Array;
   measuredAt: number;
   failed: number;
+  /** This thread's CPU time (ms) in the measured window. */
+  cpuMs: number;
 }
 type ToWorker = { go: number };
 type FromWorker = { ready: true } | { ok: true; result: WorkerResult } | { ok: false; error: string };
@@ -91,6 +97,7 @@ async function loadGenerator(cfg: LoadConfig, go: Promise<number>, ready: () => 
   const measureFrom = t0 + cfg.warmupMs;
   const end = measureFrom + cfg.runMs;
   let measuredAt = 0;
+  const cpu = cpuWindow(process.threadCpuUsage, measureFrom, end);
   await Promise.all(
     clients.map(async (c, i) => {
       const g = cfg.first + i;
@@ -128,7 +135,24 @@ async function loadGenerator(cfg: LoadConfig, go: Promise<number>, ready: () => 
     }),
   );
   await Promise.all(clients.map((c) => c.endAsync(true)));
-  return { latencies: Float64Array.from(latencies), measuredAt, failed };
+  return { latencies: Float64Array.from(latencies), measuredAt, failed, cpuMs: await cpu };
+}
+
+/**
+ * CPU time (ms) used between two wall-clock times, by `usage` (this thread, or the whole process).
+ * Under load from other work the rates fall, but CPU per reading stays a property of the code.
+ */
+function cpuWindow(usage: () => NodeJS.CpuUsage, from: number, to: number): Promise<number> {
+  return new Promise((resolve) => {
+    let start: NodeJS.CpuUsage | undefined;
+    setTimeout(() => {
+      start = usage();
+    }, from - wallNow());
+    setTimeout(() => {
+      const d = usage();
+      resolve(start ? (d.user - start.user + d.system - start.system) / 1000 : Number.NaN);
+    }, to - wallNow());
+  });
 }
 
 if (!isMainThread && parentPort) {
@@ -179,6 +203,8 @@ async function runLoad(port: number): Promise<LoadResult> {
     progress(`load generator: ${GATEWAYS} gateways connected over ${WORKERS} worker thread(s)`);
     const go = wallNow() + 100;
     for (const w of workers) w.worker.postMessage({ go } satisfies ToWorker);
+    // The whole process (broker, its store threads, and the generator's threads) in the window.
+    const processCpu = cpuWindow(() => process.cpuUsage(), go + WARMUP_MS, go + WARMUP_MS + RUN_MS);
     const parts: WorkerResult[] = [];
     for (const w of workers) {
       const m = await w.next();
@@ -197,6 +223,7 @@ async function runLoad(port: number): Promise<LoadResult> {
     const seconds = Math.max(0.001, (Math.min(measuredAt, measureFrom + RUN_MS) - measureFrom) / 1000);
     const failed = parts.reduce((n, p) => n + p.failed, 0);
     progress(`load generator: done, ${all.length} messages measured, ${failed} failed`);
+    const generatorCpuMs = parts.reduce((n, p) => n + p.cpuMs, 0);
     return {
       messages: all.length,
       readings: all.length * PER_MESSAGE,
@@ -204,6 +231,8 @@ async function runLoad(port: number): Promise<LoadResult> {
       p50: percentile(all, 50),
       p99: percentile(all, 99),
       failed,
+      brokerCpuMs: (await processCpu) - generatorCpuMs,
+      generatorCpuMs,
     };
   } finally {
     await Promise.all(workers.map((w) => w.worker.terminate()));
@@ -270,6 +299,23 @@ function results(label: string, r: LoadResult, target?: { readings: number; p99M
       ...(target ? { target: `<= ${target.p99Ms}`, pass: r.p99 <= target.p99Ms } : {}),
     },
   ];
+  // CPU per 1,000 readings acknowledged: comparable between runs on a loaded machine. The CPU is
+  // taken over RUN_MS, the readings over `seconds` (to the last PUBACK in the window).
+  const readingsInCpuWindow = (r.readings / r.seconds) * (RUN_MS / 1000);
+  const perThousand = (ms: number) => Number(((ms * 1000) / readingsInCpuWindow).toFixed(2));
+  out.push(
+    { name: `${label}: broker CPU per 1,000 readings`, value: perThousand(r.brokerCpuMs), unit: 'ms' },
+    {
+      name: `${label}: load-generator CPU per 1,000 readings`,
+      value: perThousand(r.generatorCpuMs),
+      unit: 'ms',
+    },
+    {
+      name: `${label}: load average (1 min) at the end`,
+      value: Number((loadavg()[0] ?? 0).toFixed(1)),
+      unit: '',
+    },
+  );
   if (r.failed > 0) out.push({ name: `${label}: failed publishes`, value: r.failed, unit: '' });
   return out;
 }
