@@ -343,7 +343,12 @@ export async function run(): Promise<BenchResult[]> {
         store,
         logger,
         allowAnonymous: true,
-        recorder: { maxDelayMs: Number(process.env.SG_BENCH_SQLITE_DELAY_MS ?? 2) },
+        recorder: {
+          maxDelayMs: Number(process.env.SG_BENCH_SQLITE_DELAY_MS ?? 2),
+          ...(process.env.SG_BENCH_SQLITE_CONCURRENCY
+            ? { concurrency: Number(process.env.SG_BENCH_SQLITE_CONCURRENCY) }
+            : {}),
+        },
       });
       const r = await runLoad(broker.port);
       await broker.close();
