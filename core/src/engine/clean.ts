@@ -1,4 +1,4 @@
-import { medianInPlace } from './stats.ts';
+import { medianAbsDev, medianSorted } from './stats.ts';
 
 /**
  * Outlier cleaning of one scalar movement series (displacement mm, or tilt change magnitude deg),
@@ -68,33 +68,38 @@ export function resetClean(c: CleanState): void {
   c.pv.length = 0;
 }
 
-const scratchA: number[] = [];
-const scratchB: number[] = [];
+// Scratch for the prediction: typed (no boxed numbers, no holes) and sized for the largest window
+// the configuration allows, grown if a saved state brings a larger one.
+let scratchA = new Float64Array(64);
 const pred = { level: 0, sigma: 0 };
 
 /** Robust prediction at `at` from the window: median extrapolated level and 1.4826 MAD. */
 function predict(c: CleanState, at: number): void {
   const n = c.wn;
   const cap = c.wt.length;
-  // Median slope of consecutive accepted values (chronological order from the ring).
+  if (scratchA.length < cap) scratchA = new Float64Array(cap);
+  const wt = c.wt;
+  const wv = c.wv;
+  // Median slope of consecutive accepted values (chronological order from the ring). The ring is
+  // walked with a wrapping index rather than a remainder per step (the filter runs per reading).
   const start = (c.wi - n + cap) % cap;
   let k = 0;
+  let a = start;
   for (let j = 1; j < n; j++) {
-    const a = (start + j - 1) % cap;
-    const b = (start + j) % cap;
-    const dt = (c.wt[b] as number) - (c.wt[a] as number);
-    if (dt > 0) scratchA[k++] = ((c.wv[b] as number) - (c.wv[a] as number)) / dt;
+    const b = a + 1 === cap ? 0 : a + 1;
+    const dt = (wt[b] as number) - (wt[a] as number);
+    if (dt > 0) scratchA[k++] = ((wv[b] as number) - (wv[a] as number)) / dt;
+    a = b;
   }
-  const slope = k > 0 ? medianInPlace(scratchA, k) : 0;
+  const slope = k > 0 ? medianSorted(scratchA, k) : 0;
+  let s = start;
   for (let j = 0; j < n; j++) {
-    const s = (start + j) % cap;
-    scratchA[j] = (c.wv[s] as number) + slope * (at - (c.wt[s] as number));
+    scratchA[j] = (wv[s] as number) + slope * (at - (wt[s] as number));
+    s = s + 1 === cap ? 0 : s + 1;
   }
-  for (let j = 0; j < n; j++) scratchB[j] = scratchA[j] as number;
-  const level = medianInPlace(scratchA, n);
-  for (let j = 0; j < n; j++) scratchB[j] = Math.abs((scratchB[j] as number) - level);
+  const level = medianSorted(scratchA, n);
   pred.level = level;
-  pred.sigma = 1.4826 * medianInPlace(scratchB, n);
+  pred.sigma = 1.4826 * medianAbsDev(scratchA, n, level);
 }
 
 function accept(c: CleanState, ts: number, v: number): void {
@@ -129,8 +134,11 @@ export function cleanValue(
   const dev = x - pred.level;
   if (Math.abs(dev) <= limit) {
     const hadPending = c.pt.length > 0;
-    c.pt.length = 0;
-    c.pv.length = 0;
+    if (hadPending) {
+      // Only when there is something to clear: setting an array's length is a call into the runtime.
+      c.pt.length = 0;
+      c.pv.length = 0;
+    }
     accept(c, ts, x);
     emit(ts, x);
     return hadPending ? 'spike' : 'accepted';

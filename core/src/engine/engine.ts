@@ -588,6 +588,7 @@ function repairClock(s: Internal, setups: readonly SensorSetup[], site: SiteSetu
     r.rain = blank.rain;
     r.level = 0;
     r.ivals = [];
+    r.ivMedian = false;
     r.lastTs = plausible;
     r.future++;
     repaired = true;

@@ -363,6 +363,7 @@ function internal(s: EngineState): Internal {
         lastTs: r.lastReadingAt,
         ivals: r.recentIntervalsMs,
         iv: r.intervalMs,
+        ivMedian: false,
         readings: r.readings,
         status: r.status as HealthStatus,
         since: r.statusSince,
