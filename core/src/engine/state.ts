@@ -393,6 +393,7 @@ function internal(s: EngineState): Internal {
               pv: r.cleaning.heldValues,
               pm: r.cleaning.heldWithRainOrMovement,
               offset: r.cleaning.stepOffset,
+              slopes: null,
             }
           : null,
         move: r.movement
