@@ -442,6 +442,7 @@ function internal(s: EngineState): Internal {
               eventLastWet: r.rain.eventLastWet,
               eventMm: r.rain.eventMm,
               level: r.rain.level as Level,
+              wetBin: null,
             }
           : null,
       }),
