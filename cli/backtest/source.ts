@@ -146,10 +146,19 @@ export async function scanSensors(path: string): Promise<Map<string, string>> {
       }
       return;
     }
-    const a = buf.indexOf(44, start);
-    const b = a < 0 || a >= end ? -1 : buf.indexOf(44, a + 1);
-    const c = b < 0 || b >= end ? -1 : buf.indexOf(44, b + 1);
-    if (c < 0 || c >= end) return;
+    // The first three commas, by a loop over the bytes (Buffer#indexOf is a call into C++).
+    let a = -1;
+    let c = -1;
+    let commas = 0;
+    for (let i = start; i < end; i++) {
+      if (buf[i] !== 44) continue;
+      if (++commas === 1) a = i;
+      else if (commas === 3) {
+        c = i;
+        break;
+      }
+    }
+    if (c < 0) return;
     if (seen.get(buf, a + 1, c) !== undefined) return;
     seen.set(buf, a + 1, c, true);
     const key = buf.toString('utf8', a + 1, c);
