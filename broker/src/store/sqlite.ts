@@ -2,6 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { Quality, SensorKind } from '@slopeguard/core';
 import { BrokerError } from '../errors.ts';
 import { ensurePrivateFile } from '../files.ts';
+import { sqliteReadings } from './sqlite-readings.ts';
 import { type Bucket, bucketStep, type RangeQuery, type Store, type StoredReading } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -214,6 +215,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       }
       return buckets;
     },
+    readings: sqliteReadings(db, check),
     async count(filter) {
       check();
       const row = (filter?.site === undefined ? countAll.get() : countSite.get(filter.site)) as { n: number };
