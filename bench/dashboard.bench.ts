@@ -92,6 +92,15 @@ export async function run(): Promise<BenchResult[]> {
     // SG_BENCH_TRACE=file.json records a Chromium performance trace of the load (for finding costs).
     const trace = process.env.SG_BENCH_TRACE;
     if (trace) await browser.startTracing(page, { path: trace, screenshots: false });
+    // The snapshots the page receives during the load (one: it once received two, from a double
+    // CONNECT) and their size.
+    const snapshots: number[] = [];
+    page.on('websocket', (ws) =>
+      ws.on('framereceived', (f) => {
+        const text = String(f.payload);
+        if (text.startsWith('42["snapshot"')) snapshots.push(text.length);
+      }),
+    );
     await page.reload();
     const painted = await page.waitForFunction(want, total, { timeout: 120_000, polling: 'raf' });
     if (trace) await browser.stopTracing();
@@ -118,6 +127,12 @@ export async function run(): Promise<BenchResult[]> {
         pass: paintMs <= 2000,
       },
       { name: 'of which waiting for the snapshot (server)', value: Math.round(snapshotMs), unit: 'ms' },
+      {
+        name: 'snapshots received by the page during the load',
+        value: snapshots.length,
+        unit: `of ${Math.round((snapshots[0] ?? 0) / 1024)} KB each`,
+        pass: snapshots.length === 1,
+      },
       { name: 'load average (1 min) after the run', value: loadavg()[0] ?? 0, unit: '' },
       {
         name: `long tasks in ${UPDATE_SECONDS} s, all sites updating 1/s`,

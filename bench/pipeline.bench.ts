@@ -7,6 +7,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  READINGS_EVENT,
+  SITE_EVENT,
+  type SiteReadings,
+  WATCH_EVENT,
+} from '@slopeguard/control-center/realtime-wire.ts';
 import { signInTo } from '@slopeguard/control-center/sign-in-client.ts';
 import { gatewayTopic, type Reading } from '@slopeguard/core';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -98,13 +104,20 @@ export async function run(): Promise<BenchResult[]> {
     const { cookie } = await signInTo(stack.dashboardUrl, stack.admin.username, stack.admin.password);
     const socket = io(stack.dashboardUrl, { transports: ['websocket'], extraHeaders: { cookie } });
     await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+    // As a browser with the site's page open: every reading of the site, batched once a second.
+    const watching = new Promise<void>((resolve) => socket.once(SITE_EVENT, () => resolve()));
+    socket.emit(WATCH_EVENT, 'bench-site');
+    await watching;
     const latencies: number[] = [];
     const total = LATENCY_RATE * LATENCY_SECONDS;
     const start = Date.now();
-    socket.on('telemetry', (e: { message: { readings: Reading[] } }) => {
-      const ts = e.message.readings[0]?.ts;
-      // The control center may still be relaying the throughput phase; time only this phase.
-      if (ts !== undefined && ts >= start) latencies.push(Date.now() - ts);
+    socket.on(READINGS_EVENT, (r: SiteReadings) => {
+      const at = Date.now();
+      for (const m of r.messages) {
+        const ts = m.readings[0]?.ts;
+        // The control center may still be relaying the throughput phase; time only this phase.
+        if (ts !== undefined && ts >= start) latencies.push(at - ts);
+      }
     });
     for (let i = 0; i < total; i++) {
       const due = start + (i * 1000) / LATENCY_RATE;

@@ -147,7 +147,7 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await card.locator('.act-manual input').fill('주민 신고 · residents report cracks');
     await card.locator('.act-manual button').click();
     await poll(() => card.locator('h3').textContent()).toContain('주의');
-    await card.locator('details summary').click();
+    await card.locator('details.hist summary').click();
     const hist = await card.locator('ol.history').textContent();
     expect(hist).toContain('ack');
     expect(hist).toContain('manual_level');

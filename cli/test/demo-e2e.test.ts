@@ -2,8 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import {
+  LIVE_EVENT,
+  type LiveBatch,
+  READINGS_EVENT,
+  SITE_EVENT,
+  type SiteReadings,
+  WATCH_EVENT,
+} from '@slopeguard/control-center/realtime-wire.ts';
 import { signInTo } from '@slopeguard/control-center/sign-in-client.ts';
-import { gatewayTopic, type Telemetry } from '@slopeguard/core';
+import { gatewayTopic, type Reading, type Telemetry } from '@slopeguard/core';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { io, type Socket } from 'socket.io-client';
@@ -20,7 +28,9 @@ describe('demo stack end to end', () => {
   let stack: DemoStack;
   let socket: Socket;
   let auth: { cookie: string } = { cookie: '' };
-  const seen: Array<{ site: string; gateway: string; message: Telemetry }> = [];
+  /** Sites in the one-a-second batches with a reading time, and demo-a's readings from its room. */
+  const seen = new Map<string, number>();
+  const watched: Reading[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sg-demo-'));
@@ -36,11 +46,20 @@ describe('demo stack end to end', () => {
     const { cookie } = await signInTo(stack.dashboardUrl, stack.admin.username, stack.admin.password);
     auth = { cookie };
     socket = io(stack.dashboardUrl, { transports: ['websocket'], extraHeaders: auth });
-    socket.on('telemetry', (e) => seen.push(e));
+    socket.on(LIVE_EVENT, (b: LiveBatch) => {
+      for (const u of b.sites) if (u.lastReadingTs !== undefined) seen.set(u.site, u.lastReadingTs);
+    });
+    socket.on(READINGS_EVENT, (r: SiteReadings) => {
+      for (const m of r.messages) watched.push(...m.readings);
+    });
+    const site = new Promise<void>((resolve) => socket.once(SITE_EVENT, () => resolve()));
     await new Promise<void>((resolve, reject) => {
       socket.on('connect', () => resolve());
       socket.on('connect_error', reject);
     });
+    // demo-a's page is "open": its readings come in full (the other sites' only as a time).
+    socket.emit(WATCH_EVENT, 'demo-a');
+    await site;
   });
 
   afterAll(async () => {
@@ -65,9 +84,13 @@ describe('demo stack end to end', () => {
     // PUBACK came back for every message, so the recorder must already have them on disk.
     expect(await stack.store.count()).toBe(expected);
 
-    await waitFor(() => seen.length >= 3, 'socket.io telemetry');
-    expect(seen.map((e) => e.site).sort()).toEqual(['demo-a', 'demo-b', 'demo-c']);
-    expect(seen.find((e) => e.site === 'demo-a')?.message.readings).toEqual(sent[0]?.readings);
+    const newest = (t: Telemetry | undefined) => Math.max(...(t?.readings ?? []).map((r) => r.ts));
+    await waitFor(
+      () => ['demo-a', 'demo-b', 'demo-c'].every((id, i) => seen.get(id) === newest(sent[i])),
+      'socket.io live batches',
+    );
+    await waitFor(() => watched.length >= (sent[0]?.readings.length ?? 1), 'socket.io readings');
+    expect(watched).toEqual(sent[0]?.readings);
 
     const res = await fetch(`${stack.dashboardUrl}api/v1/sites`, { headers: auth });
     expect(res.status).toBe(200);
@@ -129,10 +152,10 @@ describe('demo stack end to end', () => {
     expect(await metricValue('schema')).toBe(1);
     expect(await stack.store.count()).toBe(before);
 
-    const n = seen.length;
     const t = await stack.gateways[1]?.publishOnce();
     expect(t).toBeDefined();
-    await waitFor(() => seen.length > n, 'telemetry after the bad payloads');
+    const newest = Math.max(...(t?.readings ?? []).map((r) => r.ts));
+    await waitFor(() => seen.get('demo-b') === newest, 'telemetry after the bad payloads');
     expect(await stack.store.count()).toBe(before + (t?.readings.length ?? 0));
   });
 

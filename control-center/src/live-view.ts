@@ -36,6 +36,15 @@ export interface SiteSummary {
   lastEvent?: GatewayEvent & { gateway: string };
 }
 
+/** A site in the overview (the socket.io snapshot): what the map and the list show. */
+export interface OverviewSite {
+  id: string;
+  level: SiteLevel | null;
+  data: SiteData | null;
+  lastReadingTs: number | null;
+  gateways: Array<Pick<GatewayView, 'id' | 'state' | 'lastSeen'>>;
+}
+
 interface SiteState {
   id: string;
   level: SiteLevel | null;
@@ -142,6 +151,28 @@ export class LiveView {
       sensors: [...s.sensors.values()].sort((a, b) => a.sensor.localeCompare(b.sensor)),
     };
     if (s.lastEvent) out.lastEvent = s.lastEvent;
+    return out;
+  }
+
+  /**
+   * Every site as the overview (map, list) shows it, for the socket.io snapshot: no sensors (with
+   * 1,000 sites of 20 sensors they were nine tenths of it), each gateway as its id, state and last
+   * seen (its health is on the site page, from the gateways API), no last gateway event. A site's
+   * page gets the full summary (`summary`) when it opens.
+   */
+  overview(): OverviewSite[] {
+    const out: OverviewSite[] = [];
+    for (const id of [...this.#sites.keys()].sort()) {
+      const s = this.#sites.get(id) as SiteState;
+      const gateways: OverviewSite['gateways'] = [];
+      for (const g of s.gateways.values()) {
+        const o: OverviewSite['gateways'][number] = { id: g.id, state: g.state };
+        if (g.lastSeen !== undefined) o.lastSeen = g.lastSeen;
+        gateways.push(o);
+      }
+      gateways.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      out.push({ id: s.id, level: s.level, data: s.data, lastReadingTs: s.lastReadingTs, gateways });
+    }
     return out;
   }
 

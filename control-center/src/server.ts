@@ -25,14 +25,16 @@ import { LiveView, type SensorView } from './live-view.ts';
 import { startMqttFeed } from './mqtt-feed.ts';
 import { alertUpdates } from './notify/alert-source.ts';
 import { auditSinkFor } from './notify/audit-adapter.ts';
-import type { Clock as NotifyClock } from './notify/clock.ts';
+import { type Clock as NotifyClock, systemClock } from './notify/clock.ts';
 import type { ResolvedNotify } from './notify/config.ts';
 import { createNotifier, type Notifier } from './notify/service.ts';
 import { registerOpenDataRoutes, sensorsOfSite } from './open-data/routes.ts';
 import { healthWithRain24h } from './rain-24h.ts';
 import { startRealtime } from './realtime.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
+import { registerAlertNotificationRoutes } from './routes/alert-notifications.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
+import { type BacktestLimits, registerBacktestRoutes } from './routes/backtest.ts';
 import { registerGatewayRoutes } from './routes/gateways.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { knownSensor, registerReadingRoutes } from './routes/readings.ts';
@@ -105,6 +107,8 @@ export interface ControlCenterOptions {
   notifyClock?: NotifyClock;
   /** Residents' warnings (the resolved `warn:` section and each site's area); none without it. */
   warn?: WarnOptions;
+  /** Bounds of the dashboard's backtest runs (routes/backtest.ts BACKTEST_LIMITS; tests lower them). */
+  backtestLimits?: Partial<BacktestLimits>;
 }
 
 export interface ControlCenter {
@@ -179,6 +183,14 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     healthWithRain24h(() => options.store),
   );
   registerSiteRuleRoutes(app, configOf, guard(auth, 'read'));
+  registerBacktestRoutes(app, {
+    auth,
+    store: () => options.store,
+    configOf,
+    now: clock,
+    logger,
+    limits: options.backtestLimits,
+  });
   registerReadingRoutes(app, {
     store: () => options.store,
     known: knownSensor(view, configOf),
@@ -263,6 +275,11 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     release: (site, operator) => levels.release(site, clock(), operator).length > 0,
     alertChanged,
   });
+  registerAlertNotificationRoutes(app, auth, alertStore, {
+    db,
+    policy: options.notify?.policy,
+    now: () => (options.notifyClock ?? systemClock).now(),
+  });
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ ok: true }));
   registerOpenDataRoutes(app, {
     db,
@@ -302,8 +319,8 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
     logger,
     allowedHosts,
     (req) => principalFromCookie(auth, req.headers.cookie),
-    {},
-    () => view.list().map(placed),
+    { now: clock },
+    () => view.overview().map(placed),
   );
   const states: EngineStateStore = options.sites?.statePath
     ? openEngineStateStore(options.sites.statePath)

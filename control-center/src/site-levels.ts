@@ -145,16 +145,21 @@ export class SiteLevels {
     }
   }
 
+  /**
+   * Saves and publishes every change of one engine call, in order. One call can move a site more
+   * than one step: a held reading released with the one that confirms it (0 -> 1 -> 2 in one
+   * message), or several hold-down steps in one tick after a silence. Publishing only the last
+   * skipped the steps between, on the level topic and in the alert's history.
+   */
   #apply(site: string, run: SiteRun, changes: readonly LevelChange[]): void {
     if (changes.length === 0) return;
-    const last = changes[changes.length - 1] as LevelChange;
     this.#o.states.save(site, run.engine.state());
     for (const c of changes) {
       this.#o.logger.warn(
         { site, level: c.level, previous: c.previous, reasons: c.reasons },
         'site level changed',
       );
+      this.#o.publish(site, { level: c.level, ts: c.ts, reasons: c.reasons });
     }
-    this.#o.publish(site, { level: last.level, ts: last.ts, reasons: last.reasons });
   }
 }

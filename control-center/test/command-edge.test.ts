@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import type { CommandRecord } from '../src/commands/command-service.ts';
 import { type ControlCenter, startControlCenter } from '../src/index.ts';
+import { LIVE_EVENT, type LiveBatch } from '../src/realtime-wire.ts';
 import { type Mosquitto, startMosquitto } from './mosquitto.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
@@ -79,7 +80,10 @@ describe('gateway commands through the API to a real edge agent', () => {
       reconnection: false,
       extraHeaders: { cookie: operator.cookie },
     });
-    socket.on('command', (c: CommandRecord) => pushed.push(c));
+    // Commands reach browsers inside the one-a-second batch (realtime-wire.ts).
+    socket.on(LIVE_EVENT, (b: LiveBatch) => {
+      for (const u of b.sites) pushed.push(...(u.commands ?? []));
+    });
     await new Promise((resolve, reject) => {
       socket.on('snapshot', resolve);
       socket.on('connect_error', reject);

@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ControlCenter, startControlCenter } from '../src/index.ts';
+import { LIVE_EVENT, type LiveBatch } from '../src/realtime-wire.ts';
 import type { SiteData } from '../src/site-monitor.ts';
 import { type Mosquitto, startMosquitto } from './mosquitto.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
@@ -85,7 +86,10 @@ describe('site data state (live, degraded, no_data)', () => {
       reconnection: false,
       extraHeaders: { cookie: viewer.cookie },
     });
-    socket.on('site-data', (e: { site: string; data: SiteData }) => pushed.push(e));
+    // Data states reach browsers inside the one-a-second batch (realtime-wire.ts).
+    socket.on(LIVE_EVENT, (b: LiveBatch) => {
+      for (const u of b.sites) if (u.data) pushed.push({ site: u.site, data: u.data });
+    });
     await new Promise((resolve, reject) => {
       socket.on('snapshot', resolve);
       socket.on('connect_error', reject);

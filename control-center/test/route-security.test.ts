@@ -56,6 +56,11 @@ const ROUTES: Record<string, { need: Need; path: string; body?: unknown }> = {
     path: 'api/v1/warn/drills',
     body: { area: 'slope-a', level: 2 },
   },
+  'POST /api/v1/sites/:site/backtest': {
+    need: 'read',
+    path: 'api/v1/sites/slope-a/backtest',
+    body: { from: '0', to: '1' },
+  },
   // Last: it ends the session it is sent with.
   'DELETE /api/v1/session': { need: 'read', path: 'api/v1/session' },
 };

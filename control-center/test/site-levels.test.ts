@@ -23,6 +23,15 @@ function storm(minutes: number, mmPer10min: number): Reading[][] {
   return out;
 }
 
+/** One message of two rain gauges at minute `t`: rain-1 first (as a gateway orders them). */
+function twoGauges(t: number, mm1: number, mm2: number): Reading[] {
+  const ts = T0 + t * MIN;
+  return [
+    { sensor: 'rain-1', kind: 'rain', ts, values: { mm: mm1 } },
+    { sensor: 'rain-2', kind: 'rain', ts, values: { mm: mm2 } },
+  ];
+}
+
 describe('site levels at the control center', () => {
   const dirs: string[] = [];
   afterEach(() => {
@@ -85,5 +94,26 @@ describe('site levels at the control center', () => {
     const fresh = new SiteLevels({ ...opts, states: openEngineStateStore(join(dir, 'other.sqlite')) });
     for (const msg of dry) fresh.onReadings('demo-a', msg);
     expect(fresh.level('demo-a')).toBe(0);
+  });
+
+  it('publishes every level one message moves a site through, in order (0 -> 1 -> 2)', () => {
+    const published: SiteLevel[] = [];
+    const levels = new SiteLevels({
+      configs: new Map(),
+      autoConfigure: true,
+      states: openEngineStateStore(join(mkdtempSync(join(tmpdir(), 'sg-lv-')), 's.sqlite')),
+      publish: (_site, level) => published.push(level),
+      logger: pino({ level: 'silent' }),
+    });
+    levels.onReadings('two-gauges', twoGauges(0, 0, 0));
+    expect(published.map((l) => l.level)).toEqual([]);
+    // 70 min later, beyond the engine's 60-min bound: gauge 1's reading (64 mm in 3 h: level 1) is
+    // held until gauge 2's (96 mm: level 2) confirms the time; both then apply in one engine call.
+    levels.onReadings('two-gauges', twoGauges(70, 64, 96));
+    expect(published.map((l) => [l.level, l.ts])).toEqual([
+      [1, T0 + 70 * MIN],
+      [2, T0 + 70 * MIN],
+    ]);
+    expect(JSON.stringify(published[0]?.reasons)).toMatch(/rain-1/);
   });
 });

@@ -1,26 +1,48 @@
 /**
  * The alert inbox: active alerts, worst first; acknowledge with a comment, release of level 4 with a
- * reason, a manual level with a reason; and who did what, from each alert's history. Every action
+ * reason, a manual level with a reason; who did what, from each alert's history; where the
+ * escalation stands and the notifications sent (web/notifications.ts). Every action
  * goes through the REST API with the CSRF token; the server audits it and refuses what the
  * signed-in role may not do (the refusal is shown as it comes).
  */
 import * as api from './api.ts';
 import { el } from './dom.ts';
 import { levelName, t, time } from './i18n.ts';
+import {
+  type AlertNotifications,
+  alertNotifications,
+  escalationBlock,
+  notificationTable,
+} from './notifications.ts';
 
-export function createInbox(root: HTMLElement): { refresh(): Promise<void> } {
+/** Roles that may act on alerts; the server refuses the others anyway (403). */
+export const mayAct = (role: string) => role === 'operator' || role === 'admin';
+
+/** `role()` is the signed-in user's role: viewers get the alerts and their history, no forms. */
+export function createInbox(root: HTMLElement, role: () => string): { refresh(): Promise<void> } {
   let busy = false;
   const refresh = async () => {
     if (busy) return;
     busy = true;
     try {
       const { alerts } = await api.listAlerts();
-      const details = await Promise.all(alerts.map((a) => api.alertDetail(a.id)));
+      const [details, sent] = await Promise.all([
+        Promise.all(alerts.map((a) => api.alertDetail(a.id))),
+        Promise.all(alerts.map((a) => alertNotifications(a.id).catch(() => null))),
+      ]);
       alerts.sort((a, b) => b.level - a.level || b.updated - a.updated);
       root.replaceChildren(
         el('h2', { text: t('alerts') }),
         ...(alerts.length === 0 ? [el('p', { text: t('noAlerts'), cls: 'empty' })] : []),
-        ...alerts.map((a) => card(a, details.find((d) => d.alert.id === a.id)?.history ?? [], refresh)),
+        ...alerts.map((a) =>
+          card(
+            a,
+            details.find((d) => d.alert.id === a.id)?.history ?? [],
+            sent.find((n) => n?.alert === a.id) ?? null,
+            mayAct(role()),
+            refresh,
+          ),
+        ),
       );
     } catch (err) {
       root.replaceChildren(el('p', { cls: 'error', text: `${t('failed')}: ${(err as Error).message}` }));
@@ -31,7 +53,13 @@ export function createInbox(root: HTMLElement): { refresh(): Promise<void> } {
   return { refresh };
 }
 
-function card(a: api.Alert, history: api.AlertEvent[], refresh: () => Promise<void>): HTMLElement {
+function card(
+  a: api.Alert,
+  history: api.AlertEvent[],
+  sent: AlertNotifications | null,
+  act: boolean,
+  refresh: () => Promise<void>,
+): HTMLElement {
   const c = el('article', { cls: `alert lv-${a.level} data-${a.dataState}` });
   c.dataset.alert = String(a.id);
   c.dataset.site = a.site;
@@ -51,10 +79,10 @@ function card(a: api.Alert, history: api.AlertEvent[], refresh: () => Promise<vo
         text: `${t('acked')} · ${a.ackBy ?? ''} · ${time(a.acknowledged)} · ${a.ackComment ?? ''}`,
       }),
     );
-  else c.append(form(t('comment'), t('ack'), 'ack', (text) => api.acknowledge(a.id, text), refresh));
-  if (a.level === 4)
+  else if (act) c.append(form(t('comment'), t('ack'), 'ack', (text) => api.acknowledge(a.id, text), refresh));
+  if (act && a.level === 4)
     c.append(form(t('reason'), t('release'), 'release', (text) => api.release(a.site, text), refresh));
-  c.append(manualForm(a.site, refresh));
+  if (act) c.append(manualForm(a.site, refresh));
   const ol = el('ol', { cls: 'history', attrs: { 'aria-label': t('history') } });
   for (const e of history)
     ol.append(
@@ -64,7 +92,18 @@ function card(a: api.Alert, history: api.AlertEvent[], refresh: () => Promise<vo
           .join(' · '),
       }),
     );
-  c.append(el('details', {}, el('summary', { text: t('history') }), ol));
+  c.append(el('details', { cls: 'hist' }, el('summary', { text: t('history') }), ol));
+  if (sent) {
+    c.append(escalationBlock(sent.escalation));
+    c.append(
+      el(
+        'details',
+        { cls: 'sent' },
+        el('summary', { text: `${t('notifications')} (${sent.notifications.length})` }),
+        notificationTable(sent.notifications),
+      ),
+    );
+  }
   return c;
 }
 

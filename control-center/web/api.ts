@@ -19,7 +19,7 @@ export class ApiFailure extends Error {
   }
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
@@ -31,7 +31,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   });
   if (res.status === 204) return undefined as T;
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new ApiFailure(res.status, data.code ?? 'SG_ERR_HTTP', data.message ?? res.statusText);
+  // The API's one error body is { error, message } (control-center/src/http/errors.ts).
+  if (!res.ok) throw new ApiFailure(res.status, data.error ?? 'SG_ERR_HTTP', data.message ?? res.statusText);
   return data as T;
 }
 
@@ -172,3 +173,7 @@ export const sendCommand = (site: string, gw: string, name: string, args: Record
 
 export const siteAlerts = (site: string) =>
   call<{ alerts: Alert[] }>('GET', `/api/v1/alerts?state=all&site=${site$(site)}`);
+
+/** A backtest run (web/backtest.ts): the site's thresholds and the changed ones over a period or uploaded readings. */
+export const backtest = (site: string, body: unknown) =>
+  call<import('./backtest.ts').Result>('POST', `/api/v1/sites/${site$(site)}/backtest`, body);

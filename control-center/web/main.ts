@@ -1,13 +1,15 @@
 /**
  * The officials' dashboard: sign-in, then a map of every site beside a sortable, searchable list,
  * the alert inbox and a page per site. Plain TypeScript with a 20-line DOM helper (dom.ts), no
- * component framework: the page has four views and one data store, and a framework would cost
+ * component framework: the page has seven views and one data store, and a framework would cost
  * bundle size and a second way of doing things for no gain (docs/dashboard.md).
- * Routes are hash based (#/, #/alerts, #/site/{id}) so the static server needs no rewrite rules.
+ * Routes are hash based (#/, #/alerts, #/site/{id}, #/report/{id}, #/admin, #/backtest) so the
+ * static server needs no rewrite rules.
  */
-import type { SiteLevel, Status, Telemetry } from '@slopeguard/core';
+import { type AdminPage, openAdmin } from './admin.ts';
 import { createInbox } from './alerts.ts';
 import * as api from './api.ts';
+import { type BacktestView, openBacktest } from './backtest.ts';
 import { byId, el } from './dom.ts';
 import { currentLang, onLang, setLang, t } from './i18n.ts';
 import { listHeader, renderList, type SortKey, sortSites } from './list.ts';
@@ -15,16 +17,7 @@ import { createLive } from './live.ts';
 import { createMap, type SiteMap } from './map.ts';
 import { openReport, type Report } from './report.ts';
 import { openSitePage, renderSiteInfo, type SitePage } from './site-page.ts';
-import {
-  addReadings,
-  changed,
-  type SiteData,
-  type SiteSummary,
-  site,
-  sites,
-  subscribe,
-  watch,
-} from './state.ts';
+import { changed, sites, subscribe, watch } from './state.ts';
 
 const signin = byId<HTMLFormElement>('signin');
 const signinError = byId('signin-error');
@@ -36,6 +29,8 @@ const views = {
   alerts: byId('view-alerts'),
   site: byId('view-site'),
   report: byId('view-report'),
+  admin: byId('view-admin'),
+  backtest: byId('view-backtest'),
 };
 const search = byId<HTMLInputElement>('search');
 const sortSel = byId<HTMLSelectElement>('sort');
@@ -46,8 +41,10 @@ const placedNote = byId('placed-note');
 let map: SiteMap | null = null;
 let sitePage: SitePage | null = null;
 let report: Report | null = null;
+let admin: AdminPage | null = null;
+let backtest: BacktestView | null = null;
 let role = '';
-const inbox = createInbox(views.alerts);
+const inbox = createInbox(views.alerts, () => role);
 
 /** Every text that does not come from data, re-applied on language change. */
 function applyTexts(): void {
@@ -62,6 +59,10 @@ function applyTexts(): void {
   setLiveText();
   changed();
   if (route().view === 'alerts') void inbox.refresh();
+  if (admin) {
+    admin.close();
+    admin = openAdmin(views.admin);
+  }
 }
 
 let liveNow = false;
@@ -82,11 +83,21 @@ const live = createLive(
     live.stop();
     if (!app.hidden) showSignIn();
   },
+  () => {
+    if (route().view === 'alerts') void inbox.refresh();
+  },
 );
 
-function route(): { view: 'map' | 'alerts' | 'site' | 'report'; site?: string } {
+function route(): {
+  view: 'map' | 'alerts' | 'site' | 'report' | 'admin' | 'backtest';
+  site?: string;
+} {
   const h = location.hash;
   if (h.startsWith('#/alerts')) return { view: 'alerts' };
+  // Admins only: anyone else gets the map (the server refuses the admin API to them anyway).
+  if (h.startsWith('#/admin')) return role === 'admin' ? { view: 'admin' } : { view: 'map' };
+  const bt = /^#\/backtest(?:\/(.+))?$/.exec(h);
+  if (bt) return bt[1] ? { view: 'backtest', site: decodeURIComponent(bt[1]) } : { view: 'backtest' };
   const rep = /^#\/report\/(.+)$/.exec(h);
   if (rep?.[1]) return { view: 'report', site: decodeURIComponent(rep[1]) };
   const m = /^#\/site\/(.+)$/.exec(h);
@@ -111,12 +122,21 @@ function render(): void {
     const placed = list.filter((s) => !s.position).length;
     placedNote.hidden = placed === 0;
     placedNote.textContent = t('placed').replace('{n}', String(placed));
+  } else if (r.view === 'admin') {
+    // Built once per visit; its forms re-read what they change.
+    admin ??= openAdmin(views.admin);
   } else if (r.view === 'report' && r.site) {
     // Built once per visit: a report is a record of a period, not a live view.
     if (report?.site !== r.site) {
       report?.close();
       report = openReport(views.report, r.site);
     }
+  } else if (r.view === 'backtest') {
+    // Built once per visit, like the report: a backtest is a run on demand, not a live view.
+    if (!backtest || backtest.site !== (r.site ?? null)) {
+      backtest?.close();
+      backtest = openBacktest(views.backtest, r.site ?? null, () => [...sites.keys()]);
+    } else backtest.update();
   } else if (r.view === 'site' && r.site) {
     watch(r.site);
     renderSiteInfo(byId('site-info'), sites.get(r.site), r.site);
@@ -139,6 +159,14 @@ window.addEventListener('hashchange', () => {
   if (r.view !== 'report') {
     report?.close();
     report = null;
+  }
+  if (r.view !== 'admin') {
+    admin?.close();
+    admin = null;
+  }
+  if (r.view !== 'backtest') {
+    backtest?.close();
+    backtest = null;
   }
   render();
   if (r.view === 'map') map?.invalidate();
@@ -166,6 +194,13 @@ function started(s: api.SessionInfo): void {
   app.hidden = false;
   byId('who').textContent = `${s.user.username} (${s.user.role})`;
   role = s.user.role;
+  byId('nav-admin').hidden = role !== 'admin';
+  if (role !== 'admin') {
+    // Nothing an admin read in this tab stays in the page for the next user.
+    admin?.close();
+    admin = null;
+    views.admin.replaceChildren();
+  }
   live.start();
   render();
   map?.invalidate();
@@ -183,41 +218,6 @@ signin.addEventListener('submit', async (ev) => {
   }
 });
 
-const { socket } = live;
-socket.on('snapshot', (list: SiteSummary[]) => {
-  // For the bench (bench/dashboard.bench.ts): when the data arrived, apart from the page's own work.
-  if (performance.getEntriesByName('sg:snapshot').length === 0) performance.mark('sg:snapshot');
-  // A fresh snapshot after every (re)connection: nothing missed while the page was not live stays.
-  for (const s of list) {
-    const old = sites.get(s.id);
-    sites.set(s.id, { ...s, sensors: s.sensors ?? old?.sensors ?? [] });
-  }
-  changed();
-});
-socket.on('telemetry', (e: { site: string; gateway: string; message: Telemetry }) => {
-  addReadings(e.site, e.gateway, e.message.readings);
-  changed();
-});
-socket.on('status', (e: { site: string; gateway: string; message: Status }) => {
-  const s = site(e.site);
-  const g = s.gateways.find((x) => x.id === e.gateway);
-  if (g) {
-    g.state = e.message.state;
-    g.lastSeen = Date.now();
-  } else s.gateways.push({ id: e.gateway, state: e.message.state, lastSeen: Date.now() });
-  changed();
-});
-socket.on('level', (e: { site: string; message: SiteLevel }) => {
-  site(e.site).level = e.message;
-  changed();
-});
-socket.on('site-data', (e: { site: string; data: SiteData }) => {
-  site(e.site).data = e.data;
-  changed();
-});
-socket.on('alert', () => {
-  if (route().view === 'alerts') void inbox.refresh();
-});
 // Ages and "last seen" move on even when nothing arrives.
 setInterval(changed, 1000);
 

@@ -2,11 +2,13 @@
  * The event report (`#/report/{site}`): for a site and a period (a storm), one printable page with
  * the charts over the period, the level timeline, the alerts and who acknowledged or changed them.
  * PDF through the browser's print (print CSS in style.css hides everything but the report).
- * Notifications sent are not in it yet: the control center has no API listing them (planned).
+ * The notifications sent about those alerts come from `GET /api/v1/alerts/{id}/notifications`
+ * (addresses masked unless the reader is an admin).
  */
 import * as api from './api.ts';
 import { el } from './dom.ts';
 import { levelName, t, time } from './i18n.ts';
+import { alertNotifications, type Notification, notificationTable } from './notifications.ts';
 import { createChartSet, fromRange } from './site-charts.ts';
 
 const DAY = 24 * 3_600_000;
@@ -58,6 +60,7 @@ export function openReport(root: HTMLElement, site: string): Report {
       (a) => a.opened <= tt && (a.cleared ?? Number.POSITIVE_INFINITY) >= f,
     );
     const details = await Promise.all(inPeriod.map((a) => api.alertDetail(a.id).catch(() => null)));
+    const sent = await Promise.all(inPeriod.map((a) => alertNotifications(a.id).catch(() => null)));
     const series = await Promise.all(
       (rules?.sensors ?? []).map(async (s) =>
         fromRange(s.id, s.kind, await api.readings(site, s.id, f, tt, 500)),
@@ -115,10 +118,16 @@ export function openReport(root: HTMLElement, site: string): Report {
       list.append(li);
     }
     body.append(el('h3', { text: t('alerts') }), list);
-    body.append(
-      el('h3', { text: t('notifications') }),
-      el('p', { cls: 'note', text: t('notificationsPlanned') }),
-    );
+    // Notifications queued in the period, oldest first, with the alert they were about.
+    const notices: Notification[] = sent
+      .flatMap((n) => n?.notifications ?? [])
+      .filter((n) => n.created >= f && n.created <= tt)
+      .sort((a, b) => a.created - b.created);
+    const box = el('div', { cls: 'report-notifications' });
+    box.append(notificationTable(notices));
+    if (sent.some((n) => n?.addresses === 'masked'))
+      box.append(el('p', { cls: 'note', text: t('notifyMasked') }));
+    body.append(el('h3', { text: t('notifications') }), box);
     body.dataset.ready = 'true';
   };
 

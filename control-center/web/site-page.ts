@@ -1,12 +1,15 @@
 /**
  * One site: its level and the reasons in plain words, gateway and sensor health, charts of the last
- * 24 h continued live (site-charts.ts), the alert history and gateway commands for operators.
+ * 24 h continued live (site-charts.ts), the alert history with the notifications sent about each
+ * alert, and gateway commands for operators.
  */
 import type { SiteLevel } from '@slopeguard/core';
 import * as api from './api.ts';
+import { backtestLink } from './backtest-i18n.ts';
 import { el } from './dom.ts';
 import { levelName, t, time } from './i18n.ts';
 import { badge } from './levels.ts';
+import { alertNotifications, notificationTable } from './notifications.ts';
 import { appendLive, type ChartSet, createChartSet, fromRange, type Series } from './site-charts.ts';
 import { history, type SiteSummary } from './state.ts';
 
@@ -106,7 +109,7 @@ export function openSitePage(root: HTMLElement, id: string, role: string): SiteP
     attrs: { href: `#/report/${encodeURIComponent(id)}` },
   });
   root.replaceChildren(
-    el('p', {}, report),
+    el('p', {}, report, document.createTextNode(' · '), backtestLink(id)),
     note,
     chartsBox,
     el('h3', { text: t('sensorHealth') }),
@@ -151,7 +154,8 @@ export function openSitePage(root: HTMLElement, id: string, role: string): SiteP
         gws.value.gateways.filter((g) => g.site === id),
         role,
       );
-    if (alerts.status === 'fulfilled') renderAlertHistory(alertsBox, alerts.value.alerts);
+    if (alerts.status === 'fulfilled') await renderAlertHistory(alertsBox, alerts.value.alerts);
+    if (closed) return;
     draw();
   };
 
@@ -262,16 +266,36 @@ function commandForm(site: string, gw: string): HTMLElement {
   return form;
 }
 
-function renderAlertHistory(box: HTMLElement, alerts: api.Alert[]): void {
+/** Alerts whose notifications are listed on the page (the newest; older ones are in the report). */
+const NOTIFIED_ALERTS = 5;
+
+async function renderAlertHistory(box: HTMLElement, alerts: api.Alert[]): Promise<void> {
   const list = el('ol', { cls: 'alert-list' });
-  for (const a of [...alerts].sort((x, y) => y.opened - x.opened).slice(0, 20)) {
+  const newest = [...alerts].sort((x, y) => y.opened - x.opened).slice(0, 20);
+  // Fetched before the list is swapped in, so a refresh never shows an alert without its notices.
+  const sent = await Promise.all(
+    newest.slice(0, NOTIFIED_ALERTS).map((a) => alertNotifications(a.id).catch(() => null)),
+  );
+  newest.forEach((a, i) => {
     const li = el('li', {
       text: `${time(a.opened)} · ${a.maxLevel} ${levelName(a.maxLevel)} · ${a.dataState}${
         a.acknowledged ? ` · ${t('acked')} ${a.ackBy ?? ''}` : ''
       }${a.cleared ? ` · ${time(a.cleared)}` : ''}`,
     });
     li.dataset.alert = String(a.id);
+    const n = sent[i];
+    if (n)
+      li.append(
+        el(
+          'div',
+          { cls: 'alert-notifications' },
+          el('strong', { text: t('notifications') }),
+          notificationTable(n.notifications),
+        ),
+      );
     list.append(li);
-  }
+  });
   box.replaceChildren(list);
+  if (sent.some((n) => n?.addresses === 'masked'))
+    box.append(el('p', { cls: 'note', text: t('notifyMasked') }));
 }

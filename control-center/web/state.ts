@@ -2,6 +2,8 @@
  * What the page knows about every site, fed by the socket.io snapshot and live events. Views
  * subscribe and are re-rendered at most once per animation frame.
  */
+
+import type { LiveBatch, SiteReadings, SnapshotSite } from '@slopeguard/control-center/realtime-wire.ts';
 import type { Reading, SiteLevel } from '@slopeguard/core';
 
 export interface SiteData {
@@ -55,11 +57,23 @@ export const history = new Map<string, Reading[]>();
 const HISTORY_MAX = 20_000;
 let watched: string | null = null;
 
-/** The site whose live readings are kept (null: none). */
+const watchers = new Set<(site: string | null) => void>();
+
+/** The site whose live readings are kept (null: none); the live connection asks the server for them. */
 export function watch(site: string | null): void {
   if (site === watched) return;
   watched = site;
   history.clear();
+  for (const f of watchers) f(site);
+}
+
+export function watchedSite(): string | null {
+  return watched;
+}
+
+/** Called with the watched site whenever it changes (live.ts joins the site's room on the server). */
+export function onWatch(f: (site: string | null) => void): void {
+  watchers.add(f);
 }
 
 export function site(id: string): SiteSummary {
@@ -114,4 +128,55 @@ export function changed(): void {
       }),
     Math.max(0, lastRender + RENDER_EVERY_MS - performance.now()),
   );
+}
+
+/**
+ * A fresh snapshot after every (re)connection: nothing missed while the page was not live stays.
+ * The snapshot carries no sensors (the overview shows none): a site keeps the ones it had, and the
+ * open site's come with the `site` answer to `watch`.
+ */
+export function applySnapshot(list: readonly SnapshotSite[]): void {
+  for (const s of list) {
+    const old = sites.get(s.id);
+    sites.set(s.id, { ...s, sensors: old?.sensors ?? [] } as SiteSummary);
+  }
+  changed();
+}
+
+/** The open site's full summary (its sensors' latest readings), answering `watch`. */
+export function applySite(s: SiteSummary): void {
+  const old = sites.get(s.id);
+  sites.set(s.id, old?.position ? { ...s, position: old.position } : s);
+  changed();
+}
+
+/**
+ * One second of changes on every site. Returns whether an alert changed (the inbox reloads then).
+ */
+export function applyBatch(b: LiveBatch): { alerts: boolean } {
+  let alerts = false;
+  for (const u of b.sites) {
+    const s = site(u.site);
+    const level = u.levels?.at(-1);
+    if (level) s.level = level;
+    if (u.data) s.data = u.data;
+    for (const g of u.gateways ?? []) {
+      const had = s.gateways.find((x) => x.id === g.id);
+      if (had) {
+        had.state = g.state;
+        had.lastSeen = g.at;
+      } else s.gateways.push({ id: g.id, state: g.state, lastSeen: g.at });
+    }
+    if (u.lastReadingTs !== undefined) s.lastReadingTs = Math.max(s.lastReadingTs ?? 0, u.lastReadingTs);
+    if (u.alerts?.length) alerts = true;
+  }
+  if (b.sites.length > 0) changed();
+  return { alerts };
+}
+
+/** Every reading of the watched site in one second, for its charts and its table of latest values. */
+export function applyReadings(r: SiteReadings): void {
+  if (r.site !== watched) return;
+  for (const m of r.messages) addReadings(r.site, m.gateway, m.readings);
+  changed();
 }

@@ -30,6 +30,12 @@ export const ERRORS = {
   SG_ERR_TOO_LARGE: { status: 413, message: 'request body too large' },
   SG_ERR_UNAVAILABLE: { status: 503, message: 'not ready' },
   SG_ERR_INTERNAL: { status: 500, message: 'internal error (logged)' },
+  SG_ERR_BACKTEST_TOO_LONG: { status: 400, message: 'a backtest may span at most 31 days' },
+  SG_ERR_BACKTEST_TOO_MANY: {
+    status: 400,
+    message: 'too many readings for one backtest; choose a shorter period',
+  },
+  SG_ERR_BACKTEST_RULES: { status: 400, message: 'the changed thresholds make an invalid site file' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
