@@ -303,10 +303,11 @@ function registerRawExport(
         return sendError(reply, 'SG_ERR_NO_SENSOR', `no sensor ${sensor} at ${site}`);
       const sensors = sensor === undefined ? all : [sensor];
       const store = o.store();
-      if (!store)
-        return sendError(reply, 'SG_ERR_STORE_UNAVAILABLE', 'this control center has no reading store');
+      const raw = store?.readings?.bind(store);
+      if (!raw)
+        return sendError(reply, 'SG_ERR_STORE_UNAVAILABLE', 'this control center has no raw reading store');
       const pagesOf = (s: string) =>
-        store.readings({ site, sensor: s, from, to, pageSize: RAW_PAGE })[Symbol.asyncIterator]();
+        raw({ site, sensor: s, from, to, pageSize: RAW_PAGE })[Symbol.asyncIterator]();
       const next = (it: ReturnType<typeof pagesOf>) => withTimeout(it.next(), PAGE_TIMEOUT_MS);
       // The first page before any byte is sent: a store that is down is a 503, not a cut-off file.
       const firstIt = sensors.length > 0 ? pagesOf(sensors[0] as string) : undefined;

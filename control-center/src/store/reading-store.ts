@@ -42,8 +42,11 @@ export interface ReadingStore {
     to: number;
     stepMs?: number;
   }): Promise<RangeBucket[]>;
-  /** Raw readings of one sensor in [from, to], ascending, a page read each time one is asked for. */
-  readings(q: {
+  /**
+   * Raw readings of one sensor in [from, to], ascending, a page read each time one is asked for.
+   * Every broker Store has it; optional here so that a partial store (a test's wrapper) need not.
+   */
+  readings?(q: {
     site: string;
     sensor: string;
     from: number;
