@@ -115,6 +115,19 @@ export function registerOpenDataRoutes(app: FastifyInstance, o: OpenDataOptions)
       .header('content-disposition', `attachment; filename="${name}.${format}"`)
       .send(Readable.from(lines, { highWaterMark }));
 
+  // A store that fails half-way cuts the response off (the client sees an incomplete transfer) and
+  // the export is audited as failed, so nobody takes a truncated file for the whole record.
+  const guarded = (req: FastifyRequest, kind: string, lines: AsyncGenerator<string>) =>
+    (async function* () {
+      try {
+        yield* lines;
+      } catch (err) {
+        failed(err, `export ${(req.params as { site: string }).site}`);
+        audit(req, 'failed', { kind, error: 'store failed during the export' });
+        throw err;
+      }
+    })();
+
   app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof LevelsQuery> }>(
     '/api/v1/open-data/sites/:site/levels',
     {
@@ -168,12 +181,9 @@ export function registerOpenDataRoutes(app: FastifyInstance, o: OpenDataOptions)
           'SG_ERR_RANGE_TOO_LONG',
           `at most ${MAX_EXPORT_BUCKETS} buckets per sensor: use a larger stepMs for this span`,
         );
-      const all = o.sensorsOf(site);
-      if (!all) return sendError(reply, 'SG_ERR_NO_SITE', `no site ${site}`);
-      const { sensor } = req.query;
-      if (sensor !== undefined && !all.includes(sensor))
-        return sendError(reply, 'SG_ERR_NO_SENSOR', `no sensor ${sensor} at ${site}`);
-      const sensors = sensor === undefined ? all : [sensor];
+      const chosen = exportSensors(o, reply, site, req.query.sensor);
+      if (!chosen) return reply;
+      const sensors: string[] = chosen;
       const store = o.store();
       if (!store)
         return sendError(reply, 'SG_ERR_STORE_UNAVAILABLE', 'this control center has no reading store');
@@ -233,23 +243,33 @@ export function registerOpenDataRoutes(app: FastifyInstance, o: OpenDataOptions)
           }
         }
       }
-      const stream = lines();
-      // A store that fails half-way cuts the response off (the client sees an incomplete transfer)
-      // and is audited as failed, so nobody takes a truncated file for the whole record.
-      const guarded = (async function* () {
-        try {
-          yield* stream;
-        } catch (err) {
-          failed(err, `export ${site}`);
-          audit(req, 'failed', { kind: 'readings', error: 'store failed during the export' });
-          throw err;
-        }
-      })();
-      return send(reply, format, `${site}-readings`, guarded);
+      return send(reply, format, `${site}-readings`, guarded(req, 'readings', lines()));
     },
   );
 
-  registerRawExport(app, o, { failed, audit, send });
+  registerRawExport(app, o, { failed, audit, send, guarded });
+}
+
+/**
+ * The sensors an export covers: every sensor of the site, or the one asked for. Undefined when the
+ * site or the sensor is unknown, the 404 then sent.
+ */
+function exportSensors(
+  o: OpenDataOptions,
+  reply: FastifyReply,
+  site: string,
+  sensor: string | undefined,
+): string[] | undefined {
+  const all = o.sensorsOf(site);
+  if (!all) {
+    sendError(reply, 'SG_ERR_NO_SITE', `no site ${site}`);
+    return undefined;
+  }
+  if (sensor !== undefined && !all.includes(sensor)) {
+    sendError(reply, 'SG_ERR_NO_SENSOR', `no sensor ${sensor} at ${site}`);
+    return undefined;
+  }
+  return sensor === undefined ? all : [sensor];
 }
 
 /**
@@ -270,6 +290,7 @@ function registerRawExport(
       lines: AsyncGenerator<string>,
       highWaterMark?: number,
     ) => FastifyReply;
+    guarded: (req: FastifyRequest, kind: string, lines: AsyncGenerator<string>) => AsyncGenerator<string>;
   },
 ): void {
   app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof RawQuery> }>(
@@ -296,12 +317,9 @@ function registerRawExport(
           'SG_ERR_RANGE_TOO_LONG',
           `a raw export spans at most 31 days: export month by month, or downsampled (readings?stepMs=)`,
         );
-      const all = o.sensorsOf(site);
-      if (!all) return sendError(reply, 'SG_ERR_NO_SITE', `no site ${site}`);
-      const { sensor } = req.query;
-      if (sensor !== undefined && !all.includes(sensor))
-        return sendError(reply, 'SG_ERR_NO_SENSOR', `no sensor ${sensor} at ${site}`);
-      const sensors = sensor === undefined ? all : [sensor];
+      const chosen = exportSensors(o, reply, site, req.query.sensor);
+      if (!chosen) return reply;
+      const sensors: string[] = chosen;
       const store = o.store();
       const raw = store?.readings?.bind(store);
       if (!raw)
@@ -354,18 +372,7 @@ function registerRawExport(
           }
         }
       }
-      const stream = lines();
-      // As the downsampled export: a store failing half-way cuts the response off, audited as failed.
-      const guarded = (async function* () {
-        try {
-          yield* stream;
-        } catch (err) {
-          h.failed(err, `raw export ${site}`);
-          h.audit(req, 'failed', { kind: 'readings_raw', error: 'store failed during the export' });
-          throw err;
-        }
-      })();
-      return h.send(reply, format, `${site}-readings-raw`, guarded, 1);
+      return h.send(reply, format, `${site}-readings-raw`, h.guarded(req, 'readings_raw', lines()), 1);
     },
   );
 }
