@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
 import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../control-center/test/browser.ts';
 import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 
 /**
@@ -29,22 +30,6 @@ const RGB = [
 ];
 
 const poll = <T>(f: () => Promise<T> | T) => expect.poll(f, { timeout: 30_000 });
-
-/** The browser, as every dashboard test launches it (no outside network, root in CI). */
-function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 /** What the list and the map show for a site: level, badge colour and words, the map's pixel. */
 async function looks(page: Page, site: string) {
@@ -97,7 +82,7 @@ describe('the demo storm in headless Chromium', { timeout: 90_000 }, () => {
       logger: pino({ level: 'silent' }),
       story: true,
     });
-    browser = await launchBrowser();
+    browser = await launchChromium();
     // Signed in while the history loads, so the page sees the storm site before it crosses level 3.
     page = await (await browser.newContext({ viewport: { width: 1024, height: 900 } })).newPage();
     await page.goto(stack.dashboardUrl);
