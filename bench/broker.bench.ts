@@ -14,9 +14,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import type { BenchResult } from './run.ts';
 
@@ -44,12 +45,18 @@ interface LoadResult {
   p50: number;
   p99: number;
   failed: number;
+  /** CPU time (ms) of the process minus the load generator's threads in the measured window. */
+  brokerCpuMs: number;
+  /** CPU time (ms) of the load generator's threads in the measured window. */
+  generatorCpuMs: number;
 }
 /** One worker's share: its latencies (ms) in the measured window, and that window's last PUBACK. */
 interface WorkerResult {
   latencies: Float64Array;
   measuredAt: number;
   failed: number;
+  /** This thread's CPU time (ms) in the measured window. */
+  cpuMs: number;
 }
 type ToWorker = { go: number };
 type FromWorker = { ready: true } | { ok: true; result: WorkerResult } | { ok: false; error: string };
@@ -71,7 +78,7 @@ const wallNow = () => performance.timeOrigin + performance.now();
  */
 async function loadGenerator(cfg: LoadConfig, go: Promise<number>, ready: () => void): Promise<WorkerResult> {
   const { default: mqtt } = await import('mqtt');
-  const clients = [];
+  const clients: MqttClient[] = [];
   for (let i = 0; i < cfg.gateways; i += 50) {
     const batch = Array.from({ length: Math.min(50, cfg.gateways - i) }, (_, k) =>
       mqtt.connectAsync({
@@ -91,44 +98,83 @@ async function loadGenerator(cfg: LoadConfig, go: Promise<number>, ready: () => 
   const measureFrom = t0 + cfg.warmupMs;
   const end = measureFrom + cfg.runMs;
   let measuredAt = 0;
-  await Promise.all(
-    clients.map(async (c, i) => {
+  const cpu = cpuWindow(process.threadCpuUsage, measureFrom, end);
+  // Each gateway: publish, and on its PUBACK the next one. Callbacks and one watchdog per thread
+  // rather than a promise and a 30 s timer per message: the generator's CPU shares the broker's
+  // cores, so what it spends per message lowers every run's figure.
+  const inFlight = new Map<number, { sent: number; next: () => void }>();
+  let running = clients.length;
+  const finished = new Promise<void>((resolve) => {
+    if (running === 0) resolve();
+    clients.forEach((c, i) => {
       const g = cfg.first + i;
       const topic = `slopeguard/v1/bench/g${g}/telemetry`;
       let seq = 0;
       const start = Date.now();
-      // Spread the start so that 1,000 first publishes do not land in the same millisecond.
-      await new Promise((r) => setTimeout(r, (g * 7) % 500));
-      while (wallNow() < end) {
-        const ts = start + seq; // unique per sensor: each gateway has its own sensors
-        const readings = [];
-        for (let k = 0; k < cfg.perMessage; k++) {
-          readings.push(
-            `{"sensor":"g${g}-s${k}","kind":"tilt","ts":${ts},"values":{"x":${(seq % 100) / 100},"y":0.5}}`,
-          );
-        }
-        const payload = `{"seq":${seq++},"readings":[${readings.join(',')}]}`;
+      const publishNext = (): void => {
         const sent = wallNow();
-        try {
-          // Bounded: a PUBACK that never comes is a failure to report, not a hang.
-          await Promise.race([
-            c.publishAsync(topic, payload, { qos: 1 }),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('no PUBACK in 30 s')), 30_000)),
-          ]);
-        } catch {
-          failed++;
-          continue;
+        if (sent >= end) {
+          if (--running === 0) resolve();
+          return;
         }
-        const now = wallNow();
-        if (sent >= measureFrom && now <= end) {
-          latencies.push(now - sent);
-          measuredAt = Math.max(measuredAt, now);
+        const ts = start + seq; // unique per sensor: each gateway has its own sensors
+        let readings = '';
+        for (let k = 0; k < cfg.perMessage; k++) {
+          readings += `${k === 0 ? '' : ','}{"sensor":"g${g}-s${k}","kind":"tilt","ts":${ts},"values":{"x":${(seq % 100) / 100},"y":0.5}}`;
         }
-      }
-    }),
-  );
+        const payload = `{"seq":${seq++},"readings":[${readings}]}`;
+        const mine = { sent, next: publishNext };
+        inFlight.set(i, mine);
+        c.publish(topic, payload, { qos: 1 }, (err?: Error) => {
+          // A PUBACK after the watchdog gave up on this message is not counted again.
+          if (inFlight.get(i) !== mine) return;
+          inFlight.delete(i);
+          if (err) failed++;
+          else {
+            const now = wallNow();
+            if (sent >= measureFrom && now <= end) {
+              latencies.push(now - sent);
+              measuredAt = Math.max(measuredAt, now);
+            }
+          }
+          publishNext();
+        });
+      };
+      // Spread the start so that 1,000 first publishes do not land in the same millisecond.
+      setTimeout(publishNext, (g * 7) % 500);
+    });
+  });
+  // Bounded: a PUBACK that never comes is a failure to report, not a hang.
+  const watchdog = setInterval(() => {
+    const now = wallNow();
+    for (const [i, m] of inFlight) {
+      if (now - m.sent < 30_000) continue;
+      inFlight.delete(i);
+      failed++;
+      m.next();
+    }
+  }, 1000);
+  await finished;
+  clearInterval(watchdog);
   await Promise.all(clients.map((c) => c.endAsync(true)));
-  return { latencies: Float64Array.from(latencies), measuredAt, failed };
+  return { latencies: Float64Array.from(latencies), measuredAt, failed, cpuMs: await cpu };
+}
+
+/**
+ * CPU time (ms) used between two wall-clock times, by `usage` (this thread, or the whole process).
+ * Under load from other work the rates fall, but CPU per reading stays a property of the code.
+ */
+function cpuWindow(usage: () => NodeJS.CpuUsage, from: number, to: number): Promise<number> {
+  return new Promise((resolve) => {
+    let start: NodeJS.CpuUsage | undefined;
+    setTimeout(() => {
+      start = usage();
+    }, from - wallNow());
+    setTimeout(() => {
+      const d = usage();
+      resolve(start ? (d.user - start.user + d.system - start.system) / 1000 : Number.NaN);
+    }, to - wallNow());
+  });
 }
 
 if (!isMainThread && parentPort) {
@@ -179,6 +225,8 @@ async function runLoad(port: number): Promise<LoadResult> {
     progress(`load generator: ${GATEWAYS} gateways connected over ${WORKERS} worker thread(s)`);
     const go = wallNow() + 100;
     for (const w of workers) w.worker.postMessage({ go } satisfies ToWorker);
+    // The whole process (broker, its store threads, and the generator's threads) in the window.
+    const processCpu = cpuWindow(() => process.cpuUsage(), go + WARMUP_MS, go + WARMUP_MS + RUN_MS);
     const parts: WorkerResult[] = [];
     for (const w of workers) {
       const m = await w.next();
@@ -197,6 +245,7 @@ async function runLoad(port: number): Promise<LoadResult> {
     const seconds = Math.max(0.001, (Math.min(measuredAt, measureFrom + RUN_MS) - measureFrom) / 1000);
     const failed = parts.reduce((n, p) => n + p.failed, 0);
     progress(`load generator: done, ${all.length} messages measured, ${failed} failed`);
+    const generatorCpuMs = parts.reduce((n, p) => n + p.cpuMs, 0);
     return {
       messages: all.length,
       readings: all.length * PER_MESSAGE,
@@ -204,6 +253,8 @@ async function runLoad(port: number): Promise<LoadResult> {
       p50: percentile(all, 50),
       p99: percentile(all, 99),
       failed,
+      brokerCpuMs: (await processCpu) - generatorCpuMs,
+      generatorCpuMs,
     };
   } finally {
     await Promise.all(workers.map((w) => w.worker.terminate()));
@@ -270,6 +321,23 @@ function results(label: string, r: LoadResult, target?: { readings: number; p99M
       ...(target ? { target: `<= ${target.p99Ms}`, pass: r.p99 <= target.p99Ms } : {}),
     },
   ];
+  // CPU per 1,000 readings acknowledged: comparable between runs on a loaded machine. The CPU is
+  // taken over RUN_MS, the readings over `seconds` (to the last PUBACK in the window).
+  const readingsInCpuWindow = (r.readings / r.seconds) * (RUN_MS / 1000);
+  const perThousand = (ms: number) => Number(((ms * 1000) / readingsInCpuWindow).toFixed(2));
+  out.push(
+    { name: `${label}: broker CPU per 1,000 readings`, value: perThousand(r.brokerCpuMs), unit: 'ms' },
+    {
+      name: `${label}: load-generator CPU per 1,000 readings`,
+      value: perThousand(r.generatorCpuMs),
+      unit: 'ms',
+    },
+    {
+      name: `${label}: load average (1 min) at the end`,
+      value: Number((loadavg()[0] ?? 0).toFixed(1)),
+      unit: '',
+    },
+  );
   if (r.failed > 0) out.push({ name: `${label}: failed publishes`, value: r.failed, unit: '' });
   return out;
 }
@@ -297,7 +365,12 @@ export async function run(): Promise<BenchResult[]> {
         store,
         logger,
         allowAnonymous: true,
-        recorder: { maxDelayMs: Number(process.env.SG_BENCH_SQLITE_DELAY_MS ?? 2) },
+        recorder: {
+          maxDelayMs: Number(process.env.SG_BENCH_SQLITE_DELAY_MS ?? 2),
+          ...(process.env.SG_BENCH_SQLITE_CONCURRENCY
+            ? { concurrency: Number(process.env.SG_BENCH_SQLITE_CONCURRENCY) }
+            : {}),
+        },
       });
       const r = await runLoad(broker.port);
       await broker.close();

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { createAedesFixes, memorySessionMarks } from './aedes-fixes.ts';
 import type { DeviceRegistry } from './auth/registry.ts';
 import { createBurstLog } from './burst-log.ts';
+import { guardEmitterStack } from './emitter-stack.ts';
 import { BrokerError } from './errors.ts';
 import { clip, createHooks } from './hooks.ts';
 import { DEFAULT_LIMITS, guardPacketSize, type Limits } from './limits.ts';
@@ -151,6 +152,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
     maxClientsIdLength: limits.maxClientIdLength,
   });
   fixes.install(aedes);
+  // Without it, a thousand clients disconnecting at once could overflow the stack (emitter-stack.ts).
+  guardEmitterStack((aedes as unknown as { mq: unknown }).mq, log);
   aedes.on('client', () => {
     metrics.connections.inc();
     metrics.connectionsTotal.inc();

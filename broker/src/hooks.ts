@@ -94,7 +94,20 @@ export function createHooks(ctx: HookContext): HookSet {
   );
   /** Sensor ids seen per `site/gateway` since start, bounded by limits.maxSensorsPerGateway. */
   const knownSensors = new Map<string, Set<string>>();
-  const lastSeq = new Map<string, number>();
+  /**
+   * Per `site/gateway`: the highest seq, and what its two gauges were last set to. A labelled
+   * prom-client set hashes its labels on every call, which profiled at ~7 % of the hook's CPU per
+   * message; the gauges are set when their value changes (last seen: at most once a second).
+   */
+  const gateways = new Map<string, { seq?: number; seenAt: number; aheadMs?: number }>();
+  function gatewayState(key: string): { seq?: number; seenAt: number; aheadMs?: number } {
+    let state = gateways.get(key);
+    if (!state) {
+      state = { seenAt: Number.NEGATIVE_INFINITY };
+      gateways.set(key, state);
+    }
+    return state;
+  }
   const failedAuthBuckets = new BucketMap(
     () => new TokenBucket(limits.failedAuthPerMinutePerAddress / 60, limits.failedAuthBurst, now),
     120_000,
@@ -194,12 +207,16 @@ export function createHooks(ctx: HookContext): HookSet {
   }
 
   function noteTelemetry(site: string, gateway: string, seq: number): void {
-    metrics.gatewayLastSeen.set({ site, gateway }, now() / 1000);
-    const key = `${site}/${gateway}`;
-    const prev = lastSeq.get(key);
+    const state = gatewayState(`${site}/${gateway}`);
+    const t = now();
+    if (t - state.seenAt >= 1000) {
+      state.seenAt = t;
+      metrics.gatewayLastSeen.set({ site, gateway }, t / 1000);
+    }
+    const prev = state.seq;
     if (prev !== undefined && seq > prev + 1) metrics.seqGaps.inc({ site, gateway }, seq - prev - 1);
     // A lower seq is a redelivery or a gateway restart; only forward progress is a gap reference.
-    if (prev === undefined || seq > prev) lastSeq.set(key, seq);
+    if (prev === undefined || seq > prev) state.seq = seq;
   }
 
   function accept(client: Client, account: Account | null): void {
@@ -306,7 +323,11 @@ export function createHooks(ctx: HookContext): HookSet {
       kept.push({ ...r, site, gateway });
     }
     // 0 again once a message has no reading from the future: the gauge shows the clock as it is now.
-    metrics.gatewayClockAhead.set({ site, gateway }, aheadMs / 1000);
+    const state = gatewayState(key);
+    if (state.aheadMs !== aheadMs) {
+      state.aheadMs = aheadMs;
+      metrics.gatewayClockAhead.set({ site, gateway }, aheadMs / 1000);
+    }
     if (future > 0) {
       metrics.readingsRefused.inc({ site, gateway, reason: 'future' }, future);
       reportBurst(

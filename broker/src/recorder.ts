@@ -188,6 +188,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   function noteFailure(err: unknown, failures: number, retryInMs: number): void {
     metrics.storeErrors.inc();
+    updateGauges(); // during an outage, at every retry: the readings piling up are what to watch
     if (!storeFailing) {
       storeFailing = true;
       // While failing, look every 250 ms for readings that waited long enough to be spilled.
@@ -332,6 +333,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     if (queue.length === 0 || inFlight >= concurrency) return;
     let batch = takeBatch();
     inFlight++;
+    updateGauges();
     let delay = retryMinMs;
     let failures = 0;
     while (batch.length > 0) {
@@ -427,7 +429,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         queue.push({ readings, receivedAt, resolve });
         queuedReadings += readings.length;
         pendingReadings += readings.length;
-        updateGauges();
+        // The gauges are set per batch (flushOne, settle), not per message: see noteTelemetry in hooks.ts.
         if (storeFailing && pendingReadings > maxBuffered) spillQueue(true);
         schedule();
       });

@@ -63,9 +63,13 @@ async function eachLine(
       start = nl + 1;
       rest = null;
     }
-    for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-      line(buf, start, nl);
-      start = nl + 1;
+    // Newlines found by a loop over the bytes: Buffer#indexOf is a call into C++ per line, which
+    // costs more than scanning a short CSV row here.
+    const len = buf.length;
+    for (let i = start; i < len; i++) {
+      if (buf[i] !== 10) continue;
+      line(buf, start, i);
+      start = i + 1;
     }
     if (start < buf.length) rest = Buffer.from(buf.subarray(start));
     await chunk?.();
@@ -142,10 +146,19 @@ export async function scanSensors(path: string): Promise<Map<string, string>> {
       }
       return;
     }
-    const a = buf.indexOf(44, start);
-    const b = a < 0 || a >= end ? -1 : buf.indexOf(44, a + 1);
-    const c = b < 0 || b >= end ? -1 : buf.indexOf(44, b + 1);
-    if (c < 0 || c >= end) return;
+    // The first three commas, by a loop over the bytes (Buffer#indexOf is a call into C++).
+    let a = -1;
+    let c = -1;
+    let commas = 0;
+    for (let i = start; i < end; i++) {
+      if (buf[i] !== 44) continue;
+      if (++commas === 1) a = i;
+      else if (commas === 3) {
+        c = i;
+        break;
+      }
+    }
+    if (c < 0) return;
     if (seen.get(buf, a + 1, c) !== undefined) return;
     seen.set(buf, a + 1, c, true);
     const key = buf.toString('utf8', a + 1, c);
@@ -163,32 +176,56 @@ export async function scanSensors(path: string): Promise<Map<string, string>> {
  * slice: FNV-1a hash, then a byte-by-byte check. Bounded: a file of garbage must not grow it.
  */
 class ByteKeys<T> {
-  readonly #buckets = new Map<number, { bytes: Uint8Array; value: T }[]>();
+  readonly #buckets = new Map<number, ByteKey<T>[]>();
   #size = 0;
+  /**
+   * The entry found last. Rows come in a repeating order (one row per sensor and field, sensor
+   * after sensor), so the entry that followed it last time is compared first, without hashing.
+   */
+  #prev: ByteKey<T> | null = null;
   static hash(buf: Uint8Array, start: number, end: number): number {
     let h = 0x811c9dc5;
     for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
     return h;
   }
+  static same(bytes: Uint8Array, buf: Uint8Array, start: number, end: number): boolean {
+    const len = end - start;
+    if (bytes.length !== len) return false;
+    for (let i = 0; i < len; i++) if (bytes[i] !== buf[start + i]) return false;
+    return true;
+  }
   get(buf: Uint8Array, start: number, end: number): T | undefined {
+    const prev = this.#prev;
+    const guess = prev?.follow;
+    if (guess && ByteKeys.same(guess.bytes, buf, start, end)) {
+      this.#prev = guess;
+      return guess.value;
+    }
     const list = this.#buckets.get(ByteKeys.hash(buf, start, end));
     if (list === undefined) return undefined;
-    const len = end - start;
-    outer: for (const e of list) {
-      if (e.bytes.length !== len) continue;
-      for (let i = 0; i < len; i++) if (e.bytes[i] !== buf[start + i]) continue outer;
-      return e.value;
-    }
+    for (const e of list)
+      if (ByteKeys.same(e.bytes, buf, start, end)) {
+        if (prev) prev.follow = e;
+        this.#prev = e;
+        return e.value;
+      }
     return undefined;
   }
   set(buf: Uint8Array, start: number, end: number, value: T): void {
     if (this.#size >= 10_000) return;
     const h = ByteKeys.hash(buf, start, end);
     const list = this.#buckets.get(h) ?? [];
-    list.push({ bytes: buf.slice(start, end), value });
+    list.push({ bytes: buf.slice(start, end), value, follow: null });
     this.#buckets.set(h, list);
     this.#size++;
   }
+}
+
+interface ByteKey<T> {
+  bytes: Uint8Array;
+  value: T;
+  /** The entry found right after this one, last time. */
+  follow: ByteKey<T> | null;
 }
 
 function ndjsonParser(sink: Sink): LineParser {
@@ -209,6 +246,30 @@ function ndjsonParser(sink: Sink): LineParser {
     },
     end() {},
   };
+}
+
+const NONE: readonly string[] = [];
+
+/** values[field] = value, with a named store for the usual fields (a store by a variable name is slower). */
+function setValue(values: Record<string, number>, field: string, value: number): void {
+  if (field === 'mm') values.mm = value;
+  else if (field === 'x') values.x = value;
+  else if (field === 'y') values.y = value;
+  else values[field] = value;
+}
+
+/** Whether the reading has every field of its kind as a finite number (missingKindFields is empty). */
+function hasKindFields(r: Reading): boolean {
+  const v = r.values;
+  switch (r.kind) {
+    case 'tilt':
+      return Number.isFinite(v.x) && Number.isFinite(v.y);
+    case 'rain':
+    case 'displacement':
+      return Number.isFinite(v.mm);
+    default:
+      return missingKindFields(r).length === 0;
+  }
 }
 
 const FIELD = /^[a-z][a-z0-9_]{0,31}$/;
@@ -306,7 +367,7 @@ function csvParser(sink: Sink): LineParser {
   const flush = () => {
     for (const p of order) {
       if (transient) settle(p);
-      const missing = missingKindFields(p.reading);
+      const missing = hasKindFields(p.reading) ? NONE : missingKindFields(p.reading);
       if (missing.length > 0)
         sink.error(
           p.line,
@@ -371,10 +432,14 @@ function csvParser(sink: Sink): LineParser {
       p.line = n;
       p.fields = 1;
       p.group = group;
-      p.names.length = 0;
-      p.names.push(field);
+      // Setting an array's length is a call into the runtime: a one-field list is overwritten.
+      if (p.names.length === 1) p.names[0] = field;
+      else {
+        p.names.length = 0;
+        p.names.push(field);
+      }
       if (!p.own.includes(field)) p.own.push(field);
-      p.reading.values[field] = value;
+      setValue(p.reading.values, field, value);
       order.push(p);
       return;
     }
@@ -385,7 +450,7 @@ function csvParser(sink: Sink): LineParser {
       return sink.error(n, `${sensor} at ${ts}: field ${field} given twice`);
     if (p.fields >= 16) return sink.error(n, `${sensor} at ${ts}: more than 16 fields`);
     if (!p.own.includes(field)) p.own.push(field);
-    p.reading.values[field] = value;
+    setValue(p.reading.values, field, value);
     p.names.push(field);
     p.fields++;
   };

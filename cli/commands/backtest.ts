@@ -186,7 +186,11 @@ export const backtestCommand: CliCommand = {
     };
     const engine = createEngine(config);
     const kinds = new Map(config.sensors.map((s) => [s.id, s.kind]));
-    const lastTs = new Map<string, number>();
+    // Per sensor by its index: the last time as a float in a typed array (a Map of numbers would box
+    // a new heap number on every reading).
+    const sensorIndex = new Map(config.sensors.map((s, i) => [s.id, i]));
+    const sensorKind = config.sensors.map((s) => s.kind);
+    const lastTs = new Float64Array(config.sensors.length).fill(Number.NaN);
     const stats: BacktestStats = {
       site: config.id,
       sensors: config.sensors.length,
@@ -232,14 +236,16 @@ export const backtestCommand: CliCommand = {
         transient: true,
         error: skip,
         reading(r, line) {
-          const kind = kinds.get(r.sensor);
-          if (kind === undefined) return skip(line, `sensor ${r.sensor} is not in the site file`);
+          const i = sensorIndex.get(r.sensor);
+          if (i === undefined) return skip(line, `sensor ${r.sensor} is not in the site file`);
+          const kind = sensorKind[i];
           if (kind !== r.kind)
             return skip(line, `sensor ${r.sensor} is ${kind} in the site file, ${r.kind} here`);
-          const prev = lastTs.get(r.sensor);
-          if (prev !== undefined && r.ts <= prev)
+          const prev = lastTs[i] as number;
+          // NaN (no reading yet) compares false.
+          if (r.ts <= prev)
             return skip(line, `${r.sensor} at ${r.ts} is not newer than its previous reading (${prev})`);
-          lastTs.set(r.sensor, r.ts);
+          lastTs[i] = r.ts;
           stats.readings++;
           if (stats.first === null || r.ts < stats.first) stats.first = r.ts;
           if (stats.last === null || r.ts > stats.last) stats.last = r.ts;

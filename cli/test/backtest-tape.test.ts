@@ -1,63 +1,49 @@
 import type { Reading } from '@slopeguard/core';
-import { MovementTape, siteConfig, TapeDiverged } from '@slopeguard/core/engine/index.ts';
-import {
-  extensometer,
-  HOUR,
-  type RainSegment,
-  rainGauge,
-  type SensorModel,
-  steadyCreep,
-  tiltmeter,
-} from '@slopeguard/simulators/scenarios/models.ts';
+import { MovementTape, TapeDiverged } from '@slopeguard/core/engine/index.ts';
+import { HOUR } from '@slopeguard/simulators/scenarios/models.ts';
 import { describe, expect, it } from 'vitest';
+import { DAY, SLOPE_START as START, slopeSite } from '../../bench/slope-site.ts';
 import { Packer, replayPacked, runPacked, SweepRunner } from '../backtest/pack.ts';
 import { withSetting } from '../backtest/sweep.ts';
 
 /**
  * The sweep's fast path (a movement tape recorded once and replayed for the next settings) must
- * give exactly what full runs give. The fixture: 30 days of 3-minute data from a site with two
- * rain gauges (storms every 9 days), two tilt sensors and two extensometers creeping from day 12,
- * with noise (outliers that make the filter ask about rain and movement elsewhere), a jump of
- * an extensometer during the storm of day 11 (movement with rain, a step without) and spikes; swept over the soil water index critical value, the hold-down
- * and the corroboration window.
+ * give exactly what full runs give. The fixture (the engine benchmark's site, bench/slope-site.ts,
+ * made smaller): 30 days of 3-minute data from a site with two rain gauges (storms every 9 days),
+ * two tilt sensors and two extensometers creeping from day 12, with noise (outliers that make the
+ * filter ask about rain and movement elsewhere), a jump of an extensometer during the storm of day
+ * 11 (movement with rain, a step without) and spikes; swept over the soil water index critical
+ * value, the hold-down and the corroboration window.
  */
-const DAY = 24 * HOUR;
-const START = Date.UTC(2024, 0, 1);
 const STEP = 180_000;
 
 function fixture() {
-  const noise = { seed: 5, origin: START };
-  const storms: RainSegment[] = [];
-  for (let d = 2; d < 30; d += 9)
-    for (let h = 0; h < 8 + (d % 13); h++)
-      storms.push({
-        from: START + d * DAY + h * HOUR,
-        to: START + d * DAY + (h + 1) * HOUR,
-        mm: 4 + ((h * 7) % 23),
-      });
-  const creep = steadyCreep(START + 12 * DAY, 0.9);
-  const models: SensorModel[] = [
-    rainGauge('rain-1', storms),
-    rainGauge(
-      'rain-2',
-      storms.map((s) => ({ ...s, mm: s.mm * 0.7 })),
-    ),
-    ...[1, 2].map((i) => tiltmeter(`tilt-${i}`, i, noise, [0.1 * i, -0.2], i, (t) => 0.003 * creep(t))),
-    ...[1, 2].map((i) => extensometer(`ext-${i}`, 10 + i, noise, 20 * i, (t) => (creep(t) * i) / 2)),
-  ];
-  const config = siteConfig({ id: 'tape', sensors: models.map((m) => ({ id: m.id, kind: m.kind })) });
+  const site = slopeSite({
+    id: 'tape',
+    days: 30,
+    seed: 5,
+    tilts: 2,
+    extensometers: 2,
+    firstStormDay: 2,
+    stormHours: (d) => 8 + (d % 13),
+    stormMm: (h) => 4 + ((h * 7) % 23),
+    rain2Share: 0.7,
+    creepFromDay: 12,
+    creepMmPerDay: 0.9,
+    tiltPerMm: 0.003,
+    extDivisor: 2,
+  });
+  const { config } = site;
   const packer = new Packer(config);
   let k = 0;
-  for (let ts = START; ts < START + 30 * DAY; ts += STEP)
-    for (const m of models) {
-      const values = m.value(ts, STEP);
-      if (!values) continue;
-      const r: Reading = { sensor: m.id, kind: m.kind, ts, values: { ...values } };
-      // A knocked extensometer (a step of 15 mm) and a few spikes on a tilt sensor.
-      if (m.id === 'ext-1' && ts >= START + 11 * DAY + 5 * HOUR) r.values.mm = (r.values.mm ?? 0) + 15;
-      if (m.id === 'tilt-2' && k++ % 2001 === 1000) r.values.x = (r.values.x ?? 0) + 0.5;
-      packer.add(r);
-    }
+  for (const reading of site.readings(START, START + 30 * DAY, STEP)) {
+    const r: Reading = { ...reading, values: { ...reading.values } };
+    const ts = r.ts;
+    // A knocked extensometer (a step of 15 mm) and a few spikes on a tilt sensor.
+    if (r.sensor === 'ext-1' && ts >= START + 11 * DAY + 5 * HOUR) r.values.mm = (r.values.mm ?? 0) + 15;
+    if (r.sensor === 'tilt-2' && k++ % 2001 === 1000) r.values.x = (r.values.x ?? 0) + 0.5;
+    packer.add(r);
+  }
   return { config, packed: packer.pack() };
 }
 

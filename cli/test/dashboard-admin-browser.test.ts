@@ -65,6 +65,9 @@ describe('admin page in headless Chromium', { timeout: 90_000 }, () => {
     await signIn(page, stack.admin);
     await page.locator('#nav-admin:not([hidden])').click();
     await page.locator('#view-admin:not([hidden]) .admin-users table').waitFor();
+    // No button to lock oneself out.
+    await page.locator('.admin-users tr[data-user="admin"]').waitFor();
+    expect(await page.locator('.admin-users tr[data-user="admin"] button.disable').count()).toBe(0);
 
     // A user, added with the keyboard.
     const add = page.locator('form.admin-add-user');

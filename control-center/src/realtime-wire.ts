@@ -60,7 +60,7 @@ export interface SiteReadings {
   site: string;
   ts: number;
   messages: Array<{ gateway: string; readings: Reading[] }>;
-  /** Readings left out because the window held more than the bound (the charts reload history). */
+  /** Readings left out, the oldest, because the window held more than the bound (MAX_READINGS). */
   dropped?: number;
 }
 

@@ -43,14 +43,15 @@ export interface AdminPage {
   close(): void;
 }
 
-export function openAdmin(root: HTMLElement): AdminPage {
+/** `me` is the signed-in admin: they get no button to disable their own account. */
+export function openAdmin(root: HTMLElement, me: string): AdminPage {
   let closed = false;
   const users = el('section', { cls: 'admin-users' });
   const tokens = el('section', { cls: 'admin-tokens' });
   const audit = el('section', { cls: 'admin-audit' });
   root.replaceChildren(el('h2', { text: t('admin'), attrs: { tabindex: '-1' } }), users, tokens, audit);
   const auditView = createAudit(audit, () => closed);
-  const reloadUsers = () => loadUsers(users, () => void auditView.reload());
+  const reloadUsers = () => loadUsers(users, me, () => void auditView.reload());
   const reloadTokens = () => loadTokens(tokens, () => void auditView.reload());
   void reloadUsers();
   void reloadTokens();
@@ -97,9 +98,9 @@ function select(name: string, options: string[]): HTMLSelectElement {
   return s;
 }
 
-async function loadUsers(box: HTMLElement, changed: () => void): Promise<void> {
+async function loadUsers(box: HTMLElement, me: string, changed: () => void): Promise<void> {
   const reload = async () => {
-    await loadUsers(box, changed);
+    await loadUsers(box, me, changed);
     changed();
   };
   const name = el('input', { attrs: { name: 'username', required: '', minlength: '2', maxlength: '32' } });
@@ -143,7 +144,7 @@ async function loadUsers(box: HTMLElement, changed: () => void): Promise<void> {
       row.dataset.user = u.username;
       row.dataset.disabled = String(u.disabled);
       const actions = el('td');
-      if (!u.disabled) {
+      if (!u.disabled && u.username !== me) {
         const disable = el('button', { text: t('disable'), attrs: { type: 'button' } });
         disable.className = 'disable';
         disable.addEventListener('click', async () => {
@@ -338,7 +339,7 @@ function createAudit(box: HTMLElement, isClosed: () => boolean): { reload(): Pro
         el('td', { text: r.action }),
         el('td', { text: r.target }),
         el('td', { text: r.outcome, cls: r.outcome === 'ok' ? '' : 'stale' }),
-        el('td', { text: JSON.stringify(r.detail) }),
+        el('td', { text: JSON.stringify(r.detail), cls: 'detail' }),
       );
       table.append(row);
     }

@@ -42,6 +42,7 @@ let map: SiteMap | null = null;
 let sitePage: SitePage | null = null;
 let report: Report | null = null;
 let admin: AdminPage | null = null;
+let me = '';
 let backtest: BacktestView | null = null;
 let role = '';
 const inbox = createInbox(views.alerts, () => role);
@@ -61,7 +62,7 @@ function applyTexts(): void {
   if (route().view === 'alerts') void inbox.refresh();
   if (admin) {
     admin.close();
-    admin = openAdmin(views.admin);
+    admin = openAdmin(views.admin, me);
   }
 }
 
@@ -124,7 +125,7 @@ function render(): void {
     placedNote.textContent = t('placed').replace('{n}', String(placed));
   } else if (r.view === 'admin') {
     // Built once per visit; its forms re-read what they change.
-    admin ??= openAdmin(views.admin);
+    admin ??= openAdmin(views.admin, me);
   } else if (r.view === 'report' && r.site) {
     // Built once per visit: a report is a record of a period, not a live view.
     if (report?.site !== r.site) {
@@ -194,6 +195,7 @@ function started(s: api.SessionInfo): void {
   app.hidden = false;
   byId('who').textContent = `${s.user.username} (${s.user.role})`;
   role = s.user.role;
+  me = s.user.username;
   byId('nav-admin').hidden = role !== 'admin';
   if (role !== 'admin') {
     // Nothing an admin read in this tab stays in the page for the next user.

@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AlertStore } from '../alerts/alert-store.ts';
 import { type AuthContext, guard } from '../http/auth.ts';
@@ -8,7 +8,7 @@ import { ErrorBody } from '../http/schemas.ts';
 import type { EscalationPolicy } from '../notify/escalation.ts';
 import { escalationOf, notificationsOf } from '../notify/query.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 const Notification = Type.Object({
   deliveryId: Type.String(),

@@ -11,7 +11,7 @@ export interface Threshold {
   path: string;
   unit: string;
   max: number;
-  /** Optional in the site file (no default): blank means off. */
+  /** Optional in the site file (no default): the form shows it blank when the site sets none. */
   optional?: boolean;
 }
 

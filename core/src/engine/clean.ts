@@ -1,4 +1,4 @@
-import { medianInPlace } from './stats.ts';
+import { medianAbsDev, medianSorted } from './stats.ts';
 
 /**
  * Outlier cleaning of one scalar movement series (displacement mm, or tilt change magnitude deg),
@@ -36,6 +36,18 @@ export interface CleanState {
   pm: boolean;
   /** Step corrections so far, subtracted from every raw value. */
   offset: number;
+  /**
+   * Not saved (derived): the slopes between consecutive accepted values, sorted ascending, kept up
+   * to date as values enter and leave the window, so the median slope needs no sort per reading.
+   * Null until the first prediction (and after a load), which builds it from the ring.
+   */
+  slopes: SortedSlopes | null;
+}
+
+/** A sorted multiset of at most `window - 1` slopes. */
+export interface SortedSlopes {
+  v: Float64Array;
+  n: number;
 }
 
 export interface CleanParams {
@@ -57,6 +69,7 @@ export function newClean(window: number): CleanState {
     pv: [],
     pm: false,
     offset: 0,
+    slopes: null,
   };
 }
 
@@ -64,41 +77,105 @@ export function newClean(window: number): CleanState {
 export function resetClean(c: CleanState): void {
   c.wn = 0;
   c.wi = 0;
+  if (c.slopes !== null) c.slopes.n = 0;
   c.pt.length = 0;
   c.pv.length = 0;
 }
 
-const scratchA: number[] = [];
-const scratchB: number[] = [];
+// Scratch for the prediction: typed (no boxed numbers, no holes) and sized for the largest window
+// the configuration allows, grown if a saved state brings a larger one.
+let scratchA = new Float64Array(64);
 const pred = { level: 0, sigma: 0 };
 
 /** Robust prediction at `at` from the window: median extrapolated level and 1.4826 MAD. */
 function predict(c: CleanState, at: number): void {
   const n = c.wn;
   const cap = c.wt.length;
-  // Median slope of consecutive accepted values (chronological order from the ring).
+  if (scratchA.length < cap) scratchA = new Float64Array(cap);
+  const wt = c.wt;
+  const wv = c.wv;
+  // Median slope of consecutive accepted values: kept sorted as values come and go (see accept).
   const start = (c.wi - n + cap) % cap;
-  let k = 0;
-  for (let j = 1; j < n; j++) {
-    const a = (start + j - 1) % cap;
-    const b = (start + j) % cap;
-    const dt = (c.wt[b] as number) - (c.wt[a] as number);
-    if (dt > 0) scratchA[k++] = ((c.wv[b] as number) - (c.wv[a] as number)) / dt;
-  }
-  const slope = k > 0 ? medianInPlace(scratchA, k) : 0;
+  const sorted = c.slopes ?? buildSlopes(c);
+  const k = sorted.n;
+  const sv = sorted.v;
+  const mid = k >> 1;
+  const slope =
+    k === 0 ? 0 : k % 2 === 1 ? (sv[mid] as number) : ((sv[mid - 1] as number) + (sv[mid] as number)) / 2;
+  let s = start;
   for (let j = 0; j < n; j++) {
-    const s = (start + j) % cap;
-    scratchA[j] = (c.wv[s] as number) + slope * (at - (c.wt[s] as number));
+    scratchA[j] = (wv[s] as number) + slope * (at - (wt[s] as number));
+    s = s + 1 === cap ? 0 : s + 1;
   }
-  for (let j = 0; j < n; j++) scratchB[j] = scratchA[j] as number;
-  const level = medianInPlace(scratchA, n);
-  for (let j = 0; j < n; j++) scratchB[j] = Math.abs((scratchB[j] as number) - level);
+  const level = medianSorted(scratchA, n);
   pred.level = level;
-  pred.sigma = 1.4826 * medianInPlace(scratchB, n);
+  pred.sigma = 1.4826 * medianAbsDev(scratchA, n, level);
+}
+
+/**
+ * The slopes of the window from its ring, in chronological order, sorted: the same values the
+ * incremental updates in `accept` produce (each slope is (v_b - v_a) / (t_b - t_a) of a consecutive
+ * pair with t_b > t_a, computed by the same expression).
+ */
+function buildSlopes(c: CleanState): SortedSlopes {
+  const cap = c.wt.length;
+  const v = new Float64Array(Math.max(1, cap));
+  let k = 0;
+  let a = (c.wi - c.wn + cap) % cap;
+  for (let j = 1; j < c.wn; j++) {
+    const b = a + 1 === cap ? 0 : a + 1;
+    const dt = (c.wt[b] as number) - (c.wt[a] as number);
+    if (dt > 0) v[k++] = ((c.wv[b] as number) - (c.wv[a] as number)) / dt;
+    a = b;
+  }
+  medianSorted(v, k);
+  c.slopes = { v, n: k };
+  return c.slopes;
+}
+
+function insertSlope(s: SortedSlopes, x: number): void {
+  const v = s.v;
+  let j = s.n - 1;
+  while (j >= 0 && (v[j] as number) > x) {
+    v[j + 1] = v[j] as number;
+    j--;
+  }
+  v[j + 1] = x;
+  s.n++;
+}
+
+/** Removes one slope equal to x; false when there is none (then the caller rebuilds). */
+function removeSlope(s: SortedSlopes, x: number): boolean {
+  const v = s.v;
+  let j = 0;
+  while (j < s.n && v[j] !== x) j++;
+  if (j === s.n) return false;
+  for (; j < s.n - 1; j++) v[j] = v[j + 1] as number;
+  s.n--;
+  return true;
 }
 
 function accept(c: CleanState, ts: number, v: number): void {
   const cap = c.wt.length;
+  const sl = c.slopes;
+  if (sl !== null) {
+    const wt = c.wt;
+    const wv = c.wv;
+    // The pair that leaves the window (its oldest value is overwritten now), then the new pair.
+    let ok = true;
+    if (c.wn === cap) {
+      const a = c.wi;
+      const b = a + 1 === cap ? 0 : a + 1;
+      const dt = (wt[b] as number) - (wt[a] as number);
+      if (dt > 0) ok = removeSlope(sl, ((wv[b] as number) - (wv[a] as number)) / dt);
+    }
+    if (c.wn > 0 && ok) {
+      const a = c.wi === 0 ? cap - 1 : c.wi - 1;
+      const dt = ts - (wt[a] as number);
+      if (dt > 0) insertSlope(sl, (v - (wv[a] as number)) / dt);
+    }
+    if (!ok) c.slopes = null;
+  }
   c.wt[c.wi] = ts;
   c.wv[c.wi] = v;
   c.wi = (c.wi + 1) % cap;
@@ -129,8 +206,11 @@ export function cleanValue(
   const dev = x - pred.level;
   if (Math.abs(dev) <= limit) {
     const hadPending = c.pt.length > 0;
-    c.pt.length = 0;
-    c.pv.length = 0;
+    if (hadPending) {
+      // Only when there is something to clear: setting an array's length is a call into the runtime.
+      c.pt.length = 0;
+      c.pv.length = 0;
+    }
     accept(c, ts, x);
     emit(ts, x);
     return hadPending ? 'spike' : 'accepted';

@@ -162,6 +162,18 @@ export function createEngine(input: SiteConfig, saved?: unknown, options: Engine
       : fresh(config, setups, site);
   const repaired = (saved as { v?: unknown } | null | undefined)?.v === 1 && repairClock(s, setups, site);
   const index = new Map<string, number>(s.sensors.map((r, i) => [r.id, i]));
+  const ids = s.sensors.map((r) => r.id);
+  /**
+   * The sensor of a reading. Loggers send their sensors in a fixed order, so the one after the
+   * previous reading's is tried first (a string comparison) before the map.
+   */
+  let guess = 0;
+  const indexOf = (sensor: string): number | undefined => {
+    const id = ids[guess];
+    const i = id !== undefined && id === sensor ? guess : index.get(sensor);
+    if (i !== undefined) guess = i + 1 === ids.length ? 0 : i + 1;
+    return i;
+  };
   let changes: LevelChange[] = [];
 
   /** Sensors holding a reading (rare: only then is anything released; a count keeps push O(1)). */
@@ -397,7 +409,7 @@ export function createEngine(input: SiteConfig, saved?: unknown, options: Engine
   const api: Engine = {
     push(reading) {
       changes = [];
-      const i = index.get(reading.sensor);
+      const i = indexOf(reading.sensor);
       if (i === undefined) {
         s.unknown++;
         return changes;
@@ -588,6 +600,7 @@ function repairClock(s: Internal, setups: readonly SensorSetup[], site: SiteSetu
     r.rain = blank.rain;
     r.level = 0;
     r.ivals = [];
+    r.ivMedian = false;
     r.lastTs = plausible;
     r.future++;
     repaired = true;

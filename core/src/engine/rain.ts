@@ -30,6 +30,11 @@ export interface RainState {
   eventLastWet: number;
   eventMm: number;
   level: Level;
+  /**
+   * Not saved (derived): the newest bin given any rain, so that the sums are known to be 0 without
+   * a pass over the bins in a dry spell; null when not known (after a load), until the next pass.
+   */
+  wetBin: number | null;
 }
 
 export interface RainParams {
@@ -101,19 +106,33 @@ export function newRain(p: RainParams): RainState {
     eventLastWet: 0,
     eventMm: 0,
     level: 0,
+    wetBin: null,
   };
 }
 
 function recomputeSums(s: RainState, p: RainParams): void {
   const cap = s.bins.length;
+  const longest = Math.max(BINS_12H, p.dryBins);
+  // Nothing but dry bins in the longest window (most of a year): every sum is 0, as the loop finds.
+  if (s.wetBin !== null && s.head - s.wetBin >= longest) {
+    s.sum1 = 0;
+    s.sum3 = 0;
+    s.sum12 = 0;
+    s.sumDry = 0;
+    return;
+  }
   let s1 = 0;
   let s3 = 0;
   let s12 = 0;
   let sd = 0;
-  const longest = Math.max(BINS_12H, p.dryBins);
+  let wet: number | null = null;
+  // Newest bin first, walking the ring backwards (a wrapping index, not a remainder per bin).
+  let at = ((s.head % cap) + cap) % cap;
   for (let k = 0; k < longest; k++) {
-    const v = s.bins[(((s.head - k) % cap) + cap) % cap] as number;
+    const v = s.bins[at] as number;
+    at = at === 0 ? cap - 1 : at - 1;
     if (v === 0) continue;
+    if (wet === null) wet = s.head - k;
     if (k < BINS_1H) s1 += v;
     if (k < BINS_3H) s3 += v;
     if (k < BINS_12H) s12 += v;
@@ -123,6 +142,7 @@ function recomputeSums(s: RainState, p: RainParams): void {
   s.sum3 = s3;
   s.sum12 = s12;
   s.sumDry = sd;
+  s.wetBin = wet ?? s.head - longest;
 }
 
 /**
@@ -137,8 +157,10 @@ export function pushRain(s: RainState, p: RainParams, from: number, ts: number, 
     for (let i = start; i <= idx; i++) s.bins[i % cap] = 0;
     s.head = idx;
     s.bins[idx % cap] = mm;
+    if (mm !== 0 && s.wetBin !== null) s.wetBin = idx;
     recomputeSums(s, p);
   } else {
+    if (mm !== 0 && s.wetBin !== null) s.wetBin = s.head;
     s.bins[s.head % cap] = (s.bins[s.head % cap] as number) + mm;
     s.sum1 += mm;
     s.sum3 += mm;

@@ -24,6 +24,13 @@ export interface TrackState {
   n: number[];
   st: number[];
   sv: number[];
+  /**
+   * Not saved (derived): the newest bin's slot and the times it covers for sure, so that a reading
+   * in it is added without a division and a remainder. `lo` is +Infinity when not known.
+   */
+  slot: number;
+  lo: number;
+  hi: number;
 }
 
 export function newTrack(binMs: number, cap: number): TrackState {
@@ -34,11 +41,22 @@ export function newTrack(binMs: number, cap: number): TrackState {
     n: new Array<number>(cap).fill(0),
     st: new Array<number>(cap).fill(0),
     sv: new Array<number>(cap).fill(0),
+    slot: 0,
+    lo: Number.POSITIVE_INFINITY,
+    hi: 0,
   };
 }
 
 /** Adds a reading (ts non-decreasing). Returns true when it opened a new bin. */
 export function addToTrack(t: TrackState, ts: number, v: number): boolean {
+  if (ts >= t.lo && ts <= t.hi) {
+    // In the newest bin: exactly what the general path below does for idx === head (see `hi`).
+    const s = t.slot;
+    t.n[s] = (t.n[s] as number) + 1;
+    t.st[s] = (t.st[s] as number) + (ts - t.lo);
+    t.sv[s] = (t.sv[s] as number) + v;
+    return false;
+  }
   const idx = Math.floor(ts / t.binMs);
   let opened = false;
   if (idx > t.head) {
@@ -59,6 +77,14 @@ export function addToTrack(t: TrackState, ts: number, v: number): boolean {
   t.n[s] = (t.n[s] as number) + 1;
   t.st[s] = (t.st[s] as number) + (ts - idx * t.binMs);
   t.sv[s] = (t.sv[s] as number) + v;
+  if (idx === t.head && Number.isInteger(t.binMs) && (idx + 1) * t.binMs < 2 ** 52) {
+    // Times that floor into this bin for certain: from its start to 1 ms before the next bin's
+    // (with whole-millisecond bins, the quotient of a time below 2^52 cannot round up across a
+    // whole millisecond).
+    t.slot = s;
+    t.lo = idx * t.binMs;
+    t.hi = (idx + 1) * t.binMs - 1;
+  }
   return opened;
 }
 

@@ -12,7 +12,7 @@ import type { SensorConfig, SiteConfig } from './config.ts';
 import { addMovementValue, type MovementState, newMovement } from './movement.ts';
 import { newRain, pushRain, type RainParams, type RainState } from './rain.ts';
 import type { MovementRules } from './rules.ts';
-import { medianInPlace } from './stats.ts';
+import { hypot2, medianInPlace } from './stats.ts';
 import { type TapeTrack, tapeLevel, tapeVerdict } from './tape.ts';
 
 /**
@@ -55,6 +55,12 @@ export interface SensorRec {
   lastTs: number | null;
   ivals: number[];
   iv: number;
+  /**
+   * Not saved: whether `iv` is known to be the median of `ivals` (computed here since the record
+   * was made or loaded), so that a reading whose interval equals the one leaving the last five can
+   * skip the median. False after a load: a saved state may come from a configured interval.
+   */
+  ivMedian: boolean;
   readings: number;
   status: HealthStatus;
   since: number | null;
@@ -144,6 +150,7 @@ export function newSensorRec(setup: SensorSetup, site: SiteSetup): SensorRec {
     lastTs: null,
     ivals: [],
     iv: cfg.intervalMs ?? site.defaultIv,
+    ivMedian: false,
     readings: 0,
     status: 'waiting',
     since: null,
@@ -242,11 +249,22 @@ export function applyReading(
   const prevTs = r.lastTs;
   const wasStale = r.status === 'stale';
   if (prevTs !== null) {
-    r.ivals.push(ts - prevTs);
-    if (r.ivals.length > 5) r.ivals.shift();
-    if (setup.cfg.intervalMs === undefined) {
-      for (let i = 0; i < r.ivals.length; i++) ivScratch[i] = r.ivals[i] as number;
-      r.iv = Math.max(1, Math.round(medianInPlace(ivScratch, r.ivals.length)));
+    const iv = ts - prevTs;
+    const ivals = r.ivals;
+    // The last five intervals, oldest first. Shifted by hand: Array#shift trims the array's store
+    // in place, which leaves garbage behind on every reading.
+    let dropped: number | undefined;
+    if (ivals.length < 5) ivals.push(iv);
+    else {
+      dropped = ivals[0] as number;
+      for (let i = 1; i < ivals.length; i++) ivals[i - 1] = ivals[i] as number;
+      ivals[ivals.length - 1] = iv;
+    }
+    // When the interval that left the five equals the new one, their median (r.iv) stands.
+    if (setup.cfg.intervalMs === undefined && (dropped !== iv || !r.ivMedian)) {
+      for (let i = 0; i < ivals.length; i++) ivScratch[i] = ivals[i] as number;
+      r.iv = Math.max(1, Math.round(medianInPlace(ivScratch, ivals.length)));
+      r.ivMedian = true;
     }
   }
   r.lastTs = ts;
@@ -290,7 +308,7 @@ export function applyReading(
     const base = r.base;
     const scalar =
       r.kind === 'tilt' && base !== null
-        ? Math.hypot((raw[0] as number) - (base[0] as number), (raw[1] as number) - (base[1] as number))
+        ? hypot2((raw[0] as number) - (base[0] as number), (raw[1] as number) - (base[1] as number))
         : (raw[0] as number);
     // After a gap the old trend says nothing about the new values: restart the outlier filter.
     if (wasStale) resetClean(r.clean);

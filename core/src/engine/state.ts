@@ -363,6 +363,7 @@ function internal(s: EngineState): Internal {
         lastTs: r.lastReadingAt,
         ivals: r.recentIntervalsMs,
         iv: r.intervalMs,
+        ivMedian: false,
         readings: r.readings,
         status: r.status as HealthStatus,
         since: r.statusSince,
@@ -392,6 +393,7 @@ function internal(s: EngineState): Internal {
               pv: r.cleaning.heldValues,
               pm: r.cleaning.heldWithRainOrMovement,
               offset: r.cleaning.stepOffset,
+              slopes: null,
             }
           : null,
         move: r.movement
@@ -403,6 +405,9 @@ function internal(s: EngineState): Internal {
                 n: t.counts,
                 st: t.timeSums,
                 sv: t.valueSums,
+                slot: 0,
+                lo: Number.POSITIVE_INFINITY,
+                hi: 0,
               })),
               rates: r.movement.rates,
               spans: r.movement.rateSpansMs,
@@ -440,6 +445,7 @@ function internal(s: EngineState): Internal {
               eventLastWet: r.rain.eventLastWet,
               eventMm: r.rain.eventMm,
               level: r.rain.level as Level,
+              wetBin: null,
             }
           : null,
       }),
