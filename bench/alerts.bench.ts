@@ -6,13 +6,15 @@
  * published -> broker and recorder -> control center engine -> level change -> alert stored ->
  * escalation -> outbox -> webhook delivered. The server (`slopeguard server`, one process) runs
  * as a child; the gateways and the receiver run in this process on the same cores, so the
- * figures are conservative. `SG_BENCH_SITES` changes the number of sites.
+ * figures are conservative. The load is paced by the clock (paced-load.ts), so that a late event
+ * loop here delays messages but does not drop them from the offered rate. `SG_BENCH_SITES` changes the number of sites.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { verifyWebhook } from '@slopeguard/control-center/notify/webhook-signature.ts';
 import { machineLoad, percentile, SENSORS_PER_SITE, siteId, startCenterServer } from './center-server.ts';
+import { startPacedLoad } from './paced-load.ts';
 import type { BenchResult } from './run.ts';
 
 const SITES = Number(process.env.SG_BENCH_SITES ?? 1000);
@@ -68,8 +70,12 @@ export async function run(): Promise<BenchResult[]> {
     await server.observer.subscribeAsync('slopeguard/v1/+/level', { qos: 1 });
     const triggered = new Map<number, number>();
     const wanted = new Set<number>();
-    const stopLoad = server.startLoad((i, at) => {
-      if (wanted.delete(i)) triggered.set(i, at);
+    const load = startPacedLoad({
+      gateways: server.gateways,
+      sites: SITES,
+      onPublish: (i, at) => {
+        if (wanted.delete(i)) triggered.set(i, at);
+      },
     });
     await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
     const stored0 = await server.metric('slopeguard_broker_readings_stored_total');
@@ -82,7 +88,7 @@ export async function run(): Promise<BenchResult[]> {
     for (let n = 0; n < TRIGGERS; n++) {
       // Spread over the sites so that cloudbursts do not queue behind each other in one connection.
       const i = Math.floor((n * SITES) / TRIGGERS);
-      server.rainOnce(i, 100);
+      load.rainOnce(i, 100);
       wanted.add(i);
       await new Promise((r) => setTimeout(r, TRIGGER_EVERY_MS));
     }
@@ -96,7 +102,7 @@ export async function run(): Promise<BenchResult[]> {
     const durable = async (suffix: string) =>
       server.metric(`slopeguard_broker_publish_to_durable_seconds_${suffix}`);
     const durableMs = ((await durable('sum')) / Math.max(1, await durable('count'))) * 1000;
-    const { published, failed } = stopLoad();
+    const { published, failed } = load.stop();
 
     const latencies: number[] = [];
     const toLevel: number[] = [];

@@ -422,6 +422,7 @@ export async function run(): Promise<BenchResult[]> {
         async range() {
           return [];
         },
+        async *readings() {},
         async count() {
           return n;
         },

@@ -30,4 +30,5 @@ export type { BrokerMetrics } from './metrics.ts';
 export type { PersistenceOptions } from './persistence/index.ts';
 export type { Recorder, RecorderOptions } from './recorder.ts';
 export { openSqliteStore, type SqliteStoreOptions } from './store/sqlite.ts';
-export type { Bucket, FieldStats, RangeQuery, Store, StoredReading } from './store/types.ts';
+export type { Bucket, FieldStats, RangeQuery, ReadingsQuery, Store, StoredReading } from './store/types.ts';
+export { DEFAULT_PAGE, MAX_PAGE } from './store/types.ts';

@@ -2,17 +2,11 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { gatewayTopic, siteTopic } from '@slopeguard/core';
 import type { MqttClient } from 'mqtt';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type BrokerService,
-  type DeviceRegistry,
-  openDeviceRegistry,
-  openSqliteStore,
-  type Store,
-  startBroker,
-} from '../src/index.ts';
-import { connect, silent, telemetry, tempDir, tilt, until } from './helpers.ts';
+import { type BrokerService, type DeviceRegistry, openDeviceRegistry, type Store } from '../src/index.ts';
+import { brokerBed } from './broker-bed.ts';
+import { connect, telemetry, tilt, until } from './helpers.ts';
 
 const HAS_MOSQUITTO_CLIENTS = existsSync('/usr/bin/mosquitto_pub') && existsSync('/usr/bin/mosquitto_sub');
 
@@ -32,7 +26,7 @@ async function metric(registry: Registry, name: string, labels: string): Promise
 }
 
 describe('authentication and authorisation', () => {
-  const tmp = tempDir();
+  const bed = brokerBed('sg-broker-');
   let store: Store;
   let registry: DeviceRegistry;
   let broker: BrokerService;
@@ -45,8 +39,7 @@ describe('authentication and authorisation', () => {
   const open: MqttClient[] = [];
 
   beforeAll(async () => {
-    store = openSqliteStore(`${tmp.dir}/readings.sqlite`);
-    registry = openDeviceRegistry(`${tmp.dir}/registry.sqlite`);
+    ({ store, registry } = bed.open());
     secretG1 = registry.addDevice('s1', 'g1');
     secretG2 = registry.addDevice('s1', 'g2');
     registry.addDevice('s2', 'g1');
@@ -54,22 +47,12 @@ describe('authentication and authorisation', () => {
     registry.revoke('s1.old');
     ccPassword = registry.addAccount('control-center', { role: 'control-center' });
     observerPassword = registry.addAccount('observer', { role: 'observer' });
-    metrics = new Registry();
-    broker = await startBroker({
-      mqtt: { host: '127.0.0.1', port: 0 },
-      store,
-      logger: silent,
-      metrics,
+    metrics = bed.metrics;
+    broker = await bed.start({
       auth: { registry, pollMs: 50 },
     });
   });
-  afterAll(async () => {
-    for (const c of open) c.end(true);
-    await broker.close();
-    registry.close();
-    await store.close();
-    tmp.cleanup();
-  });
+  afterAll(() => bed.close(open));
 
   async function client(username?: string, password?: string, clientId?: string) {
     const c = await connect(broker.port, { username, password, clientId: clientId ?? username ?? 'anon' });

@@ -3,23 +3,16 @@ import { existsSync } from 'node:fs';
 import { decodePayload, systemTopic } from '@slopeguard/core';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type BrokerService,
-  type DeviceRegistry,
-  openDeviceRegistry,
-  openSqliteStore,
-  type Store,
-  startBroker,
-} from '../src/index.ts';
-import { connect, silent, tempDir } from './helpers.ts';
+import type { BrokerService, DeviceRegistry } from '../src/index.ts';
+import { brokerBed } from './broker-bed.ts';
+import { connect } from './helpers.ts';
 
 const HAS_MOSQUITTO_SUB = existsSync('/usr/bin/mosquitto_sub');
 const CLOCK = systemTopic('clock');
 
 /** Issue 9, high 3: the broker's time on slopeguard/v1/clock, readable by every account. */
 describe('broker clock', () => {
-  const tmp = tempDir('sg-clock-');
-  let store: Store;
+  const bed = brokerBed('sg-clock-');
   let registry: DeviceRegistry;
   let broker: BrokerService;
   let secret: string;
@@ -28,26 +21,15 @@ describe('broker clock', () => {
   const open: MqttClient[] = [];
 
   beforeAll(async () => {
-    store = openSqliteStore(`${tmp.dir}/r.sqlite`);
-    registry = openDeviceRegistry(`${tmp.dir}/reg.sqlite`);
+    ({ registry } = bed.open());
     secret = registry.addDevice('s1', 'g1');
     observer = registry.addAccount('observer', { role: 'observer' });
     recorder = registry.addAccount('recorder', { role: 'recorder' });
-    broker = await startBroker({
-      mqtt: { host: '127.0.0.1', port: 0 },
-      store,
-      logger: silent,
-      auth: { registry },
+    broker = await bed.start({
       clockIntervalMs: 50,
     });
   });
-  afterAll(async () => {
-    for (const c of open) c.end(true);
-    await broker.close();
-    registry.close();
-    await store.close();
-    tmp.cleanup();
-  });
+  afterAll(() => bed.close(open));
 
   async function firstClock(username: string, password: string): Promise<{ ts: number; retain: boolean }> {
     const c = await connect(broker.port, { username, password, clientId: username });

@@ -1,17 +1,11 @@
 import { type GatewayChannel, gatewayTopic } from '@slopeguard/core';
 import fc from 'fast-check';
 import type { MqttClient } from 'mqtt';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type BrokerService,
-  type DeviceRegistry,
-  openDeviceRegistry,
-  openSqliteStore,
-  type Store,
-  startBroker,
-} from '../src/index.ts';
-import { connect, silent, telemetry, tempDir, tilt, until } from './helpers.ts';
+import type { BrokerService, DeviceRegistry, Store } from '../src/index.ts';
+import { brokerBed } from './broker-bed.ts';
+import { connect, telemetry, tilt, until } from './helpers.ts';
 
 /**
  * Issue 9, acceptance 2: arbitrary JSON on every channel a gateway may publish, through the real
@@ -121,7 +115,7 @@ const payload: fc.Arbitrary<Payload> = fc.oneof(
 );
 
 describe('fuzz: arbitrary payloads on every gateway channel through the broker and recorder', () => {
-  const tmp = tempDir('sg-fuzz-');
+  const bed = brokerBed('sg-fuzz-');
   let store: Store;
   let registry: DeviceRegistry;
   let broker: BrokerService;
@@ -129,27 +123,15 @@ describe('fuzz: arbitrary payloads on every gateway channel through the broker a
   const open: MqttClient[] = [];
 
   beforeAll(async () => {
-    store = openSqliteStore(`${tmp.dir}/readings.sqlite`);
-    registry = openDeviceRegistry(`${tmp.dir}/registry.sqlite`);
-    metrics = new Registry();
-    broker = await startBroker({
-      mqtt: { host: '127.0.0.1', port: 0 },
-      store,
-      logger: silent,
-      metrics,
-      auth: { registry },
+    ({ store, registry } = bed.open());
+    metrics = bed.metrics;
+    broker = await bed.start({
       // The fuzzer publishes as fast as it can: rates are not under test here (limits.test.ts).
       limits: { messagesPerSecond: 1e6, messageBurst: 1e6, readingsPerSecond: 1e7, readingBurst: 1e7 },
-      recorder: { spillPath: `${tmp.dir}/spill.jsonl` },
+      recorder: { spillPath: `${bed.dir}/spill.jsonl` },
     });
   });
-  afterAll(async () => {
-    for (const c of open) c.end(true);
-    await broker.close();
-    registry.close();
-    await store.close();
-    tmp.cleanup();
-  });
+  afterAll(() => bed.close(open));
 
   async function account(site: string, gateway: string, clientId = `${site}.${gateway}`) {
     const secret = registry.get(`${site}.${gateway}`) ? undefined : registry.addDevice(site, gateway);

@@ -1,18 +1,11 @@
 import { gatewayTopic } from '@slopeguard/core';
 import type { MqttClient } from 'mqtt';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type BrokerService,
-  type DeviceRegistry,
-  type Limits,
-  openDeviceRegistry,
-  openSqliteStore,
-  type Store,
-  startBroker,
-} from '../src/index.ts';
+import type { BrokerService, DeviceRegistry, Limits, Store } from '../src/index.ts';
 import { TokenBucket } from '../src/limits.ts';
-import { connect, silent, telemetry, tempDir, tilt } from './helpers.ts';
+import { brokerBed } from './broker-bed.ts';
+import { connect, telemetry, tilt } from './helpers.ts';
 
 describe('TokenBucket', () => {
   it('gives the burst at once, then one token per 1/rate, and says how long to wait', () => {
@@ -27,7 +20,7 @@ describe('TokenBucket', () => {
 });
 
 describe('limits', () => {
-  let tmp: ReturnType<typeof tempDir>;
+  let bed: ReturnType<typeof brokerBed>;
   let store: Store;
   let registry: DeviceRegistry;
   let broker: BrokerService;
@@ -36,12 +29,7 @@ describe('limits', () => {
   const clients: MqttClient[] = [];
 
   async function start(limits: Partial<Limits>) {
-    broker = await startBroker({
-      mqtt: { host: '127.0.0.1', port: 0 },
-      store,
-      logger: silent,
-      metrics,
-      auth: { registry },
+    broker = await bed.start({
       limits,
     });
   }
@@ -63,19 +51,12 @@ describe('limits', () => {
   };
 
   beforeEach(() => {
-    tmp = tempDir();
-    store = openSqliteStore(`${tmp.dir}/r.sqlite`);
-    registry = openDeviceRegistry(`${tmp.dir}/reg.sqlite`);
+    bed = brokerBed('sg-broker-');
+    ({ store, registry } = bed.open());
     secret = registry.addDevice('s1', 'g1');
-    metrics = new Registry();
+    metrics = bed.metrics;
   });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.end(true);
-    await broker.close();
-    registry.close();
-    await store.close();
-    tmp.cleanup();
-  });
+  afterEach(() => bed.close(clients.splice(0)));
 
   it('closes a connection whose packet exceeds maxPacketBytes, before reading its body', async () => {
     await start({ maxPacketBytes: 4096 });

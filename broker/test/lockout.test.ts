@@ -1,18 +1,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type BrokerService,
-  type DeviceRegistry,
-  type Limits,
-  openDeviceRegistry,
-  openSqliteStore,
-  type Store,
-  startBroker,
-} from '../src/index.ts';
-import { connect, silent, tempDir } from './helpers.ts';
+import type { BrokerService, DeviceRegistry, Limits } from '../src/index.ts';
+import { brokerBed } from './broker-bed.ts';
+import { connect } from './helpers.ts';
 
 const HAS_MOSQUITTO_PUB = existsSync('/usr/bin/mosquitto_pub');
 
@@ -35,8 +28,7 @@ async function metricValue(registry: Registry, name: string, labels: string): Pr
 }
 
 describe('account lockout, brute force and enumeration (issue 9, item 4 and medium findings)', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let store: Store;
+  let bed: ReturnType<typeof brokerBed>;
   let registry: DeviceRegistry;
   let broker: BrokerService;
   let metrics: Registry;
@@ -46,12 +38,7 @@ describe('account lockout, brute force and enumeration (issue 9, item 4 and medi
 
   // Refill rates this low make the buckets' burst the whole budget for the test's duration.
   async function start(limits: Partial<Limits>) {
-    broker = await startBroker({
-      mqtt: { host: '127.0.0.1', port: 0 },
-      store,
-      logger: silent,
-      metrics,
-      auth: { registry },
+    broker = await bed.start({
       limits: { connectsPerMinute: 0.001, failedAuthPerMinutePerAddress: 0.001, ...limits },
     });
   }
@@ -61,20 +48,13 @@ describe('account lockout, brute force and enumeration (issue 9, item 4 and medi
     code({ username: 's1.g1', password: `wrong-${i}`, clientId });
 
   beforeEach(() => {
-    tmp = tempDir('sg-lockout-');
-    store = openSqliteStore(`${tmp.dir}/r.sqlite`);
-    registry = openDeviceRegistry(`${tmp.dir}/reg.sqlite`);
+    bed = brokerBed('sg-lockout-');
+    ({ registry } = bed.open());
     secret = registry.addDevice('s1', 'g1');
     secret2 = registry.addDevice('s1', 'g2');
-    metrics = new Registry();
+    metrics = bed.metrics;
   });
-  afterEach(async () => {
-    for (const c of open.splice(0)) c.end(true);
-    await broker.close();
-    registry.close();
-    await store.close();
-    tmp.cleanup();
-  });
+  afterEach(() => bed.close(open.splice(0)));
 
   it('CONNECTs that know only the username do not spend the account connect budget: the owner still gets in', async () => {
     await start({ connectBurst: 3, failedAuthBurst: 100 });

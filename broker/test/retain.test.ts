@@ -2,17 +2,11 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { gatewayTopic, siteTopic } from '@slopeguard/core';
 import type { MqttClient } from 'mqtt';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type BrokerService,
-  type DeviceRegistry,
-  openDeviceRegistry,
-  openSqliteStore,
-  type Store,
-  startBroker,
-} from '../src/index.ts';
-import { connect, silent, telemetry, tempDir, tilt, until } from './helpers.ts';
+import type { BrokerService, DeviceRegistry, Store } from '../src/index.ts';
+import { brokerBed } from './broker-bed.ts';
+import { connect, telemetry, tilt, until } from './helpers.ts';
 
 const HAS_MOSQUITTO = existsSync('/usr/bin/mosquitto_pub') && existsSync('/usr/bin/mosquitto_sub');
 
@@ -27,7 +21,7 @@ const level = (n: number) => JSON.stringify({ level: n, ts: 1_700_000_000_000, r
 
 /** Issue 9 (retain) and issue 13: only status (gateway, own topic) and level (control center) are retained. */
 describe('retain policy', () => {
-  const tmp = tempDir('sg-retain-');
+  const bed = brokerBed('sg-retain-');
   let store: Store;
   let registry: DeviceRegistry;
   let broker: BrokerService;
@@ -37,27 +31,14 @@ describe('retain policy', () => {
   const open: MqttClient[] = [];
 
   beforeAll(async () => {
-    store = openSqliteStore(`${tmp.dir}/r.sqlite`);
-    registry = openDeviceRegistry(`${tmp.dir}/reg.sqlite`);
+    ({ store, registry } = bed.open());
     secrets['s1.g1'] = registry.addDevice('s1', 'g1');
     secrets['s1.g2'] = registry.addDevice('s1', 'g2');
     ccPassword = registry.addAccount('control-center', { role: 'control-center' });
-    metrics = new Registry();
-    broker = await startBroker({
-      mqtt: { host: '127.0.0.1', port: 0 },
-      store,
-      logger: silent,
-      metrics,
-      auth: { registry },
-    });
+    metrics = bed.metrics;
+    broker = await bed.start();
   });
-  afterAll(async () => {
-    for (const c of open) c.end(true);
-    await broker.close();
-    registry.close();
-    await store.close();
-    tmp.cleanup();
-  });
+  afterAll(() => bed.close(open));
 
   async function as(username: string, password = secrets[username], clientId = username) {
     const c = await connect(broker.port, { username, password, clientId });

@@ -134,6 +134,57 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       ]);
     });
 
+    /** Every page of a raw read, in order. */
+    async function pages(q: Parameters<Store['readings']>[0]): Promise<StoredReading[][]> {
+      const out: StoredReading[][] = [];
+      for await (const page of store.readings(q)) out.push(page);
+      return out;
+    }
+
+    it('reads raw readings of one sensor in pages, ascending, both ends included', async () => {
+      // 2,500 readings 1 s apart, written out of order, with quality on some; around them another
+      // sensor, another site and readings just outside the range.
+      const mine = Array.from({ length: 2500 }, (_, i): StoredReading => {
+        const r = tilt('s1', 't1', T0 + i * 1000, i / 8, -1 - i);
+        return i % 100 === 0 ? { ...r, gateway: 'g9', q: 'suspect' } : r;
+      });
+      const shuffled = [...mine.filter((_, i) => i % 2 === 1), ...mine.filter((_, i) => i % 2 === 0)];
+      await store.write(shuffled.slice(0, 1300));
+      await store.write([
+        ...shuffled.slice(1300),
+        tilt('s1', 't1', T0 - 1, 99),
+        tilt('s1', 't1', T0 + 2500 * 1000, 99),
+        tilt('s1', 't2', T0 + 1000, 7),
+        tilt('s2', 't1', T0 + 1000, 8),
+      ]);
+      const got = await pages({ site: 's1', sensor: 't1', from: T0, to: T0 + 2499 * 1000, pageSize: 1000 });
+      expect(got.map((p) => p.length)).toEqual([1000, 1000, 500]);
+      expect(got.flat()).toEqual(mine);
+      // The default page size, and a range inside the data.
+      const middle = await pages({ site: 's1', sensor: 't1', from: T0 + 10_500, to: T0 + 20_000 });
+      expect(middle.flat().map((r) => r.ts - T0)).toEqual(
+        Array.from({ length: 10 }, (_, i) => 11_000 + i * 1000),
+      );
+      expect(await pages({ site: 's1', sensor: 'none', from: T0, to: T0 + 10_000 })).toEqual([]);
+      expect(await pages({ site: 'nowhere', sensor: 't1', from: T0, to: T0 + 10_000 })).toEqual([]);
+      expect(await pages({ site: 's1', sensor: 't1', from: T0 + 500, to: T0 + 999 })).toEqual([]);
+    });
+
+    it('reads a page only when asked: a consumer that stops early reads no further', async () => {
+      await store.write(Array.from({ length: 30 }, (_, i) => tilt('s1', 't1', T0 + i, i)));
+      const it = store
+        .readings({ site: 's1', sensor: 't1', from: T0, to: T0 + 29, pageSize: 10 })
+        [Symbol.asyncIterator]();
+      const first = await it.next();
+      expect(first.done).toBe(false);
+      expect((first.value as StoredReading[]).map((r) => r.ts - T0)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      // Written after the first page was read, before the second: the next pages are read now.
+      await store.write([tilt('s1', 't1', T0 + 15, 150)]);
+      const second = await it.next();
+      expect((second.value as StoredReading[])[5]?.values.x).toBe(150);
+      expect((await it.return?.())?.done).toBe(true);
+    });
+
     it('takes a large batch (5,000 readings from 500 sensors)', async () => {
       const batch = Array.from({ length: 5000 }, (_, i) =>
         tilt('s9', `t${i % 500}`, T0 + Math.floor(i / 500), i / 7),

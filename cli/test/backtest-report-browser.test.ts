@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SCENARIOS, type ScenarioRun } from '@slopeguard/simulators/scenarios/index.ts';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../control-center/test/browser.ts';
 import { CSV_HEADER, readingRows } from '../backtest/csv.ts';
 
 /**
@@ -14,7 +15,6 @@ import { CSV_HEADER, readingRows } from '../backtest/csv.ts';
  * docs/img/ is rewritten from this run.
  */
 const ROOT = new URL('../../', import.meta.url).pathname;
-const CHROMIUM = '/usr/bin/chromium';
 
 function cli(args: string[]) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -56,8 +56,6 @@ describe('backtest --report (headless Chromium)', () => {
   const file = (name: string) => join(dir, name);
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} missing: apt-get install chromium (.ci/run does)`);
     dir = mkdtempSync(join(tmpdir(), 'sg-report-'));
     run = SCENARIOS['umyeonsan-2011']?.create({ intervalMs: 10 * 60_000 }) as ScenarioRun;
     const rows = [CSV_HEADER];
@@ -70,18 +68,7 @@ describe('backtest --report (headless Chromium)', () => {
       file('events.csv'),
       `ts,kind,note\n${run.failureAt},landslide,"first debris flow <Umyeonsan> & co"\n`,
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

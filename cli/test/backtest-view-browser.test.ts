@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
 import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../control-center/test/browser.ts';
 import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 
 /**
@@ -57,18 +58,7 @@ describe('backtest view in headless Chromium', { timeout: 180_000 }, () => {
     });
     await stack.ready;
     await stack.center.users.add(viewer.username, 'viewer', viewer.password);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
 import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../control-center/test/browser.ts';
 import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 
 /**
@@ -16,22 +17,6 @@ import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 const CHROMIUM = '/usr/bin/chromium';
 
 const poll = <T>(f: () => Promise<T> | T) => expect.poll(f, { timeout: 15_000 });
-
-/** The browser, as every dashboard test launches it (no outside network, root in CI). */
-function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 describe('admin page in headless Chromium', { timeout: 90_000 }, () => {
   let dir: string;
@@ -55,7 +40,7 @@ describe('admin page in headless Chromium', { timeout: 90_000 }, () => {
       logger: pino({ level: 'silent' }),
     });
     await stack.center.users.add(viewer.username, 'viewer', viewer.password);
-    browser = await launchBrowser();
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

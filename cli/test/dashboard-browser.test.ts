@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
 import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../control-center/test/browser.ts';
 import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 
 /**
@@ -77,19 +78,7 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
       logger: pino({ level: 'silent' }),
     });
     for (const gw of stack.gateways) await gw.publishOnce();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Flags for a machine with no outside network, running as root in CI.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

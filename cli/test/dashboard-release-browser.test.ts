@@ -5,8 +5,9 @@ import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
 import { gatewayTopic, type Reading } from '@slopeguard/core';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { launchChromium } from '../../control-center/test/browser.ts';
 import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 
 /**
@@ -22,22 +23,6 @@ const HOUR = 60 * MIN;
 const SITE = 'demo-a';
 
 const poll = <T>(f: () => Promise<T> | T) => expect.poll(f, { timeout: 15_000 });
-
-/** The browser, as every dashboard test launches it (no outside network, root in CI). */
-function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 /** Two extensometers, one reading a minute over the last 3 h: still, 15 mm/h for 1 h, still again. */
 function stormThenStill(now: number): Reading[] {
@@ -88,7 +73,7 @@ describe('release of level 4 from the alert inbox, in headless Chromium', { time
       { qos: 1 },
     );
     await vi.waitFor(() => expect(stack.center.levels.level(SITE)).toBe(4), { timeout: 30_000 });
-    browser = await launchBrowser();
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

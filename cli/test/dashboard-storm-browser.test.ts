@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
 import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../control-center/test/browser.ts';
 import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 
 /**
@@ -32,22 +33,6 @@ const RGB = [
 ];
 
 const poll = <T>(f: () => Promise<T> | T) => expect.poll(f, { timeout: 30_000 });
-
-/** The browser, as every dashboard test launches it (no outside network, root in CI). */
-function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 interface Looks {
   level: number;
@@ -145,7 +130,7 @@ describe('the demo storm in headless Chromium', { timeout: 90_000 }, () => {
       // below it by then, even on a loaded machine (with the default 30 s it sometimes was not).
       stormLeadMs: STORM_LEAD_MS,
     });
-    browser = await launchBrowser();
+    browser = await launchChromium();
     // Signed in while the history loads, so the page sees the storm site before it crosses level 3.
     page = await (await browser.newContext({ viewport: { width: 1024, height: 900 } })).newPage();
     await page.goto(stack.dashboardUrl);

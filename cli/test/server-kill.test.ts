@@ -1,17 +1,21 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { openDeviceRegistry } from '@slopeguard/broker';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, webhookReceiver } from '../../control-center/test/notify/helpers.ts';
 import { type SmtpServer, startSmtpServer } from '../../control-center/test/notify/smtp-server.ts';
 import { type DemoGateway, startDemoGateway } from '../demo/gateway.ts';
+import {
+  freePort,
+  provisionAccounts,
+  readOutbox,
+  ServerChild,
+  sentDeliveries,
+  serverDir,
+  serverYamlHead,
+} from './server-child.ts';
 
 /**
  * Issue 10, acceptance 2, with SIGKILL: `slopeguard server` (broker, recorder, control center and
@@ -31,8 +35,6 @@ import { type DemoGateway, startDemoGateway } from '../demo/gateway.ts';
  *   recorded as sent, is sent again after the restart with the same Message-ID (a mail client shows
  *   it once). That is the only duplicate allowed, and it must carry the same Message-ID.
  */
-const NODE = resolve(import.meta.dirname, '../../node_modules/.bin/node');
-const CLI = resolve(import.meta.dirname, '../../bin/slopeguard.mjs');
 const SITE = 'kill-site';
 const SECRET = 'kill-webhook-secret-0123456789';
 
@@ -52,79 +54,22 @@ rules:
       marginRain60Mm: 0
 `;
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => ok(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-interface OutboxRow {
-  delivery_id: string;
-  channel: string;
-  level: number;
-  state: string;
-}
-
 describe('slopeguard server killed with SIGKILL mid-storm', () => {
-  let dir: string;
   let smtp: SmtpServer;
   let rx: Awaited<ReturnType<typeof webhookReceiver>>;
-  let child: ChildProcess | undefined;
-  let exited: Promise<unknown> = Promise.resolve();
-  let stderr = '';
+  let server: ServerChild;
   let gw: DemoGateway | undefined;
   let observer: MqttClient | undefined;
   let mqttPort: number;
-  let dbPath: string;
+  let dir: string;
+  let dataDir: string;
   /** Kill the server when the receiver gets the first request for this level (then it is not answered). */
   let killOnLevel: number | undefined;
   const levelsSeen: number[] = [];
   let gatewayPassword: string;
   let observerPassword: string;
 
-  const spawnServer = async () => {
-    stderr = '';
-    const c = spawn(NODE, [CLI, 'server', '--config', join(dir, 'server.yaml')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, SG_KILL_SMS_SECRET: SECRET },
-    });
-    c.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (process.env.SG_KILL_LOG) writeFileSync(process.env.SG_KILL_LOG, d, { flag: 'a' });
-    });
-    exited = once(c, 'exit');
-    child = c;
-    // Logged once the control center has subscribed: a reading published now reaches it.
-    await waitFor(
-      'the server to start',
-      () => stderr.includes('slopeguard server started') || c.exitCode !== null,
-      30_000,
-    );
-    if (c.exitCode !== null) throw new Error(`server exited: ${stderr}`);
-  };
-
-  const kill = async () => {
-    child?.kill('SIGKILL');
-    const [, signal] = (await exited) as [number | null, string | null];
-    expect(signal).toBe('SIGKILL');
-  };
-
-  const outbox = (): OutboxRow[] => {
-    const db = new DatabaseSync(dbPath, { readOnly: true });
-    try {
-      return db
-        .prepare('SELECT delivery_id, channel, level, state FROM notify_outbox ORDER BY seq')
-        .all() as unknown as OutboxRow[];
-    } finally {
-      db.close();
-    }
-  };
-
+  const outbox = () => readOutbox(dataDir);
   const hooksFor = (level: number) => [...rx.accepted.values()].filter((h) => h.json.level === level);
   const mailsFor = (level: number) => smtp.messages().filter((m) => m.subject.includes(` ${level} `));
 
@@ -134,40 +79,34 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-server-kill-'));
-    const dataDir = join(dir, 'data');
-    dbPath = join(dataDir, 'control-center.sqlite');
-    mkdirSync(join(dir, 'sites'));
-    writeFileSync(join(dir, 'sites', `${SITE}.yaml`), SITE_FILE);
+    const d = serverDir('server-kill', SITE, SITE_FILE);
+    dir = d.dir;
+    dataDir = d.dataDir;
     smtp = await startSmtpServer(dir);
     rx = await webhookReceiver({
       secret: SECRET,
       respond: (_n, hook) => {
-        if (killOnLevel !== undefined && hook.json.level === killOnLevel && child?.exitCode === null) {
+        if (killOnLevel !== undefined && hook.json.level === killOnLevel && server.running) {
           killOnLevel = undefined;
           // Accepted, not yet answered: the server dies before it can record the notice as sent.
-          child.kill('SIGKILL');
+          server.killNow();
         }
         return { status: 200 };
       },
     });
     mqttPort = await freePort();
-    const httpPort = await freePort();
+    const head = serverYamlHead({
+      dataDir,
+      sitesDir: d.sitesDir,
+      mqttPort,
+      httpPort: await freePort(),
+      persistence: 'sqlite',
+      webhook: { url: rx.url, secretEnv: 'SG_KILL_SMS_SECRET' },
+      smtp: { port: smtp.port, from: 'Slopeguard <alerts@city.example.kr>' },
+    });
     writeFileSync(
-      join(dir, 'server.yaml'),
-      `data_dir: ${dataDir}
-log_level: info
-mqtt:
-  tcp: { host: 127.0.0.1, port: ${mqttPort} }
-  persistence: sqlite
-http: { host: 127.0.0.1, port: ${httpPort} }
-sites_dir: ${join(dir, 'sites')}
-notify:
-  channels:
-    sms: { kind: webhook, url: "${rx.url}", secret_env: SG_KILL_SMS_SECRET }
-    mail: { kind: email, host: 127.0.0.1, port: ${smtp.port}, require_tls: false, from: "Slopeguard <alerts@city.example.kr>" }
-  retry: { max_attempts: 10, base_seconds: 1, cap_seconds: 2 }
-  escalation:
+      d.config,
+      `${head}  escalation:
     default_chain: officials
     chains:
       officials:
@@ -178,22 +117,15 @@ notify:
               - { id: duty-mail, channel: mail, address: duty@city.example.kr }
 `,
     );
-    // Accounts are provisioned before the server runs, as `slopeguard device` does.
-    mkdirSync(dataDir, { mode: 0o700 });
-    const registry = openDeviceRegistry(join(dataDir, 'registry.sqlite'));
-    gatewayPassword = registry.addDevice(SITE, 'gw-1');
-    observerPassword = registry.addAccount('observer', { role: 'observer' });
-    registry.close();
+    ({ gatewayPassword, observerPassword } = provisionAccounts(dataDir, SITE, 'observer'));
+    server = new ServerChild(d.config, { SG_KILL_SMS_SECRET: SECRET });
   }, 60_000);
 
   afterAll(async () => {
     // After a failure the broker may be gone: the agent's stop gives up on it after a few seconds.
     await gw?.stop().catch(() => undefined);
     await observer?.endAsync(true).catch(() => undefined);
-    if (child?.exitCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     await rx?.close();
     await smtp?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -201,7 +133,7 @@ notify:
 
   it('neither drops a level nor opens a second alert nor sends a notice twice', async () => {
     const url = `mqtt://127.0.0.1:${mqttPort}`;
-    await spawnServer();
+    await server.start();
     // The retained level topic, as a siren or signboard would follow it; it reconnects after kills.
     observer = await mqtt.connectAsync(url, {
       clientId: 'observer-kill',
@@ -238,16 +170,12 @@ notify:
     const rising = (async () => {
       for (let i = 0; i < 5; i++) await rain();
     })();
-    await exited;
-    expect(child?.signalCode).toBe('SIGKILL');
-    const sentAtKill1 = new Set(
-      outbox()
-        .filter((r) => r.state === 'sent')
-        .map((r) => r.delivery_id),
-    );
+    await server.exited;
+    expect(server.signal).toBe('SIGKILL');
+    const sentAtKill1 = sentDeliveries(outbox());
     const requestsAtKill1 = rx.requests.length;
     expect(hooksFor(2)).toHaveLength(1);
-    await spawnServer();
+    await server.start();
     await waitFor('the gateway to reconnect', () => gw?.connected);
     await rising;
     await waitFor('level 2 notices after the restart', () => {
@@ -262,14 +190,10 @@ notify:
     // saves its state at each level change and once a minute, so it has not saved these.
     await rain();
     await rain();
-    await kill();
-    const sentAtKill2 = new Set(
-      outbox()
-        .filter((r) => r.state === 'sent')
-        .map((r) => r.delivery_id),
-    );
+    expect(await server.kill()).toBe('SIGKILL');
+    const sentAtKill2 = sentDeliveries(outbox());
     const requestsAtKill2 = rx.requests.length;
-    await spawnServer();
+    await server.start();
     await waitFor('the gateway to reconnect', () => gw?.connected);
     // The storm goes on until level 3 is told on both channels.
     for (let i = 0; i < 40 && !(hooksFor(3).length === 1 && mailsFor(3).length >= 1); i++) {
@@ -285,9 +209,8 @@ notify:
     gw = undefined;
     await observer.endAsync();
     observer = undefined;
-    child?.kill('SIGTERM');
-    await exited;
-    const db = new DatabaseSync(dbPath, { readOnly: true });
+    await server.stop();
+    const db = new DatabaseSync(join(dataDir, 'control-center.sqlite'), { readOnly: true });
     const alerts = db
       .prepare(
         'SELECT id, level, max_level, data_state, cleared IS NOT NULL AS cleared FROM alerts WHERE site = ?',

@@ -1,11 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
-import { openDeviceRegistry } from '@slopeguard/broker';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadOrCreateVapidKeys } from '@slopeguard/control-center/warn/vapid.ts';
 import type { Reading } from '@slopeguard/core';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -16,6 +10,15 @@ import { type SmtpServer, startSmtpServer } from '../../control-center/test/noti
 import { CAP_XSD, xmllint } from '../../control-center/test/warn/helpers.ts';
 import { type PushService, startPushService } from '../../control-center/test/warn/push-service.ts';
 import { type DemoGateway, startDemoGateway } from '../demo/gateway.ts';
+import {
+  freePort,
+  provisionAccounts,
+  readOutbox,
+  ServerChild,
+  sentDeliveries,
+  serverDir,
+  serverYamlHead,
+} from './server-child.ts';
 
 /**
  * Issue 11, acceptance 1, with SIGKILL: `slopeguard server` (as installed: broker, recorder,
@@ -36,8 +39,6 @@ import { type DemoGateway, startDemoGateway } from '../demo/gateway.ts';
  * payload and tag, which a phone shows as one notification). A restart may repeat the current
  * retained level and notice, never an older one.
  */
-const NODE = resolve(import.meta.dirname, '../../node_modules/.bin/node');
-const CLI = resolve(import.meta.dirname, '../../bin/slopeguard.mjs');
 const SITE = 'slide-a';
 const AREA = 'slide-a';
 const SECRET = 'warn-kill-webhook-secret-0123456789';
@@ -68,24 +69,6 @@ area:
 /** mm/h of the slope after n readings: still, creeping, fast, then still again. */
 const rateAfter = (n: number) => (n < 20 ? 0 : n < 50 ? 200 : n < 90 ? 1000 : 0);
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => ok(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-interface OutboxRow {
-  delivery_id: string;
-  channel: string;
-  level: number;
-  state: string;
-}
-
 /**
  * What residents are told for a sequence of official levels (docs/warnings.md): 2 caution,
  * 3 warning, 4 serious, each change of these once; back below 2, the all-clear; level 1 nothing.
@@ -111,9 +94,7 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
   let smtp: SmtpServer;
   let rx: Awaited<ReturnType<typeof webhookReceiver>>;
   let push: PushService;
-  let child: ChildProcess | undefined;
-  let exited: Promise<unknown> = Promise.resolve();
-  let stderr = '';
+  let server: ServerChild;
   let gw: DemoGateway | undefined;
   let watcher: MqttClient | undefined;
   let mqttPort: number;
@@ -124,54 +105,22 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
   const levels: Array<{ retain: boolean; level: number }> = [];
   const notices: Array<{ retain: boolean; kind: string; level: number }> = [];
 
-  const spawnServer = async () => {
-    stderr = '';
-    const c = spawn(NODE, [CLI, 'server', '--config', join(dir, 'server.yaml')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, SG_WARN_KILL_SECRET: SECRET },
-    });
-    c.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (process.env.SG_KILL_LOG) writeFileSync(process.env.SG_KILL_LOG, d, { flag: 'a' });
-    });
-    exited = once(c, 'exit');
-    child = c;
-    await waitFor(
-      'the server to start',
-      () => stderr.includes('slopeguard server started') || c.exitCode !== null,
-      // Minutes, not seconds, on a machine shared by many test runs.
-      180_000,
-    );
-    if (c.exitCode !== null) throw new Error(`server exited: ${stderr}`);
-  };
-
-  const outbox = (): OutboxRow[] => {
-    const db = new DatabaseSync(join(dataDir, 'control-center.sqlite'), { readOnly: true });
-    try {
-      return db
-        .prepare('SELECT delivery_id, channel, level, state FROM notify_outbox ORDER BY seq')
-        .all() as unknown as OutboxRow[];
-    } finally {
-      db.close();
-    }
-  };
+  const outbox = () => readOutbox(dataDir);
   const residentHooks = () => [...rx.accepted.values()].map((h) => (h.json.data as { kind: string }).kind);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-warn-kill-'));
-    dataDir = join(dir, 'data');
-    mkdirSync(join(dir, 'sites'));
-    writeFileSync(join(dir, 'sites', `${SITE}.yaml`), SITE_FILE);
-    mkdirSync(dataDir, { mode: 0o700 });
+    const d = serverDir('warn-kill', SITE, SITE_FILE);
+    dir = d.dir;
+    dataDir = d.dataDir;
     smtp = await startSmtpServer(dir);
     rx = await webhookReceiver({
       secret: SECRET,
       respond: (_n, hook: ReceivedHook) => {
         const kind = (hook.json.data as { kind?: string } | undefined)?.kind;
-        if (killOnKind !== undefined && kind === killOnKind && child?.exitCode === null) {
+        if (killOnKind !== undefined && kind === killOnKind && server.running) {
           killOnKind = undefined;
           // Accepted, not yet answered: the server dies before it records the request as sent.
-          child.kill('SIGKILL');
+          server.killNow();
         }
         return { status: 200 };
       },
@@ -183,20 +132,17 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
     mqttPort = await freePort();
     const httpPort = await freePort();
     httpUrl = `http://127.0.0.1:${httpPort}/`;
+    const head = serverYamlHead({
+      dataDir,
+      sitesDir: d.sitesDir,
+      mqttPort,
+      httpPort,
+      webhook: { url: rx.url, secretEnv: 'SG_WARN_KILL_SECRET' },
+      smtp: { port: smtp.port, from: '시험구청 <alerts@ward.example.kr>' },
+    });
     writeFileSync(
-      join(dir, 'server.yaml'),
-      `data_dir: ${dataDir}
-log_level: info
-mqtt:
-  tcp: { host: 127.0.0.1, port: ${mqttPort} }
-http: { host: 127.0.0.1, port: ${httpPort} }
-sites_dir: ${join(dir, 'sites')}
-notify:
-  channels:
-    sms: { kind: webhook, url: "${rx.url}", secret_env: SG_WARN_KILL_SECRET }
-    mail: { kind: email, host: 127.0.0.1, port: ${smtp.port}, require_tls: false, from: "시험구청 <alerts@ward.example.kr>" }
-  retry: { max_attempts: 10, base_seconds: 1, cap_seconds: 2 }
-warn:
+      d.config,
+      `${head}warn:
   sender: slopeguard@ward.example.kr
   id_prefix: kr.example.ward.slopeguard
   push: { subject: "mailto:ops@ward.example.kr", vapid_file: ${vapidFile}, hosts: [127.0.0.1], allow_http: true }
@@ -205,19 +151,14 @@ warn:
   rate_limit: { per_minute: 60, burst: 20 }
 `,
     );
-    const registry = openDeviceRegistry(join(dataDir, 'registry.sqlite'));
-    gatewayPassword = registry.addDevice(SITE, 'gw-1');
-    watcherPassword = registry.addAccount('signboard', { role: 'observer' });
-    registry.close();
+    ({ gatewayPassword, observerPassword: watcherPassword } = provisionAccounts(dataDir, SITE, 'signboard'));
+    server = new ServerChild(d.config, { SG_WARN_KILL_SECRET: SECRET });
   }, 60_000);
 
   afterAll(async () => {
     await gw?.stop().catch(() => undefined);
     await watcher?.endAsync(true).catch(() => undefined);
-    if (child?.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     await push?.close();
     await rx?.close();
     await smtp?.stop();
@@ -225,7 +166,7 @@ warn:
   });
 
   it('shows each change once and in order on every channel, through a SIGKILL', async () => {
-    await spawnServer();
+    await server.start();
     const url = `mqtt://127.0.0.1:${mqttPort}`;
 
     // A resident's browser subscribes to push, another resident to e-mail with the double opt-in.
@@ -303,23 +244,19 @@ warn:
     const settled = () => n > 90 && levels.filter((l) => !l.retain).at(-1)?.level === 0;
     let restarted = false;
     while (!settled()) {
-      if (child?.signalCode === 'SIGKILL' && !restarted) {
+      if (server.signal === 'SIGKILL' && !restarted) {
         // Killed in flight: the outbox's record at that moment, then the restart.
         restarted = true;
-        await exited;
-        const sentAtKill = new Set(
-          outbox()
-            .filter((r) => r.state === 'sent')
-            .map((r) => r.delivery_id),
-        );
+        await server.exited;
+        const sentAtKill = sentDeliveries(outbox());
         const requestsAtKill = rx.requests.length;
-        await spawnServer();
+        await server.start();
         await waitFor('the gateway to reconnect', () => gw?.connected);
         await waitFor('the held request again', () => rx.requests.length > requestsAtKill);
         expect(rx.requests.slice(requestsAtKill).filter((h) => sentAtKill.has(h.delivery))).toEqual([]);
       }
       // A publish in flight at the kill waits for the restarted broker (MQTT.js sends it again).
-      await Promise.race([gw.publishOnce(), exited]);
+      await Promise.race([gw.publishOnce(), server.exited]);
       await new Promise((r) => setTimeout(r, 500)); // the sampling interval of the field
       if (n > 400) throw new Error(`the slope never settled: ${JSON.stringify(levels)}`);
     }

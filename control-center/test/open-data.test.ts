@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { get as httpGet, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore, type Store, type StoredReading } from '@slopeguard/broker';
@@ -34,6 +35,10 @@ describe('open-data export', () => {
   let center: ControlCenter;
   let token: string;
   const calls: Array<{ sensor: string; from: number; to: number; stepMs?: number }> = [];
+  /** Raw pages the store has been asked for, per site. */
+  const rawPages = new Map<string, number>();
+  /** A big site for the back-pressure test: 200 pages of 1,000 readings with four fields each. */
+  const BIG = 200_000;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sg-cc-open-'));
@@ -43,7 +48,14 @@ describe('open-data export', () => {
     await store.write([
       ...Array.from({ length: 120 }, (_, i) => reading('t1', T0 + i * 30_000, { x: i, y: 0 })),
       ...Array.from({ length: 6 }, (_, i) => reading('r1', T0 + i * 600_000, { mm: 1 })),
+      { ...reading('r1', T0 + HOUR, { mm: 0.5 }), gateway: 'gw-2', q: 'suspect' },
     ]);
+    await store.write(
+      Array.from({ length: BIG }, (_, i) => ({
+        ...reading('b1', T0 + i, { a: i, b: i / 2, c: i / 4, d: i / 8 }),
+        site: 'slope-big',
+      })),
+    );
     // The real store, counting the range queries the export makes.
     const counted: ReadingStore = {
       latest: (f) => store.latest(f),
@@ -51,6 +63,14 @@ describe('open-data export', () => {
         calls.push(q);
         return store.range(q);
       },
+      readings: (q) => ({
+        async *[Symbol.asyncIterator]() {
+          for await (const page of store.readings(q)) {
+            rawPages.set(q.site, (rawPages.get(q.site) ?? 0) + 1);
+            yield page;
+          }
+        },
+      }),
     };
     center = await startControlCenter({
       http: { host: '127.0.0.1', port: 0 },
@@ -219,6 +239,137 @@ describe('open-data export', () => {
       stepMs: 600_000,
     });
   });
+
+  it('streams raw readings as CSV: one line per reading and field, as stored', async () => {
+    const res = await get(`slope-a/readings/raw?from=${T0}&to=${T0 + HOUR}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="slope-a-readings-raw.csv"');
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
+    const [header, ...rows] = csv(await res.text());
+    expect(header).toEqual([
+      'site',
+      'sensor',
+      'kind',
+      'gateway',
+      'time',
+      'time_ms',
+      'quality',
+      'field',
+      'value',
+    ]);
+    // Sensors in order (r1, t1), each oldest first; both ends of the range included.
+    const r1 = rows.filter((r) => r[1] === 'r1');
+    expect(r1.map((r) => [Number(r[5]) - T0, r[3], r[6], r[7], r[8]])).toEqual([
+      ...Array.from({ length: 6 }, (_, i) => [i * 600_000, 'gw-1', '', 'mm', '1']),
+      [HOUR, 'gw-2', 'suspect', 'mm', '0.5'],
+    ]);
+    const t1 = rows.filter((r) => r[1] === 't1');
+    expect(t1).toHaveLength(240);
+    expect(t1.slice(0, 4)).toEqual([
+      ['slope-a', 't1', 'tilt', 'gw-1', new Date(T0).toISOString(), String(T0), '', 'x', '0'],
+      ['slope-a', 't1', 'tilt', 'gw-1', new Date(T0).toISOString(), String(T0), '', 'y', '0'],
+      [
+        'slope-a',
+        't1',
+        'tilt',
+        'gw-1',
+        new Date(T0 + 30_000).toISOString(),
+        String(T0 + 30_000),
+        '',
+        'x',
+        '1',
+      ],
+      [
+        'slope-a',
+        't1',
+        'tilt',
+        'gw-1',
+        new Date(T0 + 30_000).toISOString(),
+        String(T0 + 30_000),
+        '',
+        'y',
+        '0',
+      ],
+    ]);
+    expect(rows.findIndex((r) => r[1] === 't1')).toBe(r1.length);
+  });
+
+  it('streams raw readings as NDJSON, one object per reading, for one sensor', async () => {
+    const res = await get(
+      `slope-a/readings/raw?from=${T0 + 30_000}&to=${T0 + 90_000}&sensor=t1&format=ndjson`,
+    );
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson');
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual(
+      [1, 2, 3].map((i) => ({
+        site: 'slope-a',
+        sensor: 't1',
+        kind: 'tilt',
+        gateway: 'gw-1',
+        ts: T0 + i * 30_000,
+        values: { x: i, y: 0 },
+      })),
+    );
+    const nd = await get(`slope-a/readings/raw?from=${T0 + HOUR}&to=${T0 + HOUR}&format=ndjson`);
+    expect(JSON.parse(await nd.text())).toMatchObject({ sensor: 'r1', q: 'suspect', gateway: 'gw-2' });
+  });
+
+  it('refuses a raw export without a token, over 31 days, or of an unknown sensor', async () => {
+    expect((await get(`slope-a/readings/raw?from=${T0}`, false)).status).toBe(401);
+    const long = await get(`slope-a/readings/raw?from=${T0 - 32 * 24 * HOUR}&to=${T0}`);
+    expect([long.status, ((await long.json()) as { error: string }).error]).toEqual([
+      400,
+      'SG_ERR_RANGE_TOO_LONG',
+    ]);
+    const nope = await get(`slope-a/readings/raw?from=${T0}&sensor=nope`);
+    expect(nope.status).toBe(404);
+    const records = [...center.audit.iterate()].filter(
+      (r) => r.action === 'open_data.export' && r.detail.kind === 'readings_raw',
+    );
+    expect(records.length).toBeGreaterThanOrEqual(3);
+    expect(records[0]).toMatchObject({ actor: 'token:data-portal', outcome: 'ok', target: 'slope-a' });
+    expect(records[0]?.detail).toMatchObject({ format: 'csv', from: T0, to: T0 + HOUR, sensors: 2 });
+  });
+
+  it('reads the store no faster than the client takes the export (back-pressure)', async () => {
+    const url = `${center.url}api/v1/open-data/sites/slope-big/readings/raw?from=${T0}&to=${T0 + BIG}`;
+    const res = await new Promise<IncomingMessage>((resolve, reject) =>
+      httpGet(url, { headers: { authorization: `Bearer ${token}` } }, resolve).on('error', reject),
+    );
+    expect(res.statusCode).toBe(200);
+    // The client takes one chunk, then stops reading.
+    await new Promise((r) => res.once('data', r));
+    res.pause();
+    // Wait until the server stops asking the store for pages (unchanged for half a second): what
+    // it read by then fills the socket buffers and one page, not the 200 pages of the export.
+    let seen = -1;
+    for (let i = 0; i < 60 && rawPages.get('slope-big') !== seen; i++) {
+      seen = rawPages.get('slope-big') ?? 0;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(seen).toBeGreaterThan(0);
+    expect(seen).toBeLessThan(50);
+    // Read on: the whole export arrives, every reading once, in order.
+    let lines = 0;
+    let tail = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      const text = tail + chunk;
+      const parts = text.split('\r\n');
+      tail = parts.pop() ?? '';
+      lines += parts.length;
+    });
+    res.resume();
+    await new Promise((r) => res.once('end', r));
+    // The lines of the first chunk were not counted; the total is checked through the store pages.
+    expect(rawPages.get('slope-big')).toBe(BIG / 1000);
+    expect(lines).toBeGreaterThan(4 * BIG * 0.9);
+    expect(tail).toBe('');
+  }, 120_000);
 
   it('refuses bad requests with registered codes before streaming anything', async () => {
     const cases: Array<[string, number, string]> = [

@@ -123,6 +123,9 @@ export class Forwarder {
   onConnect(): void {
     this.#liveFrom = this.#queue.lastId;
     this.#liveCursor = this.#liveFrom;
+    // The cut, as a queue row id: what an outage left behind drains as backlog, the rest is live.
+    // Tests read it to tell the lanes apart exactly, whatever the timing.
+    this.#log.info({ backlogThroughId: this.#liveFrom }, 'uplink up: backlog cut');
     this.#backlogCursor = 0;
     this.#tokens = 0;
     this.#lastRefill = performance.now();

@@ -74,6 +74,7 @@ export async function testBroker(dir: string, options: { ackDelayMs?: number } =
     },
     latest: (f) => inner.latest(f),
     range: (q) => inner.range(q),
+    readings: (q) => inner.readings(q),
     count: (f) => inner.count(f),
     close: () => inner.close(),
   };

@@ -2,7 +2,15 @@ import { SENSOR_KINDS, type SensorKind } from '@slopeguard/core';
 import { escape as influxEscape } from 'influx';
 import { BrokerError } from '../errors.ts';
 import { countField, fromRow, MEASUREMENT, QUALITY_FIELD, toLine } from './line-protocol.ts';
-import { type Bucket, bucketStep, type RangeQuery, type Store, type StoredReading } from './types.ts';
+import {
+  type Bucket,
+  bucketStep,
+  type RangeQuery,
+  type ReadingsQuery,
+  readingsPage,
+  type Store,
+  type StoredReading,
+} from './types.ts';
 
 /** A result row: columns by name (tags of GROUP BY included), `time` in epoch ms. */
 export type Row = Record<string, unknown> & { time: number };
@@ -80,6 +88,41 @@ export function influxQueries(run: RunQuery) {
       return buckets;
     },
 
+    /**
+     * Raw points of one sensor, a page at a time: each page one query from the last time read
+     * (keyset on time, unique per sensor), so nothing is held between pages and InfluxDB never
+     * builds the whole range into one answer.
+     */
+    readings(q: ReadingsQuery): AsyncIterable<StoredReading[]> {
+      const where = `"site" = ${influxEscape.stringLit(q.site)} AND "sensor" = ${influxEscape.stringLit(q.sensor)}`;
+      const size = readingsPage(q);
+      const to = Math.trunc(q.to);
+      return {
+        async *[Symbol.asyncIterator]() {
+          let from = Math.trunc(q.from);
+          while (from <= to) {
+            const rows = await query(
+              `SELECT * FROM ${m} WHERE ${where} AND time >= ${from}ms AND time <= ${to}ms ORDER BY time ASC LIMIT ${size}`,
+            );
+            if (rows.length === 0) return;
+            yield rows.map((row) => {
+              const { time, site: _site, gateway, sensor: _sensor, kind, ...fields } = row;
+              return fromRow({
+                site: q.site,
+                gateway: String(gateway),
+                sensor: q.sensor,
+                kind: String(kind),
+                ts: time,
+                fields,
+              });
+            });
+            if (rows.length < size) return;
+            from = (rows[rows.length - 1] as Row).time + 1;
+          }
+        },
+      };
+    },
+
     async count(filter?: { site?: string }): Promise<number> {
       // Every point carries its kind's first required field: count that per kind.
       const rows = await query(`SELECT count(*) FROM ${m}${siteCond(filter?.site)} GROUP BY "kind"`);
@@ -146,6 +189,18 @@ export function influxStore(
     async range(q) {
       open();
       return queries.range(q);
+    },
+    readings(q) {
+      const pages = queries.readings(q);
+      return {
+        async *[Symbol.asyncIterator]() {
+          open();
+          for await (const page of pages) {
+            yield page;
+            open();
+          }
+        },
+      };
     },
     async count(filter) {
       open();

@@ -80,6 +80,7 @@ export function openThreadedSqliteStore(path: string, options: SqliteStoreOption
     },
     latest: (filter) => reader.latest(filter),
     range: (q) => reader.range(q),
+    readings: (q) => reader.readings(q),
     count: (filter) => reader.count(filter),
     async close() {
       if (closed) return;

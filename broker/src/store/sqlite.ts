@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
-import type { Quality, SensorKind } from '@slopeguard/core';
 import { BrokerError } from '../errors.ts';
 import { ensurePrivateFile } from '../files.ts';
+import { type Row, sqliteReadings, toReading } from './sqlite-readings.ts';
 import { type Bucket, bucketStep, type RangeQuery, type Store, type StoredReading } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -34,29 +34,6 @@ CREATE TABLE IF NOT EXISTS latest (
   gateway TEXT NOT NULL, kind TEXT NOT NULL, q TEXT, vals TEXT NOT NULL
 );
 `;
-
-interface Row {
-  site: string;
-  sensor: string;
-  ts: number;
-  gateway: string;
-  kind: string;
-  q: string | null;
-  vals: string;
-}
-
-function toReading(row: Row): StoredReading {
-  const r: StoredReading = {
-    site: row.site,
-    gateway: row.gateway,
-    sensor: row.sensor,
-    kind: row.kind as SensorKind,
-    ts: row.ts,
-    values: JSON.parse(row.vals) as Record<string, number>,
-  };
-  if (row.q !== null) r.q = row.q as Quality;
-  return r;
-}
 
 function checkVersion(db: DatabaseSync): void {
   const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
@@ -214,6 +191,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       }
       return buckets;
     },
+    readings: sqliteReadings(db, check),
     async count(filter) {
       check();
       const row = (filter?.site === undefined ? countAll.get() : countSite.get(filter.site)) as { n: number };

@@ -35,6 +35,27 @@ export interface RangeQuery {
   stepMs?: number;
 }
 
+/** A raw read: one sensor's readings over a time range, as stored (no downsampling). */
+export interface ReadingsQuery {
+  site: string;
+  sensor: string;
+  /** Inclusive, epoch ms. */
+  from: number;
+  /** Inclusive, epoch ms. */
+  to: number;
+  /** Readings per page (default DEFAULT_PAGE, at most MAX_PAGE). */
+  pageSize?: number;
+}
+
+export const DEFAULT_PAGE = 1000;
+export const MAX_PAGE = 10_000;
+
+/** The page size a raw read uses: pageSize clamped to 1..MAX_PAGE, else DEFAULT_PAGE. */
+export function readingsPage(q: ReadingsQuery): number {
+  const n = q.pageSize !== undefined && q.pageSize >= 1 ? Math.floor(q.pageSize) : DEFAULT_PAGE;
+  return Math.min(n, MAX_PAGE);
+}
+
 /**
  * The one storage contract (docs/storage.md), run by broker/test/store-contract.ts against every
  * implementation.
@@ -46,6 +67,13 @@ export interface Store {
   latest(filter?: { site?: string }): Promise<StoredReading[]>;
   /** min/max/mean per field per bucket, buckets in ascending time. */
   range(q: RangeQuery): Promise<Bucket[]>;
+  /**
+   * Raw readings of one sensor in [from, to], ascending time, in pages of at most the query's page
+   * size. A page is read when the consumer asks for it (keyset on ts, one short query per page), so
+   * memory holds one page whatever the span, nothing stays open between pages, and a consumer that
+   * stops early (a client gone) stops the reading. Readings written meanwhile may or may not appear.
+   */
+  readings(q: ReadingsQuery): AsyncIterable<StoredReading[]>;
   count(filter?: { site?: string }): Promise<number>;
   close(): Promise<void>;
 }

@@ -18,6 +18,15 @@ const ID = '^[a-z0-9][a-z0-9-]{0,62}$';
 const CHUNK_BUCKETS = 1440;
 /** At most this many buckets per sensor in one export (a coarser stepMs serves longer spans). */
 export const MAX_EXPORT_BUCKETS = 1_000_000;
+/**
+ * The longest span of one raw export: 31 days (a sensor sampled every second is 2.7 million
+ * readings; longer records are exported month by month, or downsampled).
+ */
+export const MAX_RAW_SPAN_MS = 31 * 86_400_000;
+/** Readings per store page in a raw export: what the export holds in memory per step. */
+const RAW_PAGE = 1000;
+/** The longest one store page may take before the export is cut off (or answered 503 before it starts). */
+const PAGE_TIMEOUT_MS = 30_000;
 
 const Params = Type.Object({ site: Type.String({ pattern: ID }) });
 const Format = Type.Union([Type.Literal('csv'), Type.Literal('ndjson')], { default: 'csv' });
@@ -41,6 +50,15 @@ const ReadingsQuery = Type.Object(
       default: 60_000,
       description: 'resolution: min, max and mean per field over buckets this wide',
     }),
+    sensor: Type.Optional(Type.String({ pattern: ID, description: 'one sensor; default every sensor' })),
+  },
+  { additionalProperties: false },
+);
+const RawQuery = Type.Object(
+  {
+    from: Time('ISO 8601 with a zone, or epoch ms; default to - 24 h'),
+    to: Time('ISO 8601 with a zone, or epoch ms; default now; at most 31 days after from'),
+    format: Format,
     sensor: Type.Optional(Type.String({ pattern: ID, description: 'one sensor; default every sensor' })),
   },
   { additionalProperties: false },
@@ -69,7 +87,7 @@ export interface OpenDataOptions {
 }
 
 /**
- * Open data: a site's readings (downsampled) and level history over a time range, as CSV or
+ * Open data: a site's readings (downsampled, or raw over at most 31 days) and level history over a time range, as CSV or
  * NDJSON, streamed as they are read (one store query per sensor and day of buckets, one page of
  * history at a time), so an export of 400 days holds one chunk in memory. Every export is audited.
  */
@@ -89,11 +107,26 @@ export function registerOpenDataRoutes(app: FastifyInstance, o: OpenDataOptions)
     format: 'csv' | 'ndjson',
     name: string,
     lines: AsyncGenerator<string> | Generator<string>,
+    // Chunks buffered ahead of the client: a raw export's chunks are whole store pages.
+    highWaterMark = 16,
   ) =>
     reply
       .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
       .header('content-disposition', `attachment; filename="${name}.${format}"`)
-      .send(Readable.from(lines));
+      .send(Readable.from(lines, { highWaterMark }));
+
+  // A store that fails half-way cuts the response off (the client sees an incomplete transfer) and
+  // the export is audited as failed, so nobody takes a truncated file for the whole record.
+  const guarded = (req: FastifyRequest, kind: string, lines: AsyncGenerator<string>) =>
+    (async function* () {
+      try {
+        yield* lines;
+      } catch (err) {
+        failed(err, `export ${(req.params as { site: string }).site}`);
+        audit(req, 'failed', { kind, error: 'store failed during the export' });
+        throw err;
+      }
+    })();
 
   app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof LevelsQuery> }>(
     '/api/v1/open-data/sites/:site/levels',
@@ -148,12 +181,9 @@ export function registerOpenDataRoutes(app: FastifyInstance, o: OpenDataOptions)
           'SG_ERR_RANGE_TOO_LONG',
           `at most ${MAX_EXPORT_BUCKETS} buckets per sensor: use a larger stepMs for this span`,
         );
-      const all = o.sensorsOf(site);
-      if (!all) return sendError(reply, 'SG_ERR_NO_SITE', `no site ${site}`);
-      const { sensor } = req.query;
-      if (sensor !== undefined && !all.includes(sensor))
-        return sendError(reply, 'SG_ERR_NO_SENSOR', `no sensor ${sensor} at ${site}`);
-      const sensors = sensor === undefined ? all : [sensor];
+      const chosen = exportSensors(o, reply, site, req.query.sensor);
+      if (!chosen) return reply;
+      const sensors: string[] = chosen;
       const store = o.store();
       if (!store)
         return sendError(reply, 'SG_ERR_STORE_UNAVAILABLE', 'this control center has no reading store');
@@ -213,19 +243,136 @@ export function registerOpenDataRoutes(app: FastifyInstance, o: OpenDataOptions)
           }
         }
       }
-      const stream = lines();
-      // A store that fails half-way cuts the response off (the client sees an incomplete transfer)
-      // and is audited as failed, so nobody takes a truncated file for the whole record.
-      const guarded = (async function* () {
-        try {
-          yield* stream;
-        } catch (err) {
-          failed(err, `export ${site}`);
-          audit(req, 'failed', { kind: 'readings', error: 'store failed during the export' });
-          throw err;
+      return send(reply, format, `${site}-readings`, guarded(req, 'readings', lines()));
+    },
+  );
+
+  registerRawExport(app, o, { failed, audit, send, guarded });
+}
+
+/**
+ * The sensors an export covers: every sensor of the site, or the one asked for. Undefined when the
+ * site or the sensor is unknown, the 404 then sent.
+ */
+function exportSensors(
+  o: OpenDataOptions,
+  reply: FastifyReply,
+  site: string,
+  sensor: string | undefined,
+): string[] | undefined {
+  const all = o.sensorsOf(site);
+  if (!all) {
+    sendError(reply, 'SG_ERR_NO_SITE', `no site ${site}`);
+    return undefined;
+  }
+  if (sensor !== undefined && !all.includes(sensor)) {
+    sendError(reply, 'SG_ERR_NO_SENSOR', `no sensor ${sensor} at ${site}`);
+    return undefined;
+  }
+  return sensor === undefined ? all : [sensor];
+}
+
+/**
+ * Raw readings, one store page (RAW_PAGE readings of one sensor) at a time. Readable.from asks the
+ * generator for the next page only when the response has room (back-pressure): a client that reads
+ * slowly holds the export on its page, never the whole range in memory.
+ */
+function registerRawExport(
+  app: FastifyInstance,
+  o: OpenDataOptions,
+  h: {
+    failed: ReturnType<typeof storeFailureLog>;
+    audit: (req: FastifyRequest, outcome: 'ok' | 'failed', detail: Record<string, unknown>) => void;
+    send: (
+      reply: FastifyReply,
+      format: 'csv' | 'ndjson',
+      name: string,
+      lines: AsyncGenerator<string>,
+      highWaterMark?: number,
+    ) => FastifyReply;
+    guarded: (req: FastifyRequest, kind: string, lines: AsyncGenerator<string>) => AsyncGenerator<string>;
+  },
+): void {
+  app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof RawQuery> }>(
+    '/api/v1/open-data/sites/:site/readings/raw',
+    {
+      preValidation: o.openData,
+      schema: {
+        tags: ['open-data'],
+        summary: "A site's readings as stored, over at most 31 days (CSV or NDJSON, streamed)",
+        params: Params,
+        querystring: RawQuery,
+        response: {
+          200: Streamed('one reading per object, oldest first per sensor; one field per CSV line'),
+          ...errors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { site } = req.params;
+      const { format } = req.query;
+      const { from, to } = timeRange(req.query, o.now());
+      if (to - from > MAX_RAW_SPAN_MS)
+        throw new ApiError(
+          'SG_ERR_RANGE_TOO_LONG',
+          `a raw export spans at most 31 days: export month by month, or downsampled (readings?stepMs=)`,
+        );
+      const chosen = exportSensors(o, reply, site, req.query.sensor);
+      if (!chosen) return reply;
+      const sensors: string[] = chosen;
+      const store = o.store();
+      const raw = store?.readings?.bind(store);
+      if (!raw)
+        return sendError(reply, 'SG_ERR_STORE_UNAVAILABLE', 'this control center has no raw reading store');
+      const pagesOf = (s: string) =>
+        raw({ site, sensor: s, from, to, pageSize: RAW_PAGE })[Symbol.asyncIterator]();
+      const next = (it: ReturnType<typeof pagesOf>) => withTimeout(it.next(), PAGE_TIMEOUT_MS);
+      // The first page before any byte is sent: a store that is down is a 503, not a cut-off file.
+      const firstIt = sensors.length > 0 ? pagesOf(sensors[0] as string) : undefined;
+      let first: Awaited<ReturnType<typeof next>> | undefined;
+      try {
+        first = firstIt ? await next(firstIt) : undefined;
+      } catch (err) {
+        h.failed(err, `raw export ${site}`);
+        await firstIt?.return?.();
+        return sendError(reply, 'SG_ERR_STORE_UNAVAILABLE');
+      }
+      h.audit(req, 'ok', { kind: 'readings_raw', format, from, to, sensors: sensors.length });
+      async function* lines(): AsyncGenerator<string> {
+        if (format === 'csv')
+          yield csvLine([
+            'site',
+            'sensor',
+            'kind',
+            'gateway',
+            'time',
+            'time_ms',
+            'quality',
+            'field',
+            'value',
+          ]);
+        for (const [i, s] of sensors.entries()) {
+          const it = i === 0 && firstIt ? firstIt : pagesOf(s);
+          try {
+            for (let r = i === 0 && first ? first : await next(it); !r.done; r = await next(it)) {
+              let out = '';
+              for (const x of r.value) {
+                if (format === 'ndjson') {
+                  out += `${JSON.stringify({ site, sensor: s, kind: x.kind, gateway: x.gateway, ts: x.ts, ...(x.q !== undefined ? { q: x.q } : {}), values: x.values })}\n`;
+                  continue;
+                }
+                for (const [field, v] of Object.entries(x.values))
+                  out += csvLine([site, s, x.kind, x.gateway, iso(x.ts), x.ts, x.q, field, v]);
+              }
+              if (out !== '') yield out;
+            }
+          } finally {
+            // A client gone (or a failure) ends the store's reading too.
+            await it.return?.();
+          }
         }
-      })();
-      return send(reply, format, `${site}-readings`, guarded);
+      }
+      return h.send(reply, format, `${site}-readings-raw`, h.guarded(req, 'readings_raw', lines()), 1);
     },
   );
 }

@@ -14,10 +14,21 @@ export interface RangeBucket {
   values: Record<string, FieldStats>;
 }
 
+/** One raw reading as stored (structurally the broker's StoredReading). */
+export interface RawReading {
+  site: string;
+  gateway: string;
+  sensor: string;
+  kind: string;
+  ts: number;
+  values: Record<string, number>;
+  q?: string;
+}
+
 /**
  * The part of the broker's Store (broker/src/store/types.ts) the control center uses: the latest
  * reading per sensor to seed its picture at start-up, and downsampled ranges for the charts and the
- * API. Structural, so the control center does not depend on the broker package; SQLite and both
+ * API, and raw readings for the open-data export. Structural, so the control center does not depend on the broker package; SQLite and both
  * InfluxDB stores satisfy it as they are.
  */
 export interface ReadingStore {
@@ -31,6 +42,17 @@ export interface ReadingStore {
     to: number;
     stepMs?: number;
   }): Promise<RangeBucket[]>;
+  /**
+   * Raw readings of one sensor in [from, to], ascending, a page read each time one is asked for.
+   * Every broker Store has it; optional here so that a partial store (a test's wrapper) need not.
+   */
+  readings?(q: {
+    site: string;
+    sensor: string;
+    from: number;
+    to: number;
+    pageSize?: number;
+  }): AsyncIterable<ReadonlyArray<RawReading>>;
 }
 
 /** A store call that did not answer in time: the caller answers 503 instead of holding the request. */

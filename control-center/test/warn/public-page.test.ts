@@ -1,13 +1,12 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AreaState, type PageInput, renderPublicPage } from '../../src/warn/public-page.ts';
+import { launchChromium } from '../browser.ts';
 import { JANGSAN, LONGEST, OCHEON, UMYEONSAN } from './fixtures.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const AT = Date.UTC(2026, 6, 15, 18, 40);
 const LINKS = { capFeed: '/cap/areas/umyeonsan/feed.xml', emailSubscribe: '/warn/email/subscribe' };
 
@@ -84,8 +83,6 @@ describe('public page in a real browser without JavaScript', () => {
   let server: Server;
   let base = '';
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} missing: apt-get install chromium (.ci/run does)`);
     server = createServer((req, res) => {
       const state = req.url === '/p/none' ? NO_DATA : req.url === '/p/normal' ? level(0) : level(4, true);
       const r = renderPublicPage(page(state));
@@ -93,18 +90,7 @@ describe('public page in a real browser without JavaScript', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { browserAsset } from '../../src/warn/browser-assets.ts';
 import { renderPublicPage } from '../../src/warn/public-page.ts';
+import { launchChromium } from '../browser.ts';
 import { UMYEONSAN } from './fixtures.ts';
 
 /**
@@ -14,7 +14,6 @@ import { UMYEONSAN } from './fixtures.ts';
  * registered worker through the DevTools protocol (ServiceWorker.deliverPushMessage), which runs the
  * worker's real `push` handler, and reads the notification it shows back from the page.
  */
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('public page push script and service worker in Chromium', () => {
   let browser: Browser;
@@ -23,8 +22,6 @@ describe('public page push script and service worker in Chromium', () => {
   const vapid = webpush.generateVAPIDKeys();
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} missing: apt-get install chromium (.ci/run does)`);
     server = createServer((req, res) => {
       if (req.url === '/p/sw.js' || req.url === '/p/push.js') {
         const a = browserAsset(req.url === '/p/sw.js' ? 'sw.js' : 'push.js');
@@ -49,18 +46,7 @@ describe('public page push script and service worker in Chromium', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
