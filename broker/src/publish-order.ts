@@ -103,11 +103,18 @@ export function orderPublishes(inner: AuthorizePublish): AuthorizePublish {
     const entry: Entry = { done, finished: false, err: undefined };
     queue.entries.push(entry);
     const q = queue;
-    inner(client, packet, (err) => {
+    const finish = (err: Error | null | undefined) => {
       if (entry.finished) return; // a second callback for the same message is not Aedes' to see
       entry.finished = true;
       entry.err = err;
       flush(client, q);
-    });
+    };
+    try {
+      inner(client, packet, finish);
+    } catch (err) {
+      // Unanswered, this message would hold the client's later ones for good; as an error, Aedes
+      // closes the client (as it did when the throw reached it) and the client resends.
+      finish(err instanceof Error ? err : new Error(String(err)));
+    }
   };
 }

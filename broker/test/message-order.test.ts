@@ -208,6 +208,63 @@ describe('message order [MQTT-4.6.0-6]: one client, one topic, QoS 1', () => {
     }
   }, 60_000);
 
+  it("one client's message waiting for the store does not hold another client's", async () => {
+    // Two recorder writes in flight: the stuck client's batch takes one, the other client's the
+    // other. (With one, the recorder itself makes everyone wait for a stuck write.)
+    const bed = brokerBed('sg-order-');
+    const { store } = bed.open();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let stuckWrites = 0;
+    const gated: Store = Object.assign(Object.create(store) as Store, {
+      async write(batch: readonly StoredReading[]) {
+        if (batch.some((r) => r.site === 'stuck')) {
+          stuckWrites++;
+          await gate;
+        }
+        return store.write(batch);
+      },
+    });
+    const broker = await bed.start({
+      allowAnonymous: true,
+      auth: undefined,
+      store: gated,
+      recorder: { concurrency: 2 },
+    });
+    const stuck = await connect(broker.port, { clientId: 'stuck.gw-1' });
+    const other = await connect(broker.port, { clientId: `${SITE}.${GATEWAY}` });
+    const received: number[] = [];
+    const sub = collecting(broker.port, { clientId: 'control-center-o' }, received, 50);
+    try {
+      await sub.connected;
+      await sub.client.subscribeAsync(TOPIC, { qos: 1 });
+      let stuckAcked = false;
+      const stuckDone = stuck
+        .publishAsync('slopeguard/v1/stuck/gw-1/telemetry', payloadOf(0, { large: false, future: false }), {
+          qos: 1,
+        })
+        .then(() => {
+          stuckAcked = true;
+        });
+      await until(() => stuckWrites === 1);
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          other.publishAsync(TOPIC, payloadOf(i, { large: false, future: false }), { qos: 1 }),
+        ),
+      );
+      await until(() => received.length === 50, 20_000);
+      expect(received).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      expect(stuckAcked).toBe(false);
+      release();
+      await stuckDone;
+    } finally {
+      release();
+      await bed.close([stuck, other, sub.client]);
+    }
+  }, 60_000);
+
   describe.skipIf(!existsSync('/usr/sbin/mosquitto'))('Debian mosquitto, for reference', () => {
     let proc: ChildProcess | undefined;
     let port = 0;

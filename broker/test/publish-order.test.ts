@@ -100,6 +100,23 @@ describe('orderPublishes', () => {
     expect(out).toEqual(['1:ok', '2:rate']);
   });
 
+  it('turns a hook that throws into an error for that message, in order, and does not hold the next', () => {
+    const h = manualHook();
+    const ordered = orderPublishes((c, p, done) => {
+      if (p.payload.toString() === 'bad') throw new Error('hook bug');
+      h.hook(c, p, done);
+    });
+    const c = client('a');
+    const out: string[] = [];
+    ordered(c, packet('1'), (err) => out.push(`1:${err?.message ?? 'ok'}`));
+    ordered(c, packet('bad'), (err) => out.push(`bad:${err?.message ?? 'ok'}`));
+    ordered(c, packet('3'), (err) => out.push(`3:${err?.message ?? 'ok'}`));
+    h.finish('3');
+    expect(out).toEqual([]);
+    h.finish('1');
+    expect(out).toEqual(['1:ok', 'bad:hook bug', '3:ok']);
+  });
+
   it("waits for 'drain' when the connection's buffer is full, then releases in order", () => {
     const h = manualHook();
     const ordered = orderPublishes(h.hook);
