@@ -1,6 +1,6 @@
 /**
  * The admin page (`#/admin`, admins only; main.ts hides it from others and the server refuses them
- * anyway): users (list, add, disable, password reset), API tokens (list, create with the secret
+ * anyway): users (list, add, disable, enable again, password reset), API tokens (list, create with the secret
  * shown once, revoke) and the audit trail (newest first, filtered, paged; export as CSV or NDJSON
  * through `GET /api/v1/audit`). Every change goes through the admin API, which audits it.
  */
@@ -155,6 +155,17 @@ async function loadUsers(box: HTMLElement, me: string, changed: () => void): Pro
           await reload();
         });
         actions.append(disable);
+      }
+      if (u.disabled) {
+        // Enabling restores the account, not its sessions: the user signs in again.
+        const enable = el('button', { text: t('enable'), attrs: { type: 'button' } });
+        enable.className = 'enable';
+        enable.addEventListener('click', async () => {
+          if (!window.confirm(`${t('enable')}: ${u.username}?`)) return;
+          await call('POST', `/api/v1/users/${encodeURIComponent(u.username)}/enable`).catch(() => undefined);
+          await reload();
+        });
+        actions.append(enable);
       }
       const npw = el('input', {
         attrs: {

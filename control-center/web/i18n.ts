@@ -138,6 +138,7 @@ const T = {
   addUser: { ko: '사용자 추가', en: 'Add user' },
   disable: { ko: '사용 중지', en: 'Disable' },
   disabled: { ko: '중지됨', en: 'disabled' },
+  enable: { ko: '다시 사용', en: 'Enable' },
   enabled: { ko: '사용 중', en: 'enabled' },
   newPassword: { ko: '새 비밀번호', en: 'New password' },
   resetPassword: { ko: '비밀번호 재설정', en: 'Reset password' },
