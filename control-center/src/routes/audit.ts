@@ -112,6 +112,14 @@ export function auditQueryOf(q: AuditQuerystring) {
       'SG_ERR_AUDIT_ACTION',
       `no audit action or family ${JSON.stringify(q.action.slice(0, 64))}; known: ${AUDIT_FAMILIES.join(', ')} and their actions`,
     );
+  // The schema's bounds let "1e400" through as Infinity (Ajv's coercion): checked here.
+  for (const [name, v] of [
+    ['before', q.before],
+    ['after', q.after],
+    ['limit', q.limit],
+  ] as const)
+    if (v !== undefined && !Number.isSafeInteger(v))
+      throw new ApiError('SG_ERR_BAD_REQUEST', `querystring/${name} must be an integer within bounds`);
   if (q.before !== undefined && q.after !== undefined)
     throw new ApiError('SG_ERR_BAD_REQUEST', 'before pages newest first and after reads forward: send one');
   const from = q.from === undefined ? undefined : parseTime(q.from, 'from');
