@@ -188,10 +188,12 @@ export function checkAuditRecords(
   hashOf: (seq: number) => string | undefined,
 ): { count: number; problems: AuditProblem[] } {
   const problems: AuditProblem[] = [];
+  // A predecessor in the answer itself is the row just read: no second lookup.
+  const inAnswer = new Map(records.map((r) => [r.seq, r.hash]));
   for (const r of records) {
     const { hash, ...rest } = r;
     if (recordHash(rest) !== hash) problems.push({ seq: r.seq, problem: 'edited' });
-    const before = r.seq === 1 ? GENESIS : hashOf(r.seq - 1);
+    const before = r.seq === 1 ? GENESIS : (inAnswer.get(r.seq - 1) ?? hashOf(r.seq - 1));
     if (before === undefined) problems.push({ seq: r.seq, problem: 'missing_before' });
     else if (r.prev !== before) problems.push({ seq: r.seq, problem: 'chain_broken' });
   }
