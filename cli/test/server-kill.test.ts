@@ -1,20 +1,24 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, webhookReceiver } from '../../control-center/test/notify/helpers.ts';
-import { type SmtpServer, startSmtpServer } from '../../control-center/test/notify/smtp-server.ts';
-import { type DemoGateway, startDemoGateway } from '../demo/gateway.ts';
+import { waitFor } from '../../control-center/test/notify/helpers.ts';
+import type { SmtpServer } from '../../control-center/test/notify/smtp-server.ts';
+import type { DemoGateway } from '../demo/gateway.ts';
 import {
+  connectObserver,
   freePort,
+  type NoticeReceivers,
   provisionAccounts,
   readOutbox,
   ServerChild,
   sentDeliveries,
   serverDir,
   serverYamlHead,
+  startNoticeReceivers,
+  startSiteGateway,
+  stopAll,
 } from './server-child.ts';
 
 /**
@@ -55,16 +59,15 @@ rules:
 `;
 
 describe('slopeguard server killed with SIGKILL mid-storm', () => {
+  let receivers: NoticeReceivers;
   let smtp: SmtpServer;
-  let rx: Awaited<ReturnType<typeof webhookReceiver>>;
+  let rx: NoticeReceivers['rx'];
   let server: ServerChild;
   let gw: DemoGateway | undefined;
   let observer: MqttClient | undefined;
   let mqttPort: number;
   let dir: string;
   let dataDir: string;
-  /** Kill the server when the receiver gets the first request for this level (then it is not answered). */
-  let killOnLevel: number | undefined;
   const levelsSeen: number[] = [];
   let gatewayPassword: string;
   let observerPassword: string;
@@ -82,18 +85,8 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
     const d = serverDir('server-kill', SITE, SITE_FILE);
     dir = d.dir;
     dataDir = d.dataDir;
-    smtp = await startSmtpServer(dir);
-    rx = await webhookReceiver({
-      secret: SECRET,
-      respond: (_n, hook) => {
-        if (killOnLevel !== undefined && hook.json.level === killOnLevel && server.running) {
-          killOnLevel = undefined;
-          // Accepted, not yet answered: the server dies before it can record the notice as sent.
-          server.killNow();
-        }
-        return { status: 200 };
-      },
-    });
+    receivers = await startNoticeReceivers(dir, SECRET, () => server);
+    ({ smtp, rx } = receivers);
     mqttPort = await freePort();
     const head = serverYamlHead({
       dataDir,
@@ -121,38 +114,21 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
     server = new ServerChild(d.config, { SG_KILL_SMS_SECRET: SECRET });
   }, 60_000);
 
-  afterAll(async () => {
-    // After a failure the broker may be gone: the agent's stop gives up on it after a few seconds.
-    await gw?.stop().catch(() => undefined);
-    await observer?.endAsync(true).catch(() => undefined);
-    await server?.stop();
-    await rx?.close();
-    await smtp?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopAll({ gw, observer, server, receivers, dir }));
 
   it('neither drops a level nor opens a second alert nor sends a notice twice', async () => {
     const url = `mqtt://127.0.0.1:${mqttPort}`;
     await server.start();
     // The retained level topic, as a siren or signboard would follow it; it reconnects after kills.
-    observer = await mqtt.connectAsync(url, {
-      clientId: 'observer-kill',
-      username: 'observer',
-      password: observerPassword,
-      reconnectPeriod: 200,
-    });
+    observer = await connectObserver(url, 'observer-kill', 'observer', observerPassword);
     observer.on('message', (_t, p) => levelsSeen.push((JSON.parse(p.toString()) as { level: number }).level));
     await observer.subscribeAsync(`slopeguard/v1/${SITE}/level`, { qos: 1 });
     // A real gateway agent (durable queue, uplink) whose one sensor is a simulated rain gauge.
-    gw = await startDemoGateway({
-      dataDir: join(dir, 'gateway'),
+    gw = await startSiteGateway({
+      dir,
       mqttUrl: url,
       site: SITE,
-      gateway: 'gw-1',
-      username: `${SITE}.gw-1`,
       password: gatewayPassword,
-      intervalMs: 0,
-      logger: pino({ level: 'silent' }),
       source: {
         readings: (ts) => [{ sensor: 'rain-1', kind: 'rain', ts, values: { mm: 1 } }],
         sensors: [{ id: 'rain-1', kind: 'rain' }],
@@ -166,7 +142,8 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
     // Kill 1: the level-2 webhook is in flight (accepted by the receiver, not answered).
     // Published in the background: the last PUBACK may be lost with the broker, and MQTT.js sends
     // that reading again once the restarted broker is back.
-    killOnLevel = 2;
+    // Accepted, not yet answered: the server dies before it can record the notice as sent.
+    receivers.killOn((hook) => hook.json.level === 2);
     const rising = (async () => {
       for (let i = 0; i < 5; i++) await rain();
     })();

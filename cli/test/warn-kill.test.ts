@@ -1,23 +1,27 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadOrCreateVapidKeys } from '@slopeguard/control-center/warn/vapid.ts';
 import type { Reading } from '@slopeguard/core';
-import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReceivedHook, waitFor, webhookReceiver } from '../../control-center/test/notify/helpers.ts';
-import { type SmtpServer, startSmtpServer } from '../../control-center/test/notify/smtp-server.ts';
+import { waitFor } from '../../control-center/test/notify/helpers.ts';
+import type { SmtpServer } from '../../control-center/test/notify/smtp-server.ts';
 import { CAP_XSD, xmllint } from '../../control-center/test/warn/helpers.ts';
 import { type PushService, startPushService } from '../../control-center/test/warn/push-service.ts';
-import { type DemoGateway, startDemoGateway } from '../demo/gateway.ts';
+import type { DemoGateway } from '../demo/gateway.ts';
 import {
+  connectObserver,
   freePort,
+  type NoticeReceivers,
   provisionAccounts,
   readOutbox,
   ServerChild,
   sentDeliveries,
   serverDir,
   serverYamlHead,
+  startNoticeReceivers,
+  startSiteGateway,
+  stopAll,
 } from './server-child.ts';
 
 /**
@@ -91,15 +95,15 @@ const changes = <T>(xs: readonly T[]) => xs.filter((x, i) => i === 0 || x !== xs
 describe('residents warned through a SIGKILL of slopeguard server', () => {
   let dir: string;
   let dataDir: string;
+  let receivers: NoticeReceivers;
   let smtp: SmtpServer;
-  let rx: Awaited<ReturnType<typeof webhookReceiver>>;
+  let rx: NoticeReceivers['rx'];
   let push: PushService;
   let server: ServerChild;
   let gw: DemoGateway | undefined;
   let watcher: MqttClient | undefined;
   let mqttPort: number;
   let httpUrl: string;
-  let killOnKind: string | undefined;
   let gatewayPassword: string;
   let watcherPassword: string;
   const levels: Array<{ retain: boolean; level: number }> = [];
@@ -112,19 +116,8 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
     const d = serverDir('warn-kill', SITE, SITE_FILE);
     dir = d.dir;
     dataDir = d.dataDir;
-    smtp = await startSmtpServer(dir);
-    rx = await webhookReceiver({
-      secret: SECRET,
-      respond: (_n, hook: ReceivedHook) => {
-        const kind = (hook.json.data as { kind?: string } | undefined)?.kind;
-        if (killOnKind !== undefined && kind === killOnKind && server.running) {
-          killOnKind = undefined;
-          // Accepted, not yet answered: the server dies before it records the request as sent.
-          server.killNow();
-        }
-        return { status: 200 };
-      },
-    });
+    receivers = await startNoticeReceivers(dir, SECRET, () => server);
+    ({ smtp, rx } = receivers);
     // The server's VAPID key pair, made before it starts (it keeps the file); the push endpoint checks it.
     const vapidFile = join(dataDir, 'vapid.json');
     const { keys } = loadOrCreateVapidKeys(vapidFile);
@@ -156,13 +149,8 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await gw?.stop().catch(() => undefined);
-    await watcher?.endAsync(true).catch(() => undefined);
-    await server?.stop();
+    await stopAll({ gw, observer: watcher, server, receivers, dir });
     await push?.close();
-    await rx?.close();
-    await smtp?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('shows each change once and in order on every channel, through a SIGKILL', async () => {
@@ -194,12 +182,7 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
     expect(ok.status).toBe(200);
 
     // A signboard follows the retained level and notice; it reconnects after the kill.
-    watcher = await mqtt.connectAsync(url, {
-      clientId: 'signboard-1',
-      username: 'signboard',
-      password: watcherPassword,
-      reconnectPeriod: 200,
-    });
+    watcher = await connectObserver(url, 'signboard-1', 'signboard', watcherPassword);
     watcher.on('message', (topic, payload, packet) => {
       const m = JSON.parse(payload.toString()) as { level: number; kind?: string };
       if (topic.endsWith('/level')) levels.push({ retain: packet.retain, level: m.level });
@@ -212,15 +195,11 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
     let x = 40;
     let last = 0;
     // A real gateway agent (durable queue, uplink) whose two sensors are simulated extensometers.
-    gw = await startDemoGateway({
-      dataDir: join(dir, 'gateway'),
+    gw = await startSiteGateway({
+      dir,
       mqttUrl: url,
       site: SITE,
-      gateway: 'gw-1',
-      username: `${SITE}.gw-1`,
       password: gatewayPassword,
-      intervalMs: 0,
-      logger: pino({ level: 'silent' }),
       source: {
         readings: (ts: number): Reading[] => {
           if (last > 0) x += (rateAfter(n) * (ts - last)) / 3_600_000;
@@ -240,7 +219,8 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
         ],
       },
     });
-    killOnKind = 'warning';
+    // The "warning" request accepted, not yet answered: the server dies before it records it as sent.
+    receivers.killOn((hook) => (hook.json.data as { kind?: string } | undefined)?.kind === 'warning');
     const settled = () => n > 90 && levels.filter((l) => !l.retain).at(-1)?.level === 0;
     let restarted = false;
     while (!settled()) {
