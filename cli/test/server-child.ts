@@ -258,12 +258,83 @@ export function connectObserver(url: string, clientId: string, username: string,
   return mqtt.connectAsync(url, { clientId, username, password, reconnectPeriod: 200 });
 }
 
+/** A kill test's set-up: what differs from one test to the next. */
+export interface KillBedOptions {
+  /** Names the temporary directory. */
+  prefix: string;
+  site: string;
+  siteFile: string;
+  /** The webhook channel's secret, and the environment variable the server reads it from. */
+  secret: string;
+  secretEnv: string;
+  /** The From header of the server's mail. */
+  from: string;
+  /** The observer account provisioned beside the gateway (a siren, a signboard). */
+  observer: string;
+  persistence?: 'sqlite';
+  /** server.yaml below its head (`serverYamlHead`): escalation chains, `warn:`. */
+  tail: (dataDir: string) => string;
+}
+
+/**
+ * Everything a kill test needs before its server first starts: the directory with the site file,
+ * the notice receivers (wired to kill this bed's server), free ports, server.yaml, the gateway and
+ * observer accounts, and the server process, not yet started. `close` undoes it all in reverse
+ * order, with the test's gateway and observer first.
+ */
+export async function startKillBed(o: KillBedOptions) {
+  const d = serverDir(o.prefix, o.site, o.siteFile);
+  let server: ServerChild | undefined;
+  const receivers = await startNoticeReceivers(d.dir, o.secret, () => server);
+  let mqttPort: number;
+  let httpPort: number;
+  let accounts: ReturnType<typeof provisionAccounts>;
+  try {
+    mqttPort = await freePort();
+    httpPort = await freePort();
+    const head = serverYamlHead({
+      dataDir: d.dataDir,
+      sitesDir: d.sitesDir,
+      mqttPort,
+      httpPort,
+      ...(o.persistence ? { persistence: o.persistence } : {}),
+      webhook: { url: receivers.rx.url, secretEnv: o.secretEnv },
+      smtp: { port: receivers.smtp.port, from: o.from },
+    });
+    writeFileSync(d.config, `${head}${o.tail(d.dataDir)}`);
+    accounts = provisionAccounts(d.dataDir, o.site, o.observer);
+  } catch (err) {
+    // Nothing is returned to close: the receivers (aiosmtpd is a child process) are stopped here.
+    await stopAll({ receivers, dir: d.dir });
+    throw err;
+  }
+  server = new ServerChild(d.config, { [o.secretEnv]: o.secret });
+  const started = server;
+  return {
+    ...d,
+    ...accounts,
+    server: started,
+    receivers,
+    rx: receivers.rx,
+    smtp: receivers.smtp,
+    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    httpUrl: `http://127.0.0.1:${httpPort}/`,
+    /** The notification outbox as the server left it. */
+    outbox: () => readOutbox(d.dataDir),
+    close(clients: { gw?: DemoGateway | undefined; observer?: MqttClient | undefined }): Promise<void> {
+      return stopAll({ ...clients, server: started, receivers, dir: d.dir });
+    },
+  };
+}
+
+export type KillBed = Awaited<ReturnType<typeof startKillBed>>;
+
 /**
  * Undoes a kill test in reverse order of start, whatever state a failure left: the gateway (its
  * stop gives up on a broker that is gone after a few seconds), the observer, the server, the
  * receivers, the directory.
  */
-export async function stopAll(o: {
+async function stopAll(o: {
   gw?: DemoGateway | undefined;
   observer?: MqttClient | undefined;
   server?: ServerChild | undefined;
