@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 /**
@@ -58,4 +60,33 @@ export async function signedInPage(
   const page = await (await browser.newContext({ viewport })).newPage();
   await signIn(page, url, who);
   return page;
+}
+
+/**
+ * Pages served by `handler` over HTTP on a free loopback port (`base`, no trailing slash), and the
+ * browser to open them in; `close` ends both, open keep-alive connections too.
+ */
+export async function chromiumWithPages(
+  handler: RequestListener,
+): Promise<{ browser: Browser; base: string; close(): Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const stop = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  try {
+    const browser = await launchChromium();
+    return {
+      browser,
+      base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      async close() {
+        await browser.close();
+        await stop();
+      },
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
