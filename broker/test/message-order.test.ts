@@ -169,7 +169,7 @@ describe('message order [MQTT-4.6.0-6]: one client, one topic, QoS 1', () => {
     // telemetry before it, which waited for its group commit.
     const bed = brokerBed('sg-order-');
     bed.open();
-    const broker = await bed.start({ allowAnonymous: true, auth: undefined, limits: { messageBurst: N } });
+    const broker = await bed.start({ allowAnonymous: true, limits: { messageBurst: N } });
     try {
       expectInOrder(await runOrder(broker.port, { large: true, future: true }, 'm'));
     } finally {
@@ -194,7 +194,6 @@ describe('message order [MQTT-4.6.0-6]: one client, one topic, QoS 1', () => {
     });
     const broker = await bed.start({
       allowAnonymous: true,
-      auth: undefined,
       store: slow,
       persistence: { kind: 'sqlite', path: join(bed.dir, 'sessions.sqlite') },
       recorder: { concurrency: 4, maxBatch: 1 },
@@ -229,7 +228,6 @@ describe('message order [MQTT-4.6.0-6]: one client, one topic, QoS 1', () => {
     });
     const broker = await bed.start({
       allowAnonymous: true,
-      auth: undefined,
       store: gated,
       recorder: { concurrency: 2 },
     });
