@@ -1,16 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayTopic } from '@slopeguard/core';
 import { siteConfig } from '@slopeguard/core/engine/index.ts';
 import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseNotifyConfig } from '../src/notify/config.ts';
 import { maskAddress } from '../src/notify/query.ts';
-import { type ControlCenter, startControlCenter } from '../src/server.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/server.ts';
+import { centerBed } from './center-bed.ts';
 import { FakeClock, webhookReceiver } from './notify/helpers.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
@@ -56,8 +52,7 @@ interface Body {
 
 describe('notifications and escalation state of an alert', () => {
   const clock = new FakeClock(Date.UTC(2026, 10, 29, 3, 0));
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('notifications', { readings: false });
   let rx: Awaited<ReturnType<typeof webhookReceiver>>;
   let center: ControlCenter;
   let gw: MqttClient;
@@ -74,8 +69,6 @@ describe('notifications and escalation state of an alert', () => {
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-notifications-'));
-    broker = await startMosquitto();
     rx = await webhookReceiver({ secret: SECRET, now: () => clock.now() });
     const notify = parseNotifyConfig(
       {
@@ -98,13 +91,8 @@ describe('notifications and escalation state of an alert', () => {
       {},
     );
     if (!notify.ok) throw new Error(notify.errors.join('\n'));
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      webRoot: join(dir, 'no-web'),
-      db: { path: join(dir, 'cc.sqlite') },
+    center = await bed.start({
+      db: { path: join(bed.dir, 'cc.sqlite') },
       sites: {
         configs: new Map([
           [
@@ -112,7 +100,7 @@ describe('notifications and escalation state of an alert', () => {
             siteConfig({ id: SITE, sensors: [{ id: 'e1', kind: 'displacement', intervalMs: 5 * MIN }] }),
           ],
         ]),
-        statePath: join(dir, 'engine.sqlite'),
+        statePath: join(bed.dir, 'engine.sqlite'),
       },
       tickMs: 3_600_000,
       now: () => clock.now(),
@@ -123,7 +111,7 @@ describe('notifications and escalation state of an alert', () => {
     operator = await signIn(center, 'operator', 'oper');
     admin = await signIn(center, 'admin', 'boss');
     // One reading starts the site's engine; an operator's manual level 3 opens the alert.
-    gw = await mqtt.connectAsync(broker.url, { clientId: `${SITE}.gw-1` });
+    gw = await mqtt.connectAsync(bed.broker.url, { clientId: `${SITE}.gw-1` });
     await gw.publishAsync(
       gatewayTopic(SITE, 'gw-1', 'telemetry'),
       JSON.stringify({
@@ -146,10 +134,8 @@ describe('notifications and escalation state of an alert', () => {
 
   afterAll(async () => {
     await gw?.endAsync();
-    await center?.close();
+    await bed.close();
     await rx?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('masks the middle of an address, keeps enough to tell contacts apart', () => {

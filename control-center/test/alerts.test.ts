@@ -1,15 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayTopic, type Reading } from '@slopeguard/core';
 import { siteConfig } from '@slopeguard/core/engine/index.ts';
 import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Alert, AlertEvent } from '../src/alerts/alert-store.ts';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/index.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -39,8 +35,7 @@ function readings(fromH: number, toH: number, stopH: number): Reading[] {
 }
 
 describe('alerts: one per episode, acknowledge, manual level, release, restart', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('alerts', { readings: false });
   let center: ControlCenter;
   let gw: MqttClient;
   let operator: SignedIn;
@@ -49,13 +44,8 @@ describe('alerts: one per episode, acknowledge, manual level, release, restart',
   let now = T0 + 3 * HOUR;
 
   const start = () =>
-    startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      webRoot: join(dir, 'no-web'),
-      db: { path: join(dir, 'cc.sqlite') },
+    bed.start({
+      db: { path: join(bed.dir, 'cc.sqlite') },
       // The fake clock crosses more than a day; sessions must outlive it here.
       auth: { sessionTtlMs: 7 * 24 * HOUR },
       sites: {
@@ -68,7 +58,7 @@ describe('alerts: one per episode, acknowledge, manual level, release, restart',
             }),
           ],
         ]),
-        statePath: join(dir, 'engine.sqlite'),
+        statePath: join(bed.dir, 'engine.sqlite'),
       },
       tickMs: 3_600_000,
       now: () => now,
@@ -102,18 +92,14 @@ describe('alerts: one per episode, acknowledge, manual level, release, restart',
   const audit = (action: string) => [...center.audit.iterate()].filter((r) => r.action === action);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-alerts-'));
-    broker = await startMosquitto();
     center = await start();
     operator = await signIn(center, 'operator', 'oper');
     viewer = await signIn(center, 'viewer', 'view');
-    gw = await mqtt.connectAsync(broker.url, { clientId: 'gw-slope-a' });
+    gw = await mqtt.connectAsync(bed.broker.url, { clientId: 'gw-slope-a' });
   });
   afterAll(async () => {
     await gw?.endAsync();
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('opens one alert as the storm rises to level 4, keeping every change', async () => {

@@ -1,18 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../src/audit/audit-log.ts';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/index.ts';
+import { centerBed } from './center-bed.ts';
 import { signIn } from './sign-in.ts';
 
 /** Operators and security (issue 10): sessions, CSRF, roles, sign-in throttling, expiry, tokens. */
 describe('sign-in and sessions', { timeout: 60_000 }, () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('auth', { readings: false });
   let center: ControlCenter;
   let now = Date.UTC(2026, 10, 29, 8, 0);
 
@@ -24,24 +19,15 @@ describe('sign-in and sessions', { timeout: 60_000 }, () => {
     });
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-auth-'));
-    broker = await startMosquitto();
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      webRoot: join(dir, 'no-web'),
-      db: { path: join(dir, 'cc.sqlite') },
+    center = await bed.start({
+      db: { path: join(bed.dir, 'cc.sqlite') },
       auth: { sessionTtlMs: 3_600_000 },
       tickMs: 3_600_000,
       now: () => now,
     });
   });
   afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('sets an HttpOnly, SameSite=Strict session cookie, and the session expires', async () => {

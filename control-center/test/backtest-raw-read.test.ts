@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqliteStore, type ReadingsQuery, type Store, type StoredReading } from '@slopeguard/broker';
+import type { ReadingsQuery, Store, StoredReading } from '@slopeguard/broker';
 import { siteConfig } from '@slopeguard/core/engine/index.ts';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
+import type { ControlCenter } from '../src/index.ts';
 import type { ReadingStore } from '../src/store/reading-store.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -45,8 +40,7 @@ for (let ts = FROM - 3 * 24 * HOUR; ts <= TO; ts += MIN) {
 }
 
 describe('backtest: raw paged reads from the store', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('backtest-raw');
   let store: Store;
   let center: ControlCenter;
   let viewer: SignedIn;
@@ -78,27 +72,17 @@ describe('backtest: raw paged reads from the store', () => {
   });
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-backtest-raw-'));
-    broker = await startMosquitto();
-    store = openSqliteStore(join(dir, 'readings.sqlite'));
+    store = await bed.open();
     await store.write(SERIES);
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
+    center = await bed.start({
       store: counted,
-      webRoot: join(dir, 'no-web'),
       sites: { configs: new Map([['slope-a', config]]) },
       backtestLimits: { maxReadings: 8000, perMinute: 1000 },
     });
     viewer = await signIn(center, 'viewer');
   }, 60_000);
   afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    await store?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   const run = (body: unknown) => viewer.fetch('/api/v1/sites/slope-a/backtest', { method: 'POST', body });

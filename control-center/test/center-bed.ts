@@ -12,33 +12,42 @@ import { type Mosquitto, startMosquitto } from './mosquitto.ts';
  * readings store in a temporary directory of its own, HTTP on a free loopback port, no log output,
  * a metrics registry of its own and no dashboard build. `open` (the store, to write the test's
  * readings first), then `start`; `close` undoes what there is, also after a failed start.
+ * `readings: false` leaves the store out, for tests of routes and feeds that read no history.
  */
-export function centerBed(prefix: string) {
+export function centerBed(prefix: string, { readings = true }: { readings?: boolean } = {}) {
   let dir: string | undefined;
   let broker: Mosquitto | undefined;
   let store: Store | undefined;
   let center: ControlCenter | undefined;
-  const open = async (): Promise<{ dir: string; broker: Mosquitto; store: Store }> => {
-    if (!dir || !broker || !store) {
-      dir = mkdtempSync(join(tmpdir(), `sg-cc-${prefix}-`));
+  const made = (): string => {
+    dir ??= mkdtempSync(join(tmpdir(), `sg-cc-${prefix}-`));
+    return dir;
+  };
+  const open = async (): Promise<{ dir: string; broker: Mosquitto; store?: Store }> => {
+    if (!broker) {
       broker = await startMosquitto();
-      store = openSqliteStore(join(dir, 'readings.sqlite'));
+      if (readings) store = openSqliteStore(join(made(), 'readings.sqlite'));
     }
-    return { dir, broker, store };
+    return { dir: made(), broker, ...(store ? { store } : {}) };
   };
   return {
-    /** The temporary directory (its `readings.sqlite` is the store). */
+    /** The temporary directory (its `readings.sqlite` is the store), made on first use. */
     get dir(): string {
-      if (!dir) throw new Error('centerBed: open() first');
-      return dir;
+      return made();
     },
     get broker(): Mosquitto {
       if (!broker) throw new Error('centerBed: open() first');
       return broker;
     },
+    /** Starts mosquitto (and opens the store), for a test that needs the broker before `start`. */
+    async openBroker(): Promise<Mosquitto> {
+      return (await open()).broker;
+    },
     /** Starts mosquitto and opens the readings store. */
     async open(): Promise<Store> {
-      return (await open()).store;
+      const opened = await open();
+      if (!opened.store) throw new Error('centerBed: no readings store (readings: false)');
+      return opened.store;
     },
     /**
      * Starts the control center on the store (`open` first, or `start` opens it); `options` add to
@@ -51,7 +60,7 @@ export function centerBed(prefix: string) {
         mqtt: { url: opened.broker.url },
         logger: pino({ level: 'silent' }),
         metrics: new Registry(),
-        store: opened.store,
+        ...(opened.store ? { store: opened.store } : {}),
         webRoot: join(opened.dir, 'no-web'),
         ...options,
       });

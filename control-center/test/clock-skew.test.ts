@@ -1,11 +1,10 @@
 import type { Reading, Telemetry } from '@slopeguard/core';
 import { gatewayTopic } from '@slopeguard/core';
 import mqtt from 'mqtt';
-import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ControlCenter, startControlCenter } from '../src/server.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/server.ts';
+import { centerBed } from './center-bed.ts';
 
 const MIN = 60_000;
 const YEAR_2099 = Date.UTC(2099, 0, 1);
@@ -27,28 +26,22 @@ function storm(now: number): Reading[] {
  * that reading and the site's rules.
  */
 describe('a reading from the future at the control center', () => {
-  let broker: Mosquitto;
+  const bed = centerBed('clock-skew', { readings: false });
   let center: ControlCenter;
   const metrics = new Registry();
 
   beforeAll(async () => {
-    broker = await startMosquitto();
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
+    center = await bed.start({
       metrics,
-      webRoot: '/nonexistent',
       sites: { autoConfigure: true },
     });
   });
   afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
+    await bed.close();
   });
 
   it('is refused and counted, the clock shows faulty, and honest rain still raises the site', async () => {
-    const gw = await mqtt.connectAsync(broker.url, { clientId: 'test-gw' });
+    const gw = await mqtt.connectAsync(bed.broker.url, { clientId: 'test-gw' });
     const send = (site: string, message: Telemetry) =>
       gw.publishAsync(gatewayTopic(site, 'gw-1', 'telemetry'), JSON.stringify(message), { qos: 1 });
     const now = Date.now();

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayTopic } from '@slopeguard/core';
 import { EdgeAgent } from '@slopeguard/edge/agent.ts';
@@ -7,14 +5,13 @@ import { scaledClock } from '@slopeguard/edge/clock.ts';
 import { parseConfig } from '@slopeguard/edge/config/load.ts';
 import mqtt from 'mqtt';
 import pino from 'pino';
-import { Registry } from 'prom-client';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import type { CommandRecord } from '../src/commands/command-service.ts';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
+import type { ControlCenter } from '../src/index.ts';
 import { LIVE_EVENT, type LiveBatch } from '../src/realtime-wire.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -23,8 +20,7 @@ import { type SignedIn, signIn } from './sign-in.ts';
  * API and to socket.io. A gateway that never answers times out.
  */
 describe('gateway commands through the API to a real edge agent', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('cmd', { readings: false });
   let center: ControlCenter;
   let agent: EdgeAgent;
   let operator: SignedIn;
@@ -32,14 +28,7 @@ describe('gateway commands through the API to a real edge agent', () => {
   const pushed: CommandRecord[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-cmd-'));
-    broker = await startMosquitto();
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      webRoot: join(dir, 'no-web'),
+    center = await bed.start({
       // Long enough for a loaded machine; the timeout case waits for it once.
       commandTimeoutMs: 8_000,
     });
@@ -47,8 +36,8 @@ describe('gateway commands through the API to a real edge agent', () => {
       stringify({
         site: 'slope-a',
         gateway: 'gw-1',
-        dataDir: join(dir, 'edge'),
-        uplink: { url: broker.url, reconnectMinMs: 200, reconnectMaxMs: 1000, batchIntervalMs: 100 },
+        dataDir: join(bed.dir, 'edge'),
+        uplink: { url: bed.broker.url, reconnectMinMs: 200, reconnectMaxMs: 1000, batchIntervalMs: 100 },
         drivers: [
           {
             driver: 'synthetic',
@@ -96,9 +85,7 @@ describe('gateway commands through the API to a real edge agent', () => {
   afterAll(async () => {
     socket?.close();
     await agent?.stop();
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('set-sampling-interval reaches the gateway and its ack comes back to the API and socket.io', async () => {
@@ -133,7 +120,7 @@ describe('gateway commands through the API to a real edge agent', () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toBe('SG_ERR_BAD_REQUEST');
     // A gateway known from its status but not running.
-    const ghost = await mqtt.connectAsync(broker.url, { clientId: 'ghost' });
+    const ghost = await mqtt.connectAsync(bed.broker.url, { clientId: 'ghost' });
     await ghost.publishAsync(
       gatewayTopic('slope-a', 'gw-ghost', 'status'),
       JSON.stringify({ state: 'online', ts: Date.now() }),

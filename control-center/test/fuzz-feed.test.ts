@@ -1,15 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type GatewayChannel, gatewayTopic, type Telemetry } from '@slopeguard/core';
 import fc from 'fast-check';
 import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
 import { Registry } from 'prom-client';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/index.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -73,8 +69,7 @@ const payload = fc.oneof(
 );
 
 describe('control center under arbitrary JSON from a gateway (fuzz, through mosquitto)', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('fuzz', { readings: false });
   let center: ControlCenter;
   let viewer: SignedIn;
   let socket: Socket;
@@ -84,14 +79,8 @@ describe('control center under arbitrary JSON from a gateway (fuzz, through mosq
   let disconnects = 0;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-fuzz-'));
-    broker = await startMosquitto();
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
+    center = await bed.start({
       metrics,
-      webRoot: join(dir, 'no-web'),
       sites: { autoConfigure: true },
     });
     viewer = await signIn(center, 'viewer');
@@ -105,17 +94,15 @@ describe('control center under arbitrary JSON from a gateway (fuzz, through mosq
       socket.on('snapshot', () => resolve());
       socket.on('connect_error', reject);
     });
-    evil = await mqtt.connectAsync(broker.url, { clientId: 'fuzz-gateway' });
-    good = await mqtt.connectAsync(broker.url, { clientId: 'good-gateway' });
+    evil = await mqtt.connectAsync(bed.broker.url, { clientId: 'fuzz-gateway' });
+    good = await mqtt.connectAsync(bed.broker.url, { clientId: 'good-gateway' });
   });
 
   afterAll(async () => {
     socket?.close();
     await evil?.endAsync();
     await good?.endAsync();
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('stays up, keeps the socket, applies every good reading and counts every refusal', {

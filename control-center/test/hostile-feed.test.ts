@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
-import pino from 'pino';
 import { Registry } from 'prom-client';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/index.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -71,8 +67,7 @@ function get(url: string, headers: Record<string, string> = {}) {
 }
 
 describe('control center against hostile retained messages (mosquitto)', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('hostile', { readings: false });
   let center: ControlCenter;
   let viewer: SignedIn;
   const metrics = new Registry();
@@ -83,18 +78,12 @@ describe('control center against hostile retained messages (mosquitto)', () => {
   const total = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-hostile-'));
-    broker = await startMosquitto();
-    const pub = await mqtt.connectAsync(broker.url, { clientId: 'evil-gateway' });
+    const pub = await mqtt.connectAsync((await bed.openBroker()).url, { clientId: 'evil-gateway' });
     // All retained, even telemetry and events: mosquitto keeps whatever it is told to.
     for (const [topic, payload] of HOSTILE) await pub.publishAsync(topic, payload, { qos: 1, retain: true });
     await pub.endAsync();
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
+    center = await bed.start({
       metrics,
-      webRoot: join(dir, 'no-web'),
     });
     viewer = await signIn(center, 'viewer');
     // Every hostile message has been refused (and counted) once the count reaches their number.
@@ -105,9 +94,7 @@ describe('control center against hostile retained messages (mosquitto)', () => {
   });
 
   afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('answers GET /api/v1/sites, with none of the hostile content', async () => {

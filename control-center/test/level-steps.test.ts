@@ -1,15 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayTopic, type Reading, siteTopic } from '@slopeguard/core';
 import { siteConfig } from '@slopeguard/core/engine/index.ts';
 import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Alert, AlertEvent } from '../src/alerts/alert-store.ts';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/index.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -28,8 +24,7 @@ const gauges = (t: number, mm1: number, mm2: number): Reading[] => [
 ];
 
 describe('every level step of one message, in order', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('steps', { readings: false });
   let center: ControlCenter;
   let gw: MqttClient;
   let watcher: MqttClient;
@@ -38,15 +33,8 @@ describe('every level step of one message, in order', () => {
   const topicLevels: number[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-steps-'));
-    broker = await startMosquitto();
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      webRoot: join(dir, 'no-web'),
-      db: { path: join(dir, 'cc.sqlite') },
+    center = await bed.start({
+      db: { path: join(bed.dir, 'cc.sqlite') },
       sites: {
         configs: new Map([
           [
@@ -62,19 +50,17 @@ describe('every level step of one message, in order', () => {
       now: () => now,
     });
     operator = await signIn(center, 'operator');
-    watcher = await mqtt.connectAsync(broker.url, { clientId: 'level-watcher' });
+    watcher = await mqtt.connectAsync(bed.broker.url, { clientId: 'level-watcher' });
     watcher.on('message', (_topic, payload) => {
       topicLevels.push((JSON.parse(payload.toString()) as { level: number }).level);
     });
     await watcher.subscribeAsync(siteTopic(SITE, 'level'), { qos: 1 });
-    gw = await mqtt.connectAsync(broker.url, { clientId: 'gw-two-gauges' });
+    gw = await mqtt.connectAsync(bed.broker.url, { clientId: 'gw-two-gauges' });
   });
   afterAll(async () => {
     await gw?.endAsync();
     await watcher?.endAsync();
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   async function send(seq: number, readings: Reading[]) {

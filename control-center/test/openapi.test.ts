@@ -1,42 +1,27 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS } from '../src/http/errors.ts';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
+import type { ControlCenter } from '../src/index.ts';
 import { defaultArea } from '../src/warn/area.ts';
 import { parseWarnConfig } from '../src/warn/config.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import { centerBed } from './center-bed.ts';
 
 /**
  * Issue 10, acceptance 5: /docs/json passes an OpenAPI validator nobody here wrote
  * (@apidevtools/swagger-parser) and lists every API route; errors share one body with SG_ERR codes.
  */
 describe('OpenAPI document and error shape', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('openapi', { readings: false });
   let center: ControlCenter;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-openapi-'));
-    broker = await startMosquitto();
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      webRoot: join(dir, 'no-web'),
+    center = await bed.start({
       // Residents' warnings on, so that their routes are covered too.
-      warn: warnOptions(dir),
+      warn: warnOptions(bed.dir),
     });
   });
   afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('is a valid OpenAPI 3 document listing every API route', async () => {

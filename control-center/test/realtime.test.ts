@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayTopic, type Reading } from '@slopeguard/core';
 import { siteConfig } from '@slopeguard/core/engine/index.ts';
 import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
+import type { ControlCenter } from '../src/index.ts';
 import type { SiteSummary } from '../src/live-view.ts';
 import {
   LIVE_EVENT,
@@ -20,7 +16,7 @@ import {
   type SnapshotSite,
   WATCH_EVENT,
 } from '../src/realtime-wire.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -33,8 +29,7 @@ import { type SignedIn, signIn } from './sign-in.ts';
 const SITES = ['slope-a', 'slope-b', 'slope-c'];
 
 describe('live push: one batch per window, readings for the watched site', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('rt', { readings: false });
   let center: ControlCenter;
   let gw: MqttClient;
   let viewer: SignedIn;
@@ -66,15 +61,8 @@ describe('live push: one batch per window, readings for the watched site', () =>
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-rt-'));
-    broker = await startMosquitto();
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      webRoot: join(dir, 'no-web'),
-      db: { path: join(dir, 'cc.sqlite') },
+    center = await bed.start({
+      db: { path: join(bed.dir, 'cc.sqlite') },
       sites: {
         configs: new Map(
           SITES.map((id) => [
@@ -92,7 +80,7 @@ describe('live push: one batch per window, readings for the watched site', () =>
       tickMs: 3_600_000,
     });
     viewer = await signIn(center, 'viewer');
-    gw = await mqtt.connectAsync(broker.url, { clientId: 'rt-gateways' });
+    gw = await mqtt.connectAsync(bed.broker.url, { clientId: 'rt-gateways' });
     // Every site known (and in the snapshot) before the browser connects.
     const t0 = Date.now();
     for (const s of SITES) await send(s, tilt(t0, 0));
@@ -112,9 +100,7 @@ describe('live push: one batch per window, readings for the watched site', () =>
   afterAll(async () => {
     socket?.close();
     await gw?.endAsync();
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('gives a snapshot of every site as the overview shows it, without sensors', () => {

@@ -1,13 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
+import type { ControlCenter } from '../src/index.ts';
 import { defaultArea } from '../src/warn/area.ts';
 import { parseWarnConfig } from '../src/warn/config.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -68,8 +63,7 @@ const ROUTES: Record<string, { need: Need; path: string; body?: unknown }> = {
 const RANK: Record<Need, number> = { read: 0, operator: 1, admin: 2 };
 
 describe('every state-changing route: 401, 403, CSRF, audit', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('routes', { readings: false });
   let center: ControlCenter;
   const as: Partial<Record<'viewer' | 'operator' | 'admin', SignedIn>> = {};
   const user = (role: 'viewer' | 'operator' | 'admin'): SignedIn => {
@@ -79,24 +73,15 @@ describe('every state-changing route: 401, 403, CSRF, audit', () => {
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-routes-'));
-    broker = await startMosquitto();
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      webRoot: join(dir, 'no-web'),
+    center = await bed.start({
       // Residents' warnings on, so that their routes are covered too.
-      warn: warnOptions(dir),
+      warn: warnOptions(bed.dir),
       commandTimeoutMs: 200,
     });
     for (const role of ['viewer', 'operator', 'admin'] as const) as[role] = await signIn(center, role);
   });
   afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('the table covers every state-changing API route', () => {

@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../src/audit/audit-log.ts';
 import { sqliteSessionStore } from '../src/auth/sessions.ts';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/index.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -17,8 +14,7 @@ import { type SignedIn, signIn } from './sign-in.ts';
  * disabled.
  */
 describe('enable a disabled user', { timeout: 60_000 }, () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('enable', { readings: false });
   let center: ControlCenter;
   const metrics = new Registry();
   let admin: SignedIn;
@@ -42,24 +38,16 @@ describe('enable a disabled user', { timeout: 60_000 }, () => {
   const lastAudit = () => [...center.audit.iterate()].at(-1);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-enable-'));
-    broker = await startMosquitto();
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
+    center = await bed.start({
       metrics,
-      webRoot: join(dir, 'no-web'),
-      db: { path: join(dir, 'cc.sqlite') },
+      db: { path: join(bed.dir, 'cc.sqlite') },
       tickMs: 3_600_000,
     });
     admin = await signIn(center, 'admin');
     operator = await signIn(center, 'operator');
   });
   afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('brings the account back without its old sessions, and audits it', async () => {
