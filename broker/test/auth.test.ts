@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerService, type DeviceRegistry, openDeviceRegistry, type Store } from '../src/index.ts';
 import { brokerBed } from './broker-bed.ts';
-import { connect, telemetry, tilt, until } from './helpers.ts';
+import { connect, metricValue, telemetry, tilt, until } from './helpers.ts';
 
 const HAS_MOSQUITTO_CLIENTS = existsSync('/usr/bin/mosquitto_pub') && existsSync('/usr/bin/mosquitto_sub');
 
@@ -17,12 +17,6 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
       resolve({ code, out: `${stdout}${stderr}` });
     });
   });
-}
-
-async function metric(registry: Registry, name: string, labels: string): Promise<number> {
-  const text = await registry.getSingleMetricAsString(name);
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
 }
 
 describe('authentication and authorisation', () => {
@@ -83,20 +77,20 @@ describe('authentication and authorisation', () => {
     });
     it('counts refusals by reason', async () => {
       expect(
-        await metric(metrics, 'slopeguard_broker_refused_connections_total', 'reason="bad_secret"'),
+        await metricValue(metrics, 'slopeguard_broker_refused_connections_total', 'reason="bad_secret"'),
       ).toBe(1);
       expect(
-        await metric(metrics, 'slopeguard_broker_refused_connections_total', 'reason="unknown_account"'),
+        await metricValue(metrics, 'slopeguard_broker_refused_connections_total', 'reason="unknown_account"'),
       ).toBe(1);
-      expect(await metric(metrics, 'slopeguard_broker_refused_connections_total', 'reason="revoked"')).toBe(
-        1,
-      );
-      expect(await metric(metrics, 'slopeguard_broker_refused_connections_total', 'reason="anonymous"')).toBe(
-        1,
-      );
-      expect(await metric(metrics, 'slopeguard_broker_refused_connections_total', 'reason="client_id"')).toBe(
-        2,
-      );
+      expect(
+        await metricValue(metrics, 'slopeguard_broker_refused_connections_total', 'reason="revoked"'),
+      ).toBe(1);
+      expect(
+        await metricValue(metrics, 'slopeguard_broker_refused_connections_total', 'reason="anonymous"'),
+      ).toBe(1);
+      expect(
+        await metricValue(metrics, 'slopeguard_broker_refused_connections_total', 'reason="client_id"'),
+      ).toBe(2);
     });
   });
 
@@ -209,7 +203,11 @@ describe('authentication and authorisation', () => {
       expect(await store.count()).toBe(before + 1);
       expect(g1.connected).toBe(true);
       expect(
-        await metric(metrics, 'slopeguard_broker_rejected_by_gateway_total', 'gateway="g1",reason="acl"'),
+        await metricValue(
+          metrics,
+          'slopeguard_broker_rejected_by_gateway_total',
+          'gateway="g1",reason="acl"',
+        ),
       ).toBe(4);
     });
 
@@ -250,11 +248,11 @@ describe('authentication and authorisation', () => {
       const obs = await client('observer', observerPassword, 'observer_1');
       const granted = await obs.subscribeAsync(['slopeguard/v1/#', '$SG/rejected/#'], { qos: 1 });
       expect(granted.map((g) => g.qos)).toEqual([1, 1]);
-      const before = await metric(metrics, 'slopeguard_broker_rejected_total', 'reason="acl"');
+      const before = await metricValue(metrics, 'slopeguard_broker_rejected_total', 'reason="acl"');
       await obs.publishAsync(gatewayTopic('s1', 'g1', 'cmd'), JSON.stringify({ id: 'x', name: 'y' }), {
         qos: 1,
       });
-      expect(await metric(metrics, 'slopeguard_broker_rejected_total', 'reason="acl"')).toBe(before + 1);
+      expect(await metricValue(metrics, 'slopeguard_broker_rejected_total', 'reason="acl"')).toBe(before + 1);
     });
   });
 

@@ -7,15 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { deviceCommand } from '../../cli/commands/device.ts';
 import type { BrokerService, DeviceRegistry, Limits, Store } from '../src/index.ts';
 import { brokerBed } from './broker-bed.ts';
-import { connect, telemetry, tilt } from './helpers.ts';
-
-async function metricValue(registry: Registry, name: string, labels = ''): Promise<number> {
-  const text = await registry.getSingleMetricAsString(name);
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith(name) && !l.startsWith('#') && (labels === '' || l.includes(labels)));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+import { connect, metricValue, telemetry, tilt } from './helpers.ts';
 
 /** Issue 9, medium findings: readings/s, sensor cardinality, clock skew, log flooding, secret rotation. */
 describe('floods and rotation', () => {

@@ -4,8 +4,21 @@ import { join } from 'node:path';
 import type { Reading, Telemetry } from '@slopeguard/core';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
+import type { Registry } from 'prom-client';
 
 export const silent = pino({ level: 'silent' });
+
+/**
+ * A metric's value from the test's own registry: the first sample of `name` whose line holds
+ * `labels` (`'reason="size"'`), or its first sample when `labels` is empty; 0 while it has none.
+ */
+export async function metricValue(registry: Registry, name: string, labels = ''): Promise<number> {
+  const text = await registry.getSingleMetricAsString(name);
+  const line = text
+    .split('\n')
+    .find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(labels));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
 
 export function tempDir(prefix = 'sg-broker-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BrokerService, DeviceRegistry, Limits } from '../src/index.ts';
 import { brokerBed } from './broker-bed.ts';
-import { connect } from './helpers.ts';
+import { connect, metricValue } from './helpers.ts';
 
 const HAS_MOSQUITTO_PUB = existsSync('/usr/bin/mosquitto_pub');
 
@@ -19,12 +19,6 @@ async function returnCode(port: number, opts: IClientOptions, open: MqttClient[]
     if (typeof code !== 'number') throw err;
     return code;
   }
-}
-
-async function metricValue(registry: Registry, name: string, labels: string): Promise<number> {
-  const text = await registry.getSingleMetricAsString(name);
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
 }
 
 describe('account lockout, brute force and enumeration (issue 9, item 4 and medium findings)', () => {

@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BrokerService, Store, StoredReading } from '../src/index.ts';
 import { brokerBed } from './broker-bed.ts';
-import { connect, telemetry, tilt, until } from './helpers.ts';
+import { connect, metricValue, telemetry, tilt, until } from './helpers.ts';
 
 const HAS_MOSQUITTO_PUB = existsSync('/usr/bin/mosquitto_pub');
 
@@ -37,12 +37,6 @@ function mosquittoPub(port: number, args: string[]): Promise<number> {
       resolve(err ? (typeof err.code === 'number' ? err.code : 1) : 0),
     );
   });
-}
-
-async function metricValue(registry: Registry, name: string, labels: string): Promise<number> {
-  const text = await registry.getSingleMetricAsString(name);
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
 }
 
 describe('a message the store cannot take (issue 9, critical 1)', () => {

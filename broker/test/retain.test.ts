@@ -6,15 +6,9 @@ import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerService, DeviceRegistry, Store } from '../src/index.ts';
 import { brokerBed } from './broker-bed.ts';
-import { connect, telemetry, tilt, until } from './helpers.ts';
+import { connect, metricValue, telemetry, tilt, until } from './helpers.ts';
 
 const HAS_MOSQUITTO = existsSync('/usr/bin/mosquitto_pub') && existsSync('/usr/bin/mosquitto_sub');
-
-async function metricValue(registry: Registry, name: string, labels: string): Promise<number> {
-  const text = await registry.getSingleMetricAsString(name);
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
 
 const status = (state: string) => JSON.stringify({ state, ts: 1_700_000_000_000 });
 const level = (n: number) => JSON.stringify({ level: n, ts: 1_700_000_000_000, reasons: [] });
