@@ -1,12 +1,6 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
-import pino from 'pino';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../control-center/test/browser.ts';
-import { type DemoStack, startDemoStack } from '../demo/stack.ts';
+import type { DemoStack } from '../demo/stack.ts';
+import { dashboardBed } from './demo-bed.ts';
 
 /**
  * The admin page in Debian's headless Chromium against the demo stack: a disabled user enabled
@@ -16,23 +10,11 @@ import { type DemoStack, startDemoStack } from '../demo/stack.ts';
 const poll = <T>(f: () => Promise<T> | T) => expect.poll(f, { timeout: 15_000 });
 
 describe('admin page: enable a user, page the audit trail (Chromium)', { timeout: 90_000 }, () => {
-  let dir: string;
+  const bed = dashboardBed('dash-enable', { sites: 1, intervalMs: 0 });
   let stack: DemoStack;
-  let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(join(DEFAULT_WEB_ROOT, 'index.html')))
-      throw new Error('dashboard not built: run `npm run build:web` (npm test does it first)');
-    dir = mkdtempSync(join(tmpdir(), 'sg-dash-enable-'));
-    stack = await startDemoStack({
-      host: '127.0.0.1',
-      mqttPort: 0,
-      httpPort: 0,
-      dataDir: dir,
-      sites: 1,
-      intervalMs: 0,
-      logger: pino({ level: 'silent' }),
-    });
+    stack = await bed.start();
     await stack.center.users.add('night-op', 'operator', 'night-operator-pw-1');
     stack.center.users.setDisabled('night-op', true);
     // More records than three pages of 50.
@@ -44,23 +26,12 @@ describe('admin page: enable a user, page the audit trail (Chromium)', { timeout
         target: `alert:${i}`,
         outcome: i % 4 === 0 ? 'refused' : 'ok',
       });
-    browser = await launchChromium();
   });
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bed.close());
 
   it('enables a disabled user and pages, filters and checks the audit trail on the server', async () => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
-    const page = await context.newPage();
+    const page = await bed.page(stack.admin);
     page.on('dialog', (d) => void d.accept());
-    await page.goto(stack.dashboardUrl);
-    await page.fill('#signin-user', stack.admin.username);
-    await page.fill('#signin-password', stack.admin.password);
-    await page.click('#signin button');
-    await page.locator('#conn.up').waitFor();
     await page.locator('#nav-admin:not([hidden])').click();
 
     // Enable: the button is offered only on a disabled account.
@@ -113,6 +84,6 @@ describe('admin page: enable a user, page the audit trail (Chromium)', { timeout
     // The whole trail, checked on request.
     await page.locator('button.audit-verify').click();
     await poll(() => page.locator('.audit-whole').textContent()).toContain(`(${total.length})`);
-    await context.close();
+    await page.context().close();
   });
 });
