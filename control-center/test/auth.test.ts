@@ -54,15 +54,18 @@ describe('sign-in and sessions', { timeout: 60_000 }, () => {
 
   it('backs off after repeated failures from one address, and counts attempts in flight', async () => {
     await center.users.add('lee', 'viewer', 'lee-password-long-enough');
-    // A parallel burst: at most two are checked at once, the rest are refused before any check.
+    // A parallel burst: at most two are checked at once and five failures are free, so however the
+    // requests are scheduled at most six are checked (two at once when the fourth failure is
+    // recorded); the rest are refused before any check. How many arrive while two are in flight
+    // depends on the machine's load: sign-in-limiter.test.ts checks that bound on its own.
     const burst = await Promise.all(
       Array.from({ length: 10 }, () =>
         post('api/v1/session', { username: 'lee', password: 'wrong-guess-0000' }),
       ),
     );
     const codes = burst.map((r) => r.status);
-    expect(codes.filter((c) => c === 401).length).toBeLessThanOrEqual(2);
-    expect(codes.filter((c) => c === 429).length).toBeGreaterThanOrEqual(8);
+    expect(codes.filter((c) => c === 401).length).toBeLessThanOrEqual(6);
+    expect(codes.filter((c) => c === 429).length).toBeGreaterThanOrEqual(4);
     for (let i = 0; i < 5; i++)
       await post('api/v1/session', { username: 'lee', password: `wrong-${i}-guess` });
     const limited = await post('api/v1/session', { username: 'lee', password: 'lee-password-long-enough' });
