@@ -1,8 +1,9 @@
 import { DatabaseSync } from 'node:sqlite';
 import { BrokerError } from '../errors.ts';
 import { ensurePrivateFile } from '../files.ts';
+import { type EncodedBatch, type EncodedRow, encodeBatch, forEachEncoded } from './sqlite-batch.ts';
 import { type Row, sqliteReadings, toReading } from './sqlite-readings.ts';
-import { type Bucket, bucketStep, type RangeQuery, type Store, type StoredReading } from './types.ts';
+import { type Bucket, bucketStep, type RangeQuery, type Store } from './types.ts';
 
 export interface SqliteStoreOptions {
   /**
@@ -51,8 +52,14 @@ function checkVersion(db: DatabaseSync): void {
   }
 }
 
+/** The SQLite store, and its write in the form the writer thread receives (sqlite-batch.ts). */
+export interface SqliteStore extends Store {
+  /** Store.write of an already encoded batch, synchronously: the writer thread's entry. */
+  writeEncoded(batch: EncodedBatch): void;
+}
+
 /** The embedded default store: node:sqlite in WAL mode. Creates the file's directory. */
-export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   ensurePrivateFile(path);
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
@@ -111,51 +118,53 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
      WHERE r.sid = ? AND r.ts BETWEEN ? AND ?
      GROUP BY b, field ORDER BY b`,
   );
-  // (site, sensor) -> sid; sensors are never deleted, so the cache cannot go stale.
-  const sids = new Map<string, number>();
+  // site -> sensor -> sid; sensors are never deleted, so the cache cannot go stale. Two levels
+  // rather than one `${site}\u0000${sensor}` key: no string built per reading.
+  const sids = new Map<string, Map<string, number>>();
   let closed = false;
 
   function check(): void {
     if (closed) throw new BrokerError('SG_ERR_STORE_CLOSED', 'SQLite store is closed');
   }
 
+  function sensorsOf(site: string): Map<string, number> {
+    let m = sids.get(site);
+    if (!m) {
+      m = new Map();
+      sids.set(site, m);
+    }
+    return m;
+  }
+
   function sidOf(site: string, sensor: string, create: boolean): number | undefined {
-    const key = `${site}\u0000${sensor}`;
-    let sid = sids.get(key);
+    const m = sensorsOf(site);
+    let sid = m.get(sensor);
     if (sid !== undefined) return sid;
     sid = (findSid.get(site, sensor) as { sid: number } | undefined)?.sid;
     if (sid === undefined && create) sid = (addSensor.get(site, sensor) as { sid: number }).sid;
-    if (sid !== undefined) sids.set(key, sid);
+    if (sid !== undefined) m.set(sensor, sid);
     return sid;
   }
 
-  function writeSync(batch: readonly StoredReading[]): void {
+  function writeEncoded(b: EncodedBatch): void {
     // The newest reading per sensor in this batch is the only candidate for `latest`.
-    const newest = new Map<number, { r: StoredReading; vals: string }>();
-    // Serialised before the transaction: a value JSON.stringify throws on (too deep, a BigInt) is
-    // this reading's fault, not the database's, and the recorder sets such a message aside.
-    const serialised = batch.map((r, i) => {
-      try {
-        return JSON.stringify(r.values);
-      } catch (err) {
-        throw new BrokerError(
-          'SG_ERR_STORE_REJECTED',
-          `reading ${i} (${r.site}/${r.sensor}): values cannot be stored: ${(err as Error).message}`,
-          { cause: err },
-        );
-      }
-    });
+    const newest = new Map<number, Omit<EncodedRow, 'site' | 'sensor'>>();
     db.exec('BEGIN IMMEDIATE');
     try {
-      for (const [i, r] of batch.entries()) {
-        const sid = sidOf(r.site, r.sensor, true) as number;
-        const vals = serialised[i] as string;
-        insert.run(sid, r.ts, r.gateway, r.kind, r.q ?? null, vals);
+      let site: string | undefined;
+      let sensors = sensorsOf('');
+      forEachEncoded(b, (r) => {
+        if (r.site !== site) {
+          site = r.site;
+          sensors = sensorsOf(site);
+        }
+        const sid = sensors.get(r.sensor) ?? (sidOf(r.site, r.sensor, true) as number);
+        insert.run(sid, r.ts, r.gateway, r.kind, r.q, r.vals);
         const n = newest.get(sid);
-        if (!n || r.ts >= n.r.ts) newest.set(sid, { r, vals });
-      }
-      for (const [sid, { r, vals }] of newest)
-        upsertLatest.run(sid, r.ts, r.gateway, r.kind, r.q ?? null, vals);
+        if (!n || r.ts >= n.ts)
+          newest.set(sid, { ts: r.ts, gateway: r.gateway, kind: r.kind, q: r.q, vals: r.vals });
+      });
+      for (const [sid, r] of newest) upsertLatest.run(sid, r.ts, r.gateway, r.kind, r.q, r.vals);
       db.exec('COMMIT');
     } catch (err) {
       db.exec('ROLLBACK');
@@ -170,7 +179,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   return {
     async write(batch) {
       check();
-      if (batch.length > 0) writeSync(batch);
+      if (batch.length > 0) writeEncoded(encodeBatch(batch));
+    },
+    writeEncoded(batch) {
+      check();
+      if (batch.n > 0) writeEncoded(batch);
     },
     async latest(filter) {
       check();
