@@ -2,7 +2,8 @@
  * `npm run bench -- broker`: the broker and recorder under the issue's load (1,000 gateways,
  * 10 readings per message, QoS 1), on loopback. Four runs of RUN_MS each, after a warm-up:
  *   1. into SQLite,  2. into InfluxDB 1.x (a real influxd, if installed),
- *   3. the broker alone (a store that only counts), 4. Mosquitto (Debian) on the same load.
+ *   3. the broker alone (a store that only counts), 4. Mosquitto (Debian) on the same load;
+ * before them, 0. the SQLite store path without MQTT (storePath below).
  * The load generator runs in SG_BENCH_LOAD_WORKERS worker threads (default: the cores, at most 4),
  * the gateways split between them and started together; each gateway keeps one message in flight
  * (publish, wait for PUBACK, next), so the rate is what the system sustains. Latency is

@@ -149,10 +149,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   function writeEncoded(b: EncodedBatch): void {
     db.exec('BEGIN IMMEDIATE');
     try {
+      // Consecutive readings mostly share a site: its sensor map is looked up once per run of them.
       let site: string | undefined;
-      let sensors = sensorsOf('');
+      let sensors: Map<string, number> | undefined;
       forEachEncoded(b, (r) => {
-        if (r.site !== site) {
+        if (sensors === undefined || r.site !== site) {
           site = r.site;
           sensors = sensorsOf(site);
         }
