@@ -2,9 +2,8 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS } from '../src/http/errors.ts';
 import type { ControlCenter } from '../src/index.ts';
-import { defaultArea } from '../src/warn/area.ts';
-import { parseWarnConfig } from '../src/warn/config.ts';
 import { centerBed } from './center-bed.ts';
+import { warnOptions } from './warn/helpers.ts';
 
 /**
  * Issue 10, acceptance 5: /docs/json passes an OpenAPI validator nobody here wrote
@@ -70,12 +69,3 @@ describe('OpenAPI document and error shape', () => {
     }
   });
 });
-
-function warnOptions(dataDir: string) {
-  const r = parseWarnConfig({}, { dataDir });
-  if (!r.ok) throw new Error(r.errors.join('; '));
-  return {
-    config: r.value,
-    areas: new Map([['slope-a', defaultArea({ id: 'slope-a', position: [37.47, 127.02] })]]),
-  };
-}

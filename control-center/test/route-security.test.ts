@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlCenter } from '../src/index.ts';
-import { defaultArea } from '../src/warn/area.ts';
-import { parseWarnConfig } from '../src/warn/config.ts';
 import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
+import { warnOptions } from './warn/helpers.ts';
 
 /**
  * Issue 10, acceptance 3, over every state-changing route the server registered (the table must
@@ -123,12 +122,3 @@ describe('every state-changing route: 401, 403, CSRF, audit', () => {
     });
   }
 });
-
-function warnOptions(dataDir: string) {
-  const r = parseWarnConfig({}, { dataDir });
-  if (!r.ok) throw new Error(r.errors.join('; '));
-  return {
-    config: r.value,
-    areas: new Map([['slope-a', defaultArea({ id: 'slope-a', position: [37.47, 127.02] })]]),
-  };
-}

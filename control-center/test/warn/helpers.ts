@@ -4,10 +4,25 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { NOTIFY_MIGRATIONS } from '../../src/notify/migrations.ts';
+import { defaultArea } from '../../src/warn/area.ts';
+import { parseWarnConfig } from '../../src/warn/config.ts';
 import { WARN_MIGRATIONS } from '../../src/warn/migrations.ts';
 
 /** The project's own copy of the OASIS schema (never ../shared). */
 export const CAP_XSD = fileURLToPath(new URL('../../standards/CAP-v1.2.xsd', import.meta.url));
+
+/**
+ * Residents' warnings with the default configuration and one area around slope-a: the `warn` option
+ * of a control center whose tests cover the warning routes too.
+ */
+export function warnOptions(dataDir: string) {
+  const r = parseWarnConfig({}, { dataDir });
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return {
+    config: r.value,
+    areas: new Map([['slope-a', defaultArea({ id: 'slope-a', position: [37.47, 127.02] })]]),
+  };
+}
 
 /**
  * A real SQLite file with the notify and warn migrations applied as the control center's runner
