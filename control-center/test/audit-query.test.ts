@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Writable } from 'node:stream';
@@ -8,8 +6,8 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_ACTIONS, type AuditAction } from '../src/audit/actions.ts';
 import { AUDIT_CSV_HEADER, type AuditRecord, auditCsvLine, auditNdjsonLine } from '../src/audit/audit-log.ts';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/index.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -38,8 +36,7 @@ type Page = {
 };
 
 describe('audit API: server-side filters, newest first, paged by seq', { timeout: 120_000 }, () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('audit-query', { readings: false });
   let center: ControlCenter;
   let admin: SignedIn;
   let operator: SignedIn;
@@ -81,15 +78,10 @@ describe('audit API: server-side filters, newest first, paged by seq', { timeout
     )?.value ?? 0;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-audit-query-'));
-    broker = await startMosquitto();
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
+    center = await bed.start({
       logger: pino({ level: 'warn' }, logStream),
       metrics,
-      webRoot: join(dir, 'no-web'),
-      db: { path: join(dir, 'cc.sqlite') },
+      db: { path: join(bed.dir, 'cc.sqlite') },
       tickMs: 3_600_000,
       now: () => now,
     });
@@ -110,9 +102,7 @@ describe('audit API: server-side filters, newest first, paged by seq', { timeout
     now = T0 + 60_000 + RECORDS * 1000;
   });
   afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('pages the whole trail newest first by seq, each page checked', async () => {
@@ -247,7 +237,7 @@ describe('audit API: server-side filters, newest first, paged by seq', { timeout
       ((await (await admin.fetch('api/v1/audit/verify')).json()) as { problems: unknown[] }).problems,
     ).toEqual([]);
     // Someone with the file goes around the append-only triggers: edits record 100, deletes 200.
-    const raw = new DatabaseSync(join(dir, 'cc.sqlite'));
+    const raw = new DatabaseSync(join(bed.dir, 'cc.sqlite'));
     raw.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
     raw.exec("UPDATE audit SET actor = 'someone-else' WHERE seq = 100");
     raw.exec('DELETE FROM audit WHERE seq = 200');

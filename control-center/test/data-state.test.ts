@@ -1,17 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gatewayTopic } from '@slopeguard/core';
 import { siteConfig } from '@slopeguard/core/engine/index.ts';
 import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
+import type { ControlCenter } from '../src/index.ts';
 import { LIVE_EVENT, type LiveBatch } from '../src/realtime-wire.ts';
 import type { SiteData } from '../src/site-monitor.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -23,8 +18,7 @@ const IV = 10_000;
 const T0 = Date.UTC(2026, 10, 29, 6, 0);
 
 describe('site data state (live, degraded, no_data)', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('data', { readings: false });
   let center: ControlCenter;
   let socket: Socket;
   let viewer: SignedIn;
@@ -32,7 +26,7 @@ describe('site data state (live, degraded, no_data)', () => {
   const pushed: Array<{ site: string; data: SiteData }> = [];
 
   const gateway = (id: string) =>
-    mqtt.connectAsync(broker.url, {
+    mqtt.connectAsync(bed.broker.url, {
       clientId: id,
       will: {
         topic: gatewayTopic('slope-a', id, 'status'),
@@ -61,8 +55,6 @@ describe('site data state (live, degraded, no_data)', () => {
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-data-'));
-    broker = await startMosquitto();
     const config = siteConfig({
       id: 'slope-a',
       sensors: [
@@ -70,12 +62,7 @@ describe('site data state (live, degraded, no_data)', () => {
         { id: 'rain-1', kind: 'rain', intervalMs: IV },
       ],
     });
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      webRoot: join(dir, 'no-web'),
+    center = await bed.start({
       sites: { configs: new Map([['slope-a', config]]) },
       tickMs: 3_600_000,
       now: () => now,
@@ -98,9 +85,7 @@ describe('site data state (live, degraded, no_data)', () => {
 
   afterAll(async () => {
     socket?.close();
-    await center?.close();
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('is live while readings come, and no_data within 3 intervals + 10 s of silence', async () => {
