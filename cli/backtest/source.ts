@@ -39,15 +39,30 @@ export class SourceError extends Error {}
  * and split at newline bytes (a newline byte never occurs inside a multi-byte UTF-8 character); a
  * line is decoded to a string only when a parser needs one.
  */
-type LineParser = { parse(buf: Buffer, start: number, end: number, n: number): void; end(): void };
+interface LineParser {
+  parse(buf: Buffer, start: number, end: number, n: number): void;
+  /**
+   * Parses every line of buf from `from` that ends in a newline, numbering them from `n`, and
+   * returns the index after the last of them; `lines` is then the number of the last line parsed.
+   */
+  scan(buf: Buffer, from: number, n: number): number;
+  lines: number;
+  end(): void;
+}
 
-/** Calls `line` for every line of the file, in order, and `chunk` after each chunk of it. */
-async function eachLine(
+/**
+ * Feeds a file to `feed` chunk by chunk (`feed` parses the complete lines from `start` and returns
+ * the index after the last one), then its last line if no newline ends it; `chunk` after each chunk.
+ * The per-byte work is in `feed`, a plain function: this async function's loop would be compiled
+ * again (on-stack replacement) after every await, and ran mostly unoptimized.
+ */
+async function eachChunk(
   path: string,
-  line: (buf: Buffer, start: number, end: number) => void,
+  feed: (buf: Buffer, start: number) => number,
+  last: (buf: Buffer) => void,
   chunk?: () => Promise<void>,
 ): Promise<void> {
-  // The bytes of a line cut by the end of a chunk; only that line is copied (into `carry`).
+  // The bytes of a line cut by the end of a chunk; only that line is copied.
   let rest: Buffer | null = null;
   for await (const buf of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     let start = 0;
@@ -58,23 +73,33 @@ async function eachLine(
         await chunk?.();
         continue;
       }
-      const carry = Buffer.concat([rest, buf.subarray(0, nl)]);
-      line(carry, 0, carry.length);
+      feed(Buffer.concat([rest, buf.subarray(0, nl + 1)]), 0);
       start = nl + 1;
       rest = null;
     }
-    // Newlines found by a loop over the bytes: Buffer#indexOf is a call into C++ per line, which
-    // costs more than scanning a short CSV row here.
-    const len = buf.length;
-    for (let i = start; i < len; i++) {
-      if (buf[i] !== 10) continue;
-      line(buf, start, i);
-      start = i + 1;
-    }
-    if (start < buf.length) rest = Buffer.from(buf.subarray(start));
+    const done = feed(buf, start);
+    if (done < buf.length) rest = Buffer.from(buf.subarray(done));
     await chunk?.();
   }
-  if (rest) line(rest, 0, rest.length);
+  if (rest) last(rest);
+}
+
+/** Calls `line` for each line of buf[from, ...) that ends in a newline; returns the index after the last. */
+function splitLines(
+  buf: Buffer,
+  from: number,
+  line: (buf: Buffer, start: number, end: number) => void,
+): number {
+  let start = from;
+  const len = buf.length;
+  // Newlines found by a loop over the bytes: Buffer#indexOf is a call into C++ per line, which
+  // costs more than scanning a short row here.
+  for (let i = from; i < len; i++) {
+    if (buf[i] !== 10) continue;
+    line(buf, start, i);
+    start = i + 1;
+  }
+  return start;
 }
 
 export async function readReadings(path: string, sink: Sink): Promise<void> {
@@ -91,19 +116,34 @@ export async function readReadings(path: string, sink: Sink): Promise<void> {
     checkHeader(text, lineNo);
     return csvParser(sink);
   };
-  await eachLine(
-    path,
-    (buf, start, end) => {
+  const feed = (buf: Buffer, start: number): number => {
+    let from = start;
+    // Line by line until the first line that says the format.
+    while (parser === null) {
+      const nl = buf.indexOf(10, from);
+      if (nl < 0) return from;
       lineNo++;
-      if (parser) parser.parse(buf, start, end, lineNo);
-      else parser = first(buf.toString('utf8', start, end));
+      parser = first(buf.toString('utf8', from, nl));
+      from = nl + 1;
+    }
+    const done = parser.scan(buf, from, lineNo + 1);
+    lineNo = parser.lines;
+    return done;
+  };
+  await eachChunk(
+    path,
+    feed,
+    (buf) => {
+      lineNo++;
+      if (parser) parser.parse(buf, 0, buf.length, lineNo);
+      else parser = first(buf.toString('utf8'));
     },
     async () => {
       await sink.chunk?.();
     },
   );
   if (parser === null) throw new SourceError('the file holds no readings');
-  // TypeScript cannot see that the callback above may have set it.
+  // TypeScript cannot see that the callbacks above may have set it.
   (parser as LineParser).end();
   await sink.chunk?.();
 }
@@ -119,7 +159,8 @@ function checkHeader(text: string, lineNo: number): void {
 /**
  * The sensors of a file, by a light scan (no validation): what `backtest` without a site file
  * configures. First kind seen wins. Works on the bytes: a line's "sensor,kind" is decoded only the
- * first time those bytes are seen.
+ * first time those bytes are seen, and a row whose "sensor,kind" is the one that followed the
+ * previous row's last time is recognised by comparing bytes while walking to its end.
  */
 export async function scanSensors(path: string): Promise<Map<string, string>> {
   const sensors = new Map<string, string>();
@@ -167,7 +208,39 @@ export async function scanSensors(path: string): Promise<Map<string, string>> {
     const [sensor = '', kind = ''] = key.split(',');
     if (!sensors.has(sensor)) sensors.set(sensor, kind);
   };
-  await eachLine(path, line);
+  const feed = (buf: Buffer, from: number): number => {
+    // Every line up to the last newline ends in one: the loops below stop there at the latest.
+    const stop = buf.lastIndexOf(10);
+    let start = from;
+    while (start <= stop) {
+      let i = start;
+      if (started && buf[i] !== 123) {
+        while (buf[i] !== 44 && buf[i] !== 10) i++;
+        const guess = seen.guess();
+        if (buf[i] === 44 && guess !== null) {
+          const k0 = i + 1;
+          const bytes = guess.bytes;
+          const kl = bytes.length;
+          let j = 0;
+          while (j < kl && buf[k0 + j] === bytes[j]) j++;
+          if (j === kl && buf[k0 + kl] === 44) {
+            // Seen before: on to the end of the line.
+            seen.hit(guess);
+            i = k0 + kl + 1;
+            while (buf[i] !== 10) i++;
+            n++;
+            start = i + 1;
+            continue;
+          }
+        }
+      }
+      while (buf[i] !== 10) i++;
+      line(buf, start, i);
+      start = i + 1;
+    }
+    return start;
+  };
+  await eachChunk(path, feed, (buf) => line(buf, 0, buf.length));
   return sensors;
 }
 
@@ -194,30 +267,41 @@ class ByteKeys<T> {
     for (let i = 0; i < len; i++) if (bytes[i] !== buf[start + i]) return false;
     return true;
   }
-  get(buf: Uint8Array, start: number, end: number): T | undefined {
+  /** The entry expected next: the one that followed the last entry found, last time. */
+  guess(): ByteKey<T> | null {
+    return this.#prev?.follow ?? null;
+  }
+  /** Notes that `e` was found (after the previous one). */
+  hit(e: ByteKey<T>): void {
     const prev = this.#prev;
-    const guess = prev?.follow;
-    if (guess && ByteKeys.same(guess.bytes, buf, start, end)) {
-      this.#prev = guess;
-      return guess.value;
-    }
+    if (prev !== null && prev.follow !== e) prev.follow = e;
+    this.#prev = e;
+  }
+  find(buf: Uint8Array, start: number, end: number): ByteKey<T> | undefined {
+    const guess = this.guess();
+    if (guess && ByteKeys.same(guess.bytes, buf, start, end)) return guess;
     const list = this.#buckets.get(ByteKeys.hash(buf, start, end));
     if (list === undefined) return undefined;
-    for (const e of list)
-      if (ByteKeys.same(e.bytes, buf, start, end)) {
-        if (prev) prev.follow = e;
-        this.#prev = e;
-        return e.value;
-      }
+    for (const e of list) if (ByteKeys.same(e.bytes, buf, start, end)) return e;
     return undefined;
   }
-  set(buf: Uint8Array, start: number, end: number, value: T): void {
-    if (this.#size >= 10_000) return;
+  get(buf: Uint8Array, start: number, end: number): T | undefined {
+    const e = this.find(buf, start, end);
+    if (e === undefined) return undefined;
+    this.hit(e);
+    return e.value;
+  }
+  /** Adds an entry (and notes it found), or returns null when full. */
+  set(buf: Uint8Array, start: number, end: number, value: T): ByteKey<T> | null {
+    if (this.#size >= 10_000) return null;
     const h = ByteKeys.hash(buf, start, end);
     const list = this.#buckets.get(h) ?? [];
-    list.push({ bytes: buf.slice(start, end), value, follow: null });
+    const e = { bytes: buf.slice(start, end), value, follow: null };
+    list.push(e);
     this.#buckets.set(h, list);
     this.#size++;
+    this.hit(e);
+    return e;
   }
 }
 
@@ -229,7 +313,12 @@ interface ByteKey<T> {
 }
 
 function ndjsonParser(sink: Sink): LineParser {
-  return {
+  const p: LineParser = {
+    lines: 0,
+    scan(buf, from, n) {
+      p.lines = n - 1;
+      return splitLines(buf, from, (b, start, end) => p.parse(b, start, end, ++p.lines));
+    },
     parse(buf, start, end, n) {
       const text = buf.toString('utf8', start, end).trim();
       if (text === '' || text.startsWith('#')) return;
@@ -246,6 +335,7 @@ function ndjsonParser(sink: Sink): LineParser {
     },
     end() {},
   };
+  return p;
 }
 
 const NONE: readonly string[] = [];
@@ -466,56 +556,159 @@ function csvParser(sink: Sink): LineParser {
     return k;
   };
 
-  return {
-    parse(buf, start, stop, n) {
-      const end = stop > start && buf[stop - 1] === 13 ? stop - 1 : stop; // CRLF
-      if (end === start || buf[start] === 35) return; // blank or # comment
-      // One pass over the bytes for the commas; a quote sends the line to the full CSV parser.
-      let a = -1;
-      let d = -1;
+  /**
+   * The row starting at buf[start], numbered n, if it is the usual one, read in one pass over its
+   * bytes: epoch-ms digits, the "sensor,kind,field" that followed the previous row's last time
+   * (compared byte by byte; else found by its hash), a plain decimal, the newline; returns the
+   * index after its newline. Anything else (a quote, an ISO time, an exponent, a bad field, a blank
+   * or comment line) returns -1 before any effect, and the line goes to `parse`.
+   */
+  const row = (buf: Buffer, start: number, n: number): number => {
+    let i = start;
+    let c = buf[i] as number;
+    let ts = 0;
+    while (c >= 48 && c <= 57) {
+      ts = ts * 10 + (c - 48);
+      c = buf[++i] as number;
+    }
+    if (c !== 44 || i === start || i - start > 15) return -1;
+    const k0 = i + 1;
+    let d = -1;
+    let entry = byteKeys.guess();
+    if (entry !== null) {
+      const bytes = entry.bytes;
+      const kl = bytes.length;
+      let j = 0;
+      while (j < kl && buf[k0 + j] === bytes[j]) j++;
+      if (j === kl && buf[k0 + kl] === 44) d = k0 + kl;
+    }
+    let key: RowKey;
+    if (d >= 0 && entry !== null) {
+      byteKeys.hit(entry);
+      key = entry.value;
+    } else {
+      // The third comma after the time's, before any quote or the newline.
       let commas = 0;
-      let quote = false;
-      for (let i = start; i < end; i++) {
-        const ch = buf[i];
+      let j = k0;
+      for (; ; j++) {
+        const ch = buf[j];
         if (ch === 44) {
-          if (commas === 0) a = i;
-          else if (commas === 3) d = i;
-          commas++;
-        } else if (ch === 34) {
-          quote = true;
-          break;
-        }
+          if (++commas === 3) break;
+        } else if (ch === 10 || ch === 34) break;
       }
-      if (!quote) {
-        if (commas !== 4) return sink.error(n, `expected 5 fields (${CSV_HEADER}), got ${commas + 1}`);
-        // Fast path: five plain fields read from the bytes.
-        let key = byteKeys.get(buf, a + 1, d);
-        if (key === undefined) {
-          key = keyOf(buf.toString('utf8', a + 1, d));
-          byteKeys.set(buf, a + 1, d, key);
-        }
-        if ('error' in key) return sink.error(n, key.error);
-        let ts: number | null = plainInt(buf, start, a);
-        if (ts < 0) ts = timeOf(n, buf.toString('utf8', start, a));
-        if (ts === null) return;
-        let value: number | null = plainDecimal(buf, d + 1, end);
-        if (Number.isNaN(value)) value = numberOf(n, buf.toString('utf8', d + 1, end));
-        if (value === null) return;
-        return add(n, ts, key, value);
+      if (commas !== 3) return -1;
+      d = j;
+      entry = byteKeys.find(buf, k0, d) ?? null;
+      if (entry !== null) {
+        byteKeys.hit(entry);
+        key = entry.value;
+      } else {
+        key = keyOf(buf.toString('utf8', k0, d));
+        byteKeys.set(buf, k0, d, key);
       }
-      const f = parseCsvLine(buf.toString('utf8', start, end));
-      if (!f.ok) return sink.error(n, f.error);
-      if (f.fields.length !== 5)
-        return sink.error(n, `expected 5 fields (${CSV_HEADER}), got ${f.fields.length}`);
-      const [tsText, sensor, kind, field, valueText] = f.fields as [string, string, string, string, string];
-      const key = checkKey(sensor, kind, field);
+    }
+    if ('error' in key) return -1;
+    // As plainDecimal: -?digits[.digits], 1 to 15 digits, then the newline (or CR LF).
+    let j = d + 1;
+    const neg = buf[j] === 45;
+    if (neg) j++;
+    let m = 0;
+    let digits = 0;
+    let point = -1;
+    let ch = buf[j] as number;
+    for (;;) {
+      if (ch >= 48 && ch <= 57) {
+        m = m * 10 + (ch - 48);
+        digits++;
+      } else if (ch === 46 && point < 0) point = digits;
+      else break;
+      ch = buf[++j] as number;
+    }
+    if (ch === 13 && buf[j + 1] === 10) j++;
+    else if (ch !== 10) return -1;
+    if (digits === 0 || digits > 15) return -1;
+    const x = point < 0 || point === digits ? m : m / (POW10[digits - point] as number);
+    add(n, ts, key, neg ? -x : x);
+    return j + 1;
+  };
+
+  const scan = (buf: Buffer, from: number, n0: number): number => {
+    // Every line up to the last newline ends in one: the loops stop there at the latest.
+    const stop = buf.lastIndexOf(10);
+    let n = n0 - 1;
+    let start = from;
+    while (start <= stop) {
+      n++;
+      const next = row(buf, start, n);
+      if (next >= 0) {
+        start = next;
+        continue;
+      }
+      let i = start;
+      while (buf[i] !== 10) i++;
+      parse(buf, start, i, n);
+      start = i + 1;
+    }
+    parser.lines = n;
+    return start;
+  };
+
+  /** Any line, from its text where needed; reports what is wrong with it. */
+  function parse(buf: Buffer, start: number, stop: number, n: number) {
+    const end = stop > start && buf[stop - 1] === 13 ? stop - 1 : stop; // CRLF
+    if (end === start || buf[start] === 35) return; // blank or # comment
+    // One pass over the bytes for the commas; a quote sends the line to the full CSV parser.
+    let a = -1;
+    let d = -1;
+    let commas = 0;
+    let quote = false;
+    for (let i = start; i < end; i++) {
+      const ch = buf[i];
+      if (ch === 44) {
+        if (commas === 0) a = i;
+        else if (commas === 3) d = i;
+        commas++;
+      } else if (ch === 34) {
+        quote = true;
+        break;
+      }
+    }
+    if (!quote) {
+      if (commas !== 4) return sink.error(n, `expected 5 fields (${CSV_HEADER}), got ${commas + 1}`);
+      // Fast path: five plain fields read from the bytes.
+      let key = byteKeys.get(buf, a + 1, d);
+      if (key === undefined) {
+        key = keyOf(buf.toString('utf8', a + 1, d));
+        byteKeys.set(buf, a + 1, d, key);
+      }
       if ('error' in key) return sink.error(n, key.error);
-      const ts = timeOf(n, tsText);
+      let ts: number | null = plainInt(buf, start, a);
+      if (ts < 0) ts = timeOf(n, buf.toString('utf8', start, a));
       if (ts === null) return;
-      const value = numberOf(n, valueText);
+      let value: number | null = plainDecimal(buf, d + 1, end);
+      if (Number.isNaN(value)) value = numberOf(n, buf.toString('utf8', d + 1, end));
       if (value === null) return;
-      add(n, ts, key, value);
-    },
+      return add(n, ts, key, value);
+    }
+    const f = parseCsvLine(buf.toString('utf8', start, end));
+    if (!f.ok) return sink.error(n, f.error);
+    if (f.fields.length !== 5)
+      return sink.error(n, `expected 5 fields (${CSV_HEADER}), got ${f.fields.length}`);
+    const [tsText, sensor, kind, field, valueText] = f.fields as [string, string, string, string, string];
+    const key = checkKey(sensor, kind, field);
+    if ('error' in key) return sink.error(n, key.error);
+    const ts = timeOf(n, tsText);
+    if (ts === null) return;
+    const value = numberOf(n, valueText);
+    if (value === null) return;
+    add(n, ts, key, value);
+  }
+
+  const parser: LineParser = {
+    lines: 0,
+    scan,
+    parse: (buf, start, stop, n) => parse(buf, start, stop, n),
     end: flush,
   };
+  return parser;
 }
