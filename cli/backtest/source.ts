@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import {
   isId,
   missingKindFields,
@@ -54,7 +54,10 @@ interface LineParser {
  * Feeds a file to `feed` chunk by chunk (`feed` parses the complete lines from `start` and returns
  * the index after the last one), then its last line if no newline ends it; `chunk` after each chunk.
  * The per-byte work is in `feed`, a plain function: this async function's loop would be compiled
- * again (on-stack replacement) after every await, and ran mostly unoptimized.
+ * again (on-stack replacement) after every await, and ran mostly unoptimized. One buffer is read
+ * into again and again (a stream's fresh 1 MB buffer per chunk made the GC run for the external
+ * memory); the unfinished line at its end is moved to its start, and the buffer grows only for a
+ * line longer than itself.
  */
 async function eachChunk(
   path: string,
@@ -62,27 +65,31 @@ async function eachChunk(
   last: (buf: Buffer) => void,
   chunk?: () => Promise<void>,
 ): Promise<void> {
-  // The bytes of a line cut by the end of a chunk; only that line is copied.
-  let rest: Buffer | null = null;
-  for await (const buf of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    let start = 0;
-    if (rest) {
-      const nl = buf.indexOf(10);
-      if (nl < 0) {
-        rest = Buffer.concat([rest, buf]);
-        await chunk?.();
-        continue;
+  const file = await open(path, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(CHUNK);
+    let kept = 0;
+    for (;;) {
+      if (kept === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, kept);
+        buf = bigger;
       }
-      feed(Buffer.concat([rest, buf.subarray(0, nl + 1)]), 0);
-      start = nl + 1;
-      rest = null;
+      const { bytesRead } = await file.read(buf, kept, buf.length - kept, null);
+      if (bytesRead === 0) break;
+      const len = kept + bytesRead;
+      const done = feed(len === buf.length ? buf : buf.subarray(0, len), 0);
+      kept = len - done;
+      if (kept > 0 && done > 0) buf.copy(buf, 0, done, len);
+      await chunk?.();
     }
-    const done = feed(buf, start);
-    if (done < buf.length) rest = Buffer.from(buf.subarray(done));
-    await chunk?.();
+    if (kept > 0) last(buf.subarray(0, kept));
+  } finally {
+    await file.close();
   }
-  if (rest) last(rest);
 }
+
+const CHUNK = 1 << 20;
 
 /** Calls `line` for each line of buf[from, ...) that ends in a newline; returns the index after the last. */
 function splitLines(
@@ -216,7 +223,9 @@ export async function scanSensors(path: string): Promise<Map<string, string>> {
       let i = start;
       if (started && buf[i] !== 123) {
         while (buf[i] !== 44 && buf[i] !== 10) i++;
-        const guess = seen.guess();
+        // A tilt sensor's x and y rows have the same "sensor,kind": the last one, then the next.
+        const again = buf[i] === 44 ? seen.same(buf, i + 1) : null;
+        const guess = again ?? seen.guess();
         if (buf[i] === 44 && guess !== null) {
           const k0 = i + 1;
           const bytes = guess.bytes;
@@ -225,7 +234,7 @@ export async function scanSensors(path: string): Promise<Map<string, string>> {
           while (j < kl && buf[k0 + j] === bytes[j]) j++;
           if (j === kl && buf[k0 + kl] === 44) {
             // Seen before: on to the end of the line.
-            seen.hit(guess);
+            if (again === null) seen.hit(guess);
             i = k0 + kl + 1;
             while (buf[i] !== 10) i++;
             n++;
@@ -270,6 +279,15 @@ class ByteKeys<T> {
   /** The entry expected next: the one that followed the last entry found, last time. */
   guess(): ByteKey<T> | null {
     return this.#prev?.follow ?? null;
+  }
+  /** The entry found last if buf[start, ...) starts with its bytes and a comma. */
+  same(buf: Uint8Array, start: number): ByteKey<T> | null {
+    const e = this.#prev;
+    if (e === null) return null;
+    const bytes = e.bytes;
+    const len = bytes.length;
+    for (let i = 0; i < len; i++) if (bytes[i] !== buf[start + i]) return null;
+    return buf[start + len] === 44 ? e : null;
   }
   /** Notes that `e` was found (after the previous one). */
   hit(e: ByteKey<T>): void {
@@ -377,14 +395,23 @@ interface Pending {
 }
 
 /** The sensor, kind and field of a row, validated once per distinct "sensor,kind,field" text. */
-type RowKey = { sensor: string; kind: SensorKind; field: string } | { error: string };
+type RowKey = GoodKey | { error: string };
+interface GoodKey {
+  sensor: string;
+  kind: SensorKind;
+  field: string;
+  /** `field in Object.prototype` (a fresh values object would already have it). */
+  inherited: boolean;
+  /** The sensor's reused reading (a transient sink's readings are kept per sensor for good). */
+  slot: Pending | null;
+}
 
 function checkKey(sensor: string, kind: string, field: string): RowKey {
   if (!isId(sensor)) return { error: `sensor id ${JSON.stringify(sensor)} is not valid` };
   if (!KINDS.has(kind))
     return { error: `kind ${JSON.stringify(kind)} is not one of ${SENSOR_KINDS.join(', ')}` };
   if (!FIELD.test(field)) return { error: `field name ${JSON.stringify(field)} is not valid` };
-  return { sensor, kind: kind as SensorKind, field };
+  return { sensor, kind: kind as SensorKind, field, inherited: field in Object.prototype, slot: null };
 }
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
@@ -494,13 +521,23 @@ function csvParser(sink: Sink): LineParser {
   };
 
   /** A row whose key, time and value were checked (in that order): grouped into readings. */
-  const add = (n: number, ts: number, key: Exclude<RowKey, { error: string }>, value: number) => {
+  // The time and value of the row given to `add`: passed in a typed array, as a double passed to a
+  // call that is not inlined is boxed (a heap number per row).
+  const row0 = new Float64Array(2);
+  // The digits of the last time `row` read, and their value, for the next rows to compare.
+  const tsDigits = { bytes: new Uint8Array(15), value: 0 };
+  let tsLen = 0;
+  const add = (n: number, key: GoodKey) => {
+    const ts = row0[0] as number;
+    const value = row0[1] as number;
     if (ts !== groupTs) {
       flush();
       groupTs = ts;
     }
     const { sensor, kind, field } = key;
-    const p = slots.get(sensor);
+    // A transient sink's slots stay: the key keeps its sensor's, saving a lookup by name per row.
+    const p = key.slot ?? slots.get(sensor);
+    if (transient && key.slot === null && p !== undefined) key.slot = p;
     if (p === undefined || p.group !== group) {
       if (p === undefined || !transient) {
         const values: Record<string, number> = {};
@@ -536,7 +573,7 @@ function csvParser(sink: Sink): LineParser {
     if (p.reading.kind !== kind)
       return sink.error(n, `${sensor} is ${p.reading.kind} on line ${p.line}, ${kind} here`);
     // As `field in values` of a fresh values object (which also sees Object.prototype's names).
-    if (p.names.includes(field) || field in Object.prototype)
+    if (p.names.includes(field) || key.inherited)
       return sink.error(n, `${sensor} at ${ts}: field ${field} given twice`);
     if (p.fields >= 16) return sink.error(n, `${sensor} at ${ts}: more than 16 fields`);
     if (!p.own.includes(field)) p.own.push(field);
@@ -565,13 +602,27 @@ function csvParser(sink: Sink): LineParser {
    */
   const row = (buf: Buffer, start: number, n: number): number => {
     let i = start;
-    let c = buf[i] as number;
-    let ts = 0;
-    while (c >= 48 && c <= 57) {
-      ts = ts * 10 + (c - 48);
-      c = buf[++i] as number;
+    let ts: number;
+    // The rows of one reading time share their time's text: compared with the previous row's
+    // digits (independent comparisons) before they are read as a number (a chain of multiplies).
+    const tl = tsLen;
+    let same = tl > 0;
+    for (let j = 0; same && j < tl; j++) same = buf[start + j] === tsDigits.bytes[j];
+    if (same && buf[start + tl] === 44) {
+      ts = tsDigits.value;
+      i = start + tl;
+    } else {
+      let c = buf[i] as number;
+      ts = 0;
+      while (c >= 48 && c <= 57) {
+        ts = ts * 10 + (c - 48);
+        c = buf[++i] as number;
+      }
+      if (c !== 44 || i === start || i - start > 15) return -1;
+      tsLen = i - start;
+      for (let t = 0; t < tsLen; t++) tsDigits.bytes[t] = buf[start + t] as number;
+      tsDigits.value = ts;
     }
-    if (c !== 44 || i === start || i - start > 15) return -1;
     const k0 = i + 1;
     let d = -1;
     let entry = byteKeys.guess();
@@ -628,7 +679,9 @@ function csvParser(sink: Sink): LineParser {
     else if (ch !== 10) return -1;
     if (digits === 0 || digits > 15) return -1;
     const x = point < 0 || point === digits ? m : m / (POW10[digits - point] as number);
-    add(n, ts, key, neg ? -x : x);
+    row0[0] = ts;
+    row0[1] = neg ? -x : x;
+    add(n, key);
     return j + 1;
   };
 
@@ -688,7 +741,9 @@ function csvParser(sink: Sink): LineParser {
       let value: number | null = plainDecimal(buf, d + 1, end);
       if (Number.isNaN(value)) value = numberOf(n, buf.toString('utf8', d + 1, end));
       if (value === null) return;
-      return add(n, ts, key, value);
+      row0[0] = ts;
+      row0[1] = value;
+      return add(n, key);
     }
     const f = parseCsvLine(buf.toString('utf8', start, end));
     if (!f.ok) return sink.error(n, f.error);
@@ -701,7 +756,9 @@ function csvParser(sink: Sink): LineParser {
     if (ts === null) return;
     const value = numberOf(n, valueText);
     if (value === null) return;
-    add(n, ts, key, value);
+    row0[0] = ts;
+    row0[1] = value;
+    add(n, key);
   }
 
   const parser: LineParser = {

@@ -132,8 +132,9 @@ describe('backtest CSV reader: fast path and text path', () => {
 
   it('reads rows in any order (keys that do not follow the usual order), as the text path does', async () => {
     // The reader compares a row's "sensor,kind,field" with the one that followed the previous
-    // row's last time, then by hash: shuffled keys, bad keys, a known key run into the next field,
-    // CR LF, blank and comment lines.
+    // row's last time, then by hash, and its time with the previous row's digits: shuffled keys,
+    // bad keys, a known key run into the next field, times that share leading digits, CR LF, blank
+    // and comment lines.
     const keys = [
       'rain-1,rain,mm',
       'tilt-1,tilt,x',
@@ -165,6 +166,9 @@ describe('backtest CSV reader: fast path and text path', () => {
               // a known key run into the next field: 4 fields, not rain-1's mm
               '1311562800000,rain-1,rain,mm;7',
               '1311562800000,tilt-1,tilt,x-1',
+              // times whose digits start like another's
+              '131156280000,rain-1,rain,mm,1',
+              '13115628000000,rain-1,rain,mm,1',
             ),
           ),
           {
