@@ -387,7 +387,11 @@ interface Pending {
   reading: Reading;
   line: number;
   fields: number;
-  /** The group (run of rows with one ts) it belongs to, and the fields given in it, in order. */
+  /**
+   * The group (run of rows with one ts) it belongs to, and the fields given in it, in order: the
+   * first `fields` entries of `names` (entries beyond are left from a group before; an array's
+   * length set back to 0 drops its store, and the next push allocates a new one).
+   */
   group: number;
   names: string[];
   /** The own keys of reading.values, in order (more than `names` when reused from a group before). */
@@ -460,6 +464,8 @@ function csvParser(sink: Sink): LineParser {
   // The readings of the current group, in the order of their first row; by sensor (kept across
   // groups, for reuse, when the sink takes transient readings).
   const order: Pending[] = [];
+  // How many of `order` are the current group's (its length is not set back: see Pending.names).
+  let pending = 0;
   const slots = new Map<string, Pending>();
   // Rows repeat the same few (sensor, kind, field) triples and, within a group, the same time:
   // each distinct text is validated once and then found with a single lookup (by its bytes on the
@@ -471,18 +477,22 @@ function csvParser(sink: Sink): LineParser {
 
   /** A reused reading's values hold exactly the fields of its group, in their order. */
   const settle = (p: Pending) => {
-    const { own, names } = p;
-    let same = own.length === names.length;
-    for (let i = 0; same && i < names.length; i++) same = own[i] === names[i];
+    const { own, names, fields } = p;
+    let same = own.length === fields;
+    for (let i = 0; same && i < fields; i++) same = own[i] === names[i];
     if (same) return;
     const values: Record<string, number> = {};
-    for (const f of names) values[f] = p.reading.values[f] as number;
+    for (let i = 0; i < fields; i++) {
+      const f = names[i] as string;
+      values[f] = p.reading.values[f] as number;
+    }
     p.reading.values = values;
-    p.own = names.slice();
+    p.own = names.slice(0, fields);
   };
 
   const flush = () => {
-    for (const p of order) {
+    for (let i = 0; i < pending; i++) {
+      const p = order[i] as Pending;
       if (transient) settle(p);
       const missing = hasKindFields(p.reading) ? NONE : missingKindFields(p.reading);
       if (missing.length > 0)
@@ -492,7 +502,7 @@ function csvParser(sink: Sink): LineParser {
         );
       else sink.reading(p.reading, p.line);
     }
-    order.length = 0;
+    pending = 0;
     group++;
     if (!transient) slots.clear();
   };
@@ -551,7 +561,7 @@ function csvParser(sink: Sink): LineParser {
           own: [field],
         };
         slots.set(sensor, q);
-        order.push(q);
+        order[pending++] = q;
         return;
       }
       p.reading.kind = kind;
@@ -559,27 +569,22 @@ function csvParser(sink: Sink): LineParser {
       p.line = n;
       p.fields = 1;
       p.group = group;
-      // Setting an array's length is a call into the runtime: a one-field list is overwritten.
-      if (p.names.length === 1) p.names[0] = field;
-      else {
-        p.names.length = 0;
-        p.names.push(field);
-      }
+      p.names[0] = field;
       if (!p.own.includes(field)) p.own.push(field);
       setValue(p.reading.values, field, value);
-      order.push(p);
+      order[pending++] = p;
       return;
     }
     if (p.reading.kind !== kind)
       return sink.error(n, `${sensor} is ${p.reading.kind} on line ${p.line}, ${kind} here`);
     // As `field in values` of a fresh values object (which also sees Object.prototype's names).
-    if (p.names.includes(field) || key.inherited)
-      return sink.error(n, `${sensor} at ${ts}: field ${field} given twice`);
+    let twice = key.inherited;
+    for (let i = 0; !twice && i < p.fields; i++) twice = p.names[i] === field;
+    if (twice) return sink.error(n, `${sensor} at ${ts}: field ${field} given twice`);
     if (p.fields >= 16) return sink.error(n, `${sensor} at ${ts}: more than 16 fields`);
     if (!p.own.includes(field)) p.own.push(field);
     setValue(p.reading.values, field, value);
-    p.names.push(field);
-    p.fields++;
+    p.names[p.fields++] = field;
   };
 
   const keyOf = (text: string): RowKey => {
