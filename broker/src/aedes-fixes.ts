@@ -25,6 +25,9 @@ import type { Logger } from 'pino';
  *    placeholder subscription, which makes Aedes set Session Present 1; the authorizeSubscribe
  *    wrapper refuses the placeholder (Aedes then restores nothing for it, as for any refused
  *    subscription, and sends no SUBACK: restored subscriptions are not acknowledged).
+ *
+ * A third, message order [MQTT-4.6.0-6] (Aedes continues each PUBLISH in the order authorizePublish
+ * calls back, not the order received), is fixed by its own wrapper: publish-order.ts.
  */
 
 export interface SessionMarks {

@@ -26,6 +26,7 @@ import { type BrokerMetrics, createBrokerMetrics } from './metrics.ts';
 import { createDurablePuback } from './persistence/durable-puback.ts';
 import { createSqlitePersistence, type PersistenceOptions } from './persistence/index.ts';
 import { createRedisEmitter, createRedisPersistence } from './persistence/redis.ts';
+import { orderPublishes } from './publish-order.ts';
 import { createRecorder, type Recorder, type RecorderOptions } from './recorder.ts';
 import type { Store } from './store/types.ts';
 
@@ -136,12 +137,12 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerService
   if (persistenceOptions.kind === 'sqlite')
     log.info({ path: persistenceOptions.path }, 'sessions persisted on disk');
   if (options.cluster) log.info('cluster node: sessions in Redis, messages routed through Redis');
+  // One client's PUBLISHes go on in the order received [MQTT-4.6.0-6] (publish-order.ts); innermost.
+  const ordered = orderPublishes(hookSet.hooks.authorizePublish);
   const aedes = await Aedes.createBroker({
     ...hookSet.hooks,
     authorizeSubscribe: fixes.authorizeSubscribe(hookSet.hooks.authorizeSubscribe),
-    authorizePublish: durablePuback
-      ? durablePuback.authorizePublish(hookSet.hooks.authorizePublish)
-      : hookSet.hooks.authorizePublish,
+    authorizePublish: durablePuback ? durablePuback.authorizePublish(ordered) : ordered,
     // Never a fixed id: see BrokerOptions.id.
     id: `${options.id ?? 'slopeguard'}-${randomUUID()}`,
     persistence,

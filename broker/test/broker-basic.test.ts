@@ -1,32 +1,23 @@
 import { gatewayFilter, gatewayTopic } from '@slopeguard/core';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type BrokerService, openSqliteStore, type Store, startBroker } from '../src/index.ts';
-import { connect, silent, telemetry, tempDir, tilt, until } from './helpers.ts';
+import { type BrokerService, type Store, startBroker } from '../src/index.ts';
+import { brokerBed } from './broker-bed.ts';
+import { connect, silent, telemetry, tilt, until } from './helpers.ts';
 
 describe('broker (anonymous test mode): telemetry to the store', () => {
-  let tmp: ReturnType<typeof tempDir>;
+  let bed: ReturnType<typeof brokerBed>;
   let store: Store;
   let broker: BrokerService;
   let registry: Registry;
 
   beforeEach(async () => {
-    tmp = tempDir();
-    store = openSqliteStore(`${tmp.dir}/db/readings.sqlite`);
-    registry = new Registry();
-    broker = await startBroker({
-      mqtt: { host: '127.0.0.1', port: 0 },
-      store,
-      logger: silent,
-      metrics: registry,
-      allowAnonymous: true,
-    });
+    // The store's file in a directory that does not exist yet: the store creates it.
+    bed = brokerBed('sg-broker-', { storeFile: 'db/readings.sqlite' });
+    ({ store, metrics: registry } = bed.open());
+    broker = await bed.start({ allowAnonymous: true });
   });
-  afterEach(async () => {
-    await broker.close();
-    await store.close();
-    tmp.cleanup();
-  });
+  afterEach(() => bed.close());
 
   it('stores valid readings before PUBACK: publishAsync resolving means count() sees them', async () => {
     const client = await connect(broker.port);

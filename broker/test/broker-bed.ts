@@ -14,10 +14,12 @@ import { silent, tempDir } from './helpers.ts';
 /**
  * The set-up most broker tests share: a temporary directory with a real SQLite readings store and
  * device registry, a metrics registry of their own, and the project's broker on a free loopback
- * port authenticating against that registry. `close` ends the test's clients and undoes the rest in
- * reverse order.
+ * port authenticating against that registry (or, with `allowAnonymous`, against none: the anonymous
+ * test mode). `close` ends the test's clients and undoes the rest in reverse order.
+ * `storeFile` names the readings file inside the directory (one in a subdirectory the store must
+ * create itself, say).
  */
-export function brokerBed(prefix: string) {
+export function brokerBed(prefix: string, { storeFile = 'readings.sqlite' } = {}) {
   const tmp = tempDir(prefix);
   let store: Store | undefined;
   let registry: DeviceRegistry | undefined;
@@ -28,11 +30,14 @@ export function brokerBed(prefix: string) {
     metrics,
     /** Opens the store and the registry (in beforeAll: provision accounts, then `start`). */
     open() {
-      store = openSqliteStore(`${tmp.dir}/readings.sqlite`);
+      store = openSqliteStore(`${tmp.dir}/${storeFile}`);
       registry = openDeviceRegistry(`${tmp.dir}/registry.sqlite`);
       return { store, registry, metrics };
     },
-    /** Starts the broker; `options` add to or replace the shared ones (e.g. `auth`, `limits`). */
+    /**
+     * Starts the broker; `options` add to or replace the shared ones (e.g. `auth`, `limits`,
+     * `logger`); `allowAnonymous` leaves the registry out.
+     */
     async start(options: Partial<BrokerOptions> = {}): Promise<BrokerService> {
       if (!store || !registry) throw new Error('brokerBed: open() first');
       broker = await startBroker({
@@ -40,7 +45,7 @@ export function brokerBed(prefix: string) {
         store,
         logger: silent,
         metrics,
-        auth: { registry },
+        ...(options.allowAnonymous ? {} : { auth: { registry } }),
         ...options,
       });
       return broker;

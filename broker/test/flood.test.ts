@@ -2,19 +2,12 @@ import { Writable } from 'node:stream';
 import { gatewayTopic, type Reading } from '@slopeguard/core';
 import type { MqttClient } from 'mqtt';
 import pino from 'pino';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { deviceCommand } from '../../cli/commands/device.ts';
-import {
-  type BrokerService,
-  type DeviceRegistry,
-  type Limits,
-  openDeviceRegistry,
-  openSqliteStore,
-  type Store,
-  startBroker,
-} from '../src/index.ts';
-import { connect, telemetry, tempDir, tilt } from './helpers.ts';
+import type { BrokerService, DeviceRegistry, Limits, Store } from '../src/index.ts';
+import { brokerBed } from './broker-bed.ts';
+import { connect, telemetry, tilt } from './helpers.ts';
 
 async function metricValue(registry: Registry, name: string, labels = ''): Promise<number> {
   const text = await registry.getSingleMetricAsString(name);
@@ -26,7 +19,7 @@ async function metricValue(registry: Registry, name: string, labels = ''): Promi
 
 /** Issue 9, medium findings: readings/s, sensor cardinality, clock skew, log flooding, secret rotation. */
 describe('floods and rotation', () => {
-  let tmp: ReturnType<typeof tempDir>;
+  let bed: ReturnType<typeof brokerBed>;
   let store: Store;
   let registry: DeviceRegistry;
   let broker: BrokerService;
@@ -43,11 +36,8 @@ describe('floods and rotation', () => {
         cb();
       },
     });
-    broker = await startBroker({
-      mqtt: { host: '127.0.0.1', port: 0 },
-      store,
+    broker = await bed.start({
       logger: pino({ level: 'warn' }, sink),
-      metrics,
       auth: { registry, pollMs: 50 },
       limits,
     });
@@ -62,21 +52,15 @@ describe('floods and rotation', () => {
   const T = gatewayTopic('s1', 'g1', 'telemetry');
 
   beforeEach(() => {
-    tmp = tempDir('sg-flood-');
-    store = openSqliteStore(`${tmp.dir}/r.sqlite`);
-    registry = openDeviceRegistry(`${tmp.dir}/reg.sqlite`);
+    bed = brokerBed('sg-flood-');
+    ({ store, registry, metrics } = bed.open());
     secret = registry.addDevice('s1', 'g1');
     secret2 = registry.addDevice('s1', 'g2');
-    metrics = new Registry();
     logLines = [];
   });
   afterEach(async () => {
     vi.restoreAllMocks();
-    for (const c of clients.splice(0)) c.end(true);
-    await broker.close();
-    registry.close();
-    await store.close();
-    tmp.cleanup();
+    await bed.close(clients.splice(0));
   });
 
   it('limits readings per second, not only messages: a 1,000-reading message over the budget closes the connection', async () => {

@@ -10,13 +10,10 @@ import {
   createCa,
   createDeviceCert,
   createServerCert,
-  type DeviceRegistry,
-  openDeviceRegistry,
-  openSqliteStore,
   type Store,
-  startBroker,
 } from '../src/index.ts';
-import { silent, telemetry, tempDir, tilt } from './helpers.ts';
+import { brokerBed } from './broker-bed.ts';
+import { telemetry, tilt } from './helpers.ts';
 
 const HAS_OPENSSL = existsSync('/usr/bin/openssl');
 const HAS_MOSQUITTO_PUB = existsSync('/usr/bin/mosquitto_pub');
@@ -24,10 +21,9 @@ const HAS_MOSQUITTO_PUB = existsSync('/usr/bin/mosquitto_pub');
 describe('TLS (certificates from `slopeguard certs`) and WebSocket listeners', () => {
   // Never skipped: without openssl this fails and names the package (npm test checks it first).
   if (!HAS_OPENSSL) throw new Error('openssl missing: install the Debian package `openssl`');
-  const tmp = tempDir();
-  const certs = join(tmp.dir, 'certs');
+  const bed = brokerBed('sg-listeners-');
+  const certs = join(bed.dir, 'certs');
   let store: Store;
-  let registry: DeviceRegistry;
   let broker: BrokerService;
   let secret: string;
   let secret2: string;
@@ -37,11 +33,14 @@ describe('TLS (certificates from `slopeguard certs`) and WebSocket listeners', (
     await createServerCert(certs, ['localhost', '127.0.0.1']);
     await createDeviceCert(certs, 's1', 'g1');
     await createDeviceCert(certs, 's1', 'g2');
-    store = openSqliteStore(join(tmp.dir, 'readings.sqlite'));
-    registry = openDeviceRegistry(join(tmp.dir, 'registry.sqlite'));
+    const opened = bed.open();
+    const registry = opened.registry;
+    store = opened.store;
     secret = registry.addDevice('s1', 'g1');
     secret2 = registry.addDevice('s1', 'g2');
-    broker = await startBroker({
+    broker = await bed.start({
+      // TLS and WebSocket only: no plain TCP listener.
+      mqtt: undefined,
       tls: {
         host: '127.0.0.1',
         port: 0,
@@ -51,17 +50,9 @@ describe('TLS (certificates from `slopeguard certs`) and WebSocket listeners', (
         requireClientCert: true,
       },
       ws: { host: '127.0.0.1', port: 0 },
-      store,
-      logger: silent,
-      auth: { registry },
     });
   }, 60_000);
-  afterAll(async () => {
-    await broker.close();
-    registry.close();
-    await store.close();
-    tmp.cleanup();
-  });
+  afterAll(() => bed.close());
 
   it('has no plain TCP listener when none is configured', () => {
     expect(broker.port).toBe(0);

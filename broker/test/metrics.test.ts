@@ -1,8 +1,9 @@
 import { gatewayTopic } from '@slopeguard/core';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerService, openSqliteStore, type Store, startBroker } from '../src/index.ts';
-import { connect, silent, telemetry, tempDir, tilt, until } from './helpers.ts';
+import type { BrokerService } from '../src/index.ts';
+import { brokerBed } from './broker-bed.ts';
+import { connect, telemetry, tilt, until } from './helpers.ts';
 
 async function value(registry: Registry, name: string, labels = ''): Promise<number | undefined> {
   const text = await registry.getSingleMetricAsString(name);
@@ -13,26 +14,15 @@ async function value(registry: Registry, name: string, labels = ''): Promise<num
 }
 
 describe('broker metrics', () => {
-  const tmp = tempDir();
-  let store: Store;
+  const bed = brokerBed('sg-metrics-');
+  const registry: Registry = bed.metrics;
   let broker: BrokerService;
-  const registry = new Registry();
 
   beforeAll(async () => {
-    store = openSqliteStore(`${tmp.dir}/r.sqlite`);
-    broker = await startBroker({
-      mqtt: { host: '127.0.0.1', port: 0 },
-      store,
-      logger: silent,
-      metrics: registry,
-      allowAnonymous: true,
-    });
+    bed.open();
+    broker = await bed.start({ allowAnonymous: true });
   });
-  afterAll(async () => {
-    await broker.close();
-    await store.close();
-    tmp.cleanup();
-  });
+  afterAll(() => bed.close());
 
   it('counts connections, messages in and out, last seen and seq gaps per gateway', async () => {
     const sub = await connect(broker.port, { clientId: 'watcher' });

@@ -2,18 +2,11 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { gatewayTopic } from '@slopeguard/core';
 import type { MqttClient } from 'mqtt';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type BrokerService,
-  type DeviceRegistry,
-  openDeviceRegistry,
-  openSqliteStore,
-  type Store,
-  type StoredReading,
-  startBroker,
-} from '../src/index.ts';
-import { connect, silent, telemetry, tempDir, tilt, until } from './helpers.ts';
+import type { BrokerService, Store, StoredReading } from '../src/index.ts';
+import { brokerBed } from './broker-bed.ts';
+import { connect, telemetry, tilt, until } from './helpers.ts';
 
 const HAS_MOSQUITTO_PUB = existsSync('/usr/bin/mosquitto_pub');
 
@@ -53,37 +46,26 @@ async function metricValue(registry: Registry, name: string, labels: string): Pr
 }
 
 describe('a message the store cannot take (issue 9, critical 1)', () => {
-  let tmp: ReturnType<typeof tempDir>;
+  let bed: ReturnType<typeof brokerBed>;
   let sqlite: Store;
-  let registry: DeviceRegistry;
   let broker: BrokerService;
   let metrics: Registry;
   let secrets: Record<string, string>;
   const clients: MqttClient[] = [];
 
   beforeEach(async () => {
-    tmp = tempDir('sg-poison-');
-    sqlite = openSqliteStore(`${tmp.dir}/readings.sqlite`);
-    registry = openDeviceRegistry(`${tmp.dir}/registry.sqlite`);
+    bed = brokerBed('sg-poison-');
+    const { store, registry } = bed.open();
+    sqlite = store;
+    metrics = bed.metrics;
     secrets = { 's1.g1': registry.addDevice('s1', 'g1'), 's2.g1': registry.addDevice('s2', 'g1') };
-    metrics = new Registry();
   });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.end(true);
-    await broker.close();
-    registry.close();
-    await sqlite.close();
-    tmp.cleanup();
-  });
+  afterEach(() => bed.close(clients.splice(0)));
 
   async function start(store: Store) {
-    broker = await startBroker({
-      mqtt: { host: '127.0.0.1', port: 0 },
+    broker = await bed.start({
       store,
-      logger: silent,
-      metrics,
-      auth: { registry },
-      recorder: { spillPath: `${tmp.dir}/spill.jsonl`, retryMinMs: 20, retryMaxMs: 100 },
+      recorder: { spillPath: `${bed.dir}/spill.jsonl`, retryMinMs: 20, retryMaxMs: 100 },
     });
   }
   async function gateway(username: string) {
@@ -117,7 +99,7 @@ describe('a message the store cannot take (issue 9, critical 1)', () => {
       expect(await sqlite.count({ site: 's2' })).toBe(20);
       // The whole poisoned message is set aside (its good reading too: a message is one unit).
       expect(await sqlite.count({ site: 's1' })).toBe(0);
-      expect(readFileSync(`${tmp.dir}/spill.jsonl.rejected`, 'utf8')).toContain('"sensor":"poison"');
+      expect(readFileSync(`${bed.dir}/spill.jsonl.rejected`, 'utf8')).toContain('"sensor":"poison"');
       expect(await metricValue(metrics, 'slopeguard_broker_rejected_total', 'reason="store_rejected"')).toBe(
         1,
       );
@@ -155,7 +137,7 @@ describe('a message the store cannot take (issue 9, critical 1)', () => {
   });
 
   it('the SQLite store itself refuses a value it cannot serialise as SG_ERR_STORE_REJECTED, and stays usable', async () => {
-    broker = await startBroker({ mqtt: { host: '127.0.0.1', port: 0 }, store: sqlite, logger: silent });
+    broker = await bed.start();
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
     const bad = { ...tilt('deep', 1), site: 's1', gateway: 'g1', values: { x: 1, y: 1, z: deep } };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AuditAction } from '@slopeguard/control-center/audit/actions.ts';
 import { sqliteAuditLog } from '@slopeguard/control-center/audit/audit-log.ts';
 import { ROLES, type Role, sqliteUserStore, UserError } from '@slopeguard/control-center/auth/users.ts';
 import { openOperationalDb } from '@slopeguard/control-center/db/open.ts';
@@ -18,6 +19,8 @@ Actions:
                                              printed once
   list [--json]                              list users
   disable --name N                           disable a user and end their sessions
+  enable --name N                            enable a disabled user again; they sign in anew
+                                             (sessions ended by the disable stay ended)
   passwd --name N [--password-stdin]         set a new password (ends their sessions)
 
 Options:
@@ -36,7 +39,7 @@ const generated = () => randomBytes(15).toString('base64url');
 
 export const userCommand: CliCommand = {
   name: 'user',
-  summary: 'add, list, disable operator accounts of the control center and set their passwords',
+  summary: 'add, list, disable, enable operator accounts of the control center and set their passwords',
   usage,
   async run(argv) {
     const [action, ...rest] = argv;
@@ -47,12 +50,12 @@ export const userCommand: CliCommand = {
       'password-stdin': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
-    if (!['add', 'list', 'disable', 'passwd'].includes(action ?? ''))
-      throw new UsageError('action must be add, list, disable or passwd');
+    if (!['add', 'list', 'disable', 'enable', 'passwd'].includes(action ?? ''))
+      throw new UsageError('action must be add, list, disable, enable or passwd');
     const db = openOperationalDb(values.db ?? DEFAULT_DB);
     const users = sqliteUserStore(db);
     const audit = sqliteAuditLog(db);
-    const log = (a: string, target: string, detail?: Record<string, unknown>) =>
+    const log = (a: AuditAction, target: string, detail?: Record<string, unknown>) =>
       audit.append({ actor: 'cli', address: 'local', action: a, target, outcome: 'ok', detail });
     try {
       switch (action) {
@@ -86,6 +89,18 @@ export const userCommand: CliCommand = {
           users.setDisabled(values.name, true);
           log('user.disable', values.name);
           console.log(`Disabled ${values.name}; their sessions are ended`);
+          return 0;
+        }
+        case 'enable': {
+          if (!values.name) throw new UsageError('enable needs --name');
+          const was = users.get(values.name);
+          users.setDisabled(values.name, false);
+          log('user.enable', values.name, { wasDisabled: was?.disabled ?? false });
+          console.log(
+            was?.disabled
+              ? `Enabled ${values.name}; they sign in again (earlier sessions stay ended)`
+              : `${values.name} was not disabled; nothing changed`,
+          );
           return 0;
         }
         default: {

@@ -1,12 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
-import pino from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../control-center/test/browser.ts';
-import { type DemoStack, startDemoStack } from '../demo/stack.ts';
+import { signIn } from '../../control-center/test/browser.ts';
+import type { DemoStack } from '../demo/stack.ts';
+import { dashboardBed } from './demo-bed.ts';
 
 /**
  * The dashboard's backtest view (issue 12) in Debian's headless Chromium against the demo stack with
@@ -15,7 +13,6 @@ import { type DemoStack, startDemoStack } from '../demo/stack.ts';
  * sees the level changes differ; then uploads a backtest CSV. At 1024 px, in Korean.
  * With SG_SCREENSHOTS=1 it saves docs/screenshots/backtest.png.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = process.env.SG_SCREENSHOTS === '1' ? join(import.meta.dirname, '../../docs/screenshots') : null;
 const poll = <T>(f: () => Promise<T> | T) => expect.poll(f, { timeout: 30_000 });
 
@@ -35,48 +32,24 @@ async function changes(page: Page, run: 'current' | 'proposed'): Promise<Row[]> 
 }
 
 describe('backtest view in headless Chromium', { timeout: 180_000 }, () => {
-  let dir: string;
+  const bed = dashboardBed('btview', { sites: 3, intervalMs: 1000, story: true });
   let stack: DemoStack;
-  let browser: Browser;
   const viewer = { username: 'duty-viewer', password: 'viewer-password-for-the-test' };
 
   beforeAll(async () => {
-    if (!existsSync(join(DEFAULT_WEB_ROOT, 'index.html')))
-      throw new Error('dashboard not built: run `npm run build:web` (npm test does it first)');
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} missing: apt-get install chromium (.ci/run does)`);
-    dir = mkdtempSync(join(tmpdir(), 'sg-btview-'));
-    stack = await startDemoStack({
-      host: '127.0.0.1',
-      mqttPort: 0,
-      httpPort: 0,
-      dataDir: dir,
-      sites: 3,
-      intervalMs: 1000,
-      logger: pino({ level: 'silent' }),
-      story: true,
-    });
+    stack = await bed.start();
     await stack.ready;
     await stack.center.users.add(viewer.username, 'viewer', viewer.password);
-    browser = await launchChromium();
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bed.close());
 
   it('runs the stored storm, then a raised threshold gives different level changes', async () => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 800 } });
+    const context = await bed.browser.newContext({ viewport: { width: 1024, height: 800 } });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(stack.dashboardUrl);
-    await page.fill('#signin-user', viewer.username);
-    await page.fill('#signin-password', viewer.password);
-    await page.click('#signin button');
-    await page.locator('#conn.up').waitFor();
+    await signIn(page, stack.dashboardUrl, viewer);
 
     // From the site page's link; the view opens with the site picked and its rules loaded.
     await page.goto(`${stack.dashboardUrl}#/site/demo-a`);
@@ -140,13 +113,7 @@ describe('backtest view in headless Chromium', { timeout: 180_000 }, () => {
   });
 
   it('runs an uploaded backtest CSV and says which rows it skipped', async () => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 800 } });
-    const page = await context.newPage();
-    await page.goto(stack.dashboardUrl);
-    await page.fill('#signin-user', viewer.username);
-    await page.fill('#signin-password', viewer.password);
-    await page.click('#signin button');
-    await page.locator('#conn.up').waitFor();
+    const page = await bed.page(viewer, { width: 1024, height: 800 });
     await page.goto(`${stack.dashboardUrl}#/backtest`);
     await page.locator('#bt-site').selectOption('demo-a');
     await poll(() => page.locator('#bt-th-rain-level2-mm3h').getAttribute('data-current')).toBe('90');
@@ -165,7 +132,7 @@ describe('backtest view in headless Chromium', { timeout: 180_000 }, () => {
       lines.push(`${ts},rain-1,rain,mm,${i >= 12 && i < 30 ? 10 : 0}`);
     }
     lines.push('2026-07-27 09:00,rain-1,rain,mm,1');
-    const file = join(dir, 'storm.csv');
+    const file = join(bed.dir, 'storm.csv');
     writeFileSync(file, `${lines.join('\n')}\n`);
     await page.setInputFiles('#bt-csv', file);
     await poll(() => page.locator('#bt-csv-note').textContent()).toContain('계측값 145개');
@@ -182,6 +149,6 @@ describe('backtest view in headless Chromium', { timeout: 180_000 }, () => {
     expect(at2(current)).toBe(t0 + (12 + 8) * 300_000);
     expect(at2(proposed)).toBe(t0 + (12 + 16) * 300_000);
     expect(current.find((c) => c.level === 2)?.why).toContain('90');
-    await context.close();
+    await page.context().close();
   });
 });

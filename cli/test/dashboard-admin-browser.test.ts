@@ -1,12 +1,6 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
-import pino from 'pino';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../control-center/test/browser.ts';
-import { type DemoStack, startDemoStack } from '../demo/stack.ts';
+import type { DemoStack } from '../demo/stack.ts';
+import { dashboardBed } from './demo-bed.ts';
 
 /**
  * Issue 12, "Admins: users, tokens, audit log with export", in Debian's headless Chromium against
@@ -14,55 +8,24 @@ import { type DemoStack, startDemoStack } from '../demo/stack.ts';
  * disables the user, revokes the token, and finds each action in the audit list (filtered) and in
  * its CSV export; a viewer gets no admin view and the admin API refuses them.
  */
-const CHROMIUM = '/usr/bin/chromium';
-
 const poll = <T>(f: () => Promise<T> | T) => expect.poll(f, { timeout: 15_000 });
 
 describe('admin page in headless Chromium', { timeout: 90_000 }, () => {
-  let dir: string;
+  const bed = dashboardBed('dash-admin', { sites: 1, intervalMs: 0 });
   let stack: DemoStack;
-  let browser: Browser;
   const viewer = { username: 'watcher', password: 'viewer-password-1' };
 
   beforeAll(async () => {
-    if (!existsSync(join(DEFAULT_WEB_ROOT, 'index.html')))
-      throw new Error('dashboard not built: run `npm run build:web` (npm test does it first)');
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} missing: apt-get install chromium (.ci/run does)`);
-    dir = mkdtempSync(join(tmpdir(), 'sg-dash-admin-'));
-    stack = await startDemoStack({
-      host: '127.0.0.1',
-      mqttPort: 0,
-      httpPort: 0,
-      dataDir: dir,
-      sites: 1,
-      intervalMs: 0,
-      logger: pino({ level: 'silent' }),
-    });
+    stack = await bed.start();
     await stack.center.users.add(viewer.username, 'viewer', viewer.password);
-    browser = await launchChromium();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function signIn(page: Page, who: { username: string; password: string }) {
-    await page.goto(stack.dashboardUrl);
-    await page.fill('#signin-user', who.username);
-    await page.fill('#signin-password', who.password);
-    await page.click('#signin button');
-    await page.locator('#conn.up').waitFor();
-  }
+  afterAll(() => bed.close());
 
   it('lets an admin add a user and a token, shown once, and find both in the audit list and its export', async () => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
-    const page = await context.newPage();
+    const page = await bed.page(stack.admin);
     // Disabling and revoking ask first: the admin says yes.
     page.on('dialog', (d) => void d.accept());
-    await signIn(page, stack.admin);
     await page.locator('#nav-admin:not([hidden])').click();
     await page.locator('#view-admin:not([hidden]) .admin-users table').waitFor();
     // No button to lock oneself out.
@@ -151,13 +114,11 @@ describe('admin page in headless Chromium', { timeout: 90_000 }, () => {
     expect(lines.map((l) => l.action)).toContain('user.disable');
     // 1024 px: nothing wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
-    await context.close();
+    await page.context().close();
   });
 
   it('gives a viewer no admin view, and the admin API refuses them', async () => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
-    const page = await context.newPage();
-    await signIn(page, viewer);
+    const page = await bed.page(viewer);
     expect(await page.locator('#nav-admin').isHidden()).toBe(true);
     await page.goto(`${stack.dashboardUrl}#/admin`);
     await page.locator('#conn.up').waitFor();
@@ -170,6 +131,6 @@ describe('admin page in headless Chromium', { timeout: 90_000 }, () => {
       ),
     );
     expect(statuses).toEqual([403, 403, 403]);
-    await context.close();
+    await page.context().close();
   });
 });

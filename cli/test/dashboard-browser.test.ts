@@ -1,12 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
-import pino from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../control-center/test/browser.ts';
-import { type DemoStack, startDemoStack } from '../demo/stack.ts';
+import type { DemoStack } from '../demo/stack.ts';
+import { dashboardBed } from './demo-bed.ts';
 
 /**
  * The dashboard in a real headless Chromium (Debian's, installed by .ci/run), against the real
@@ -14,7 +11,6 @@ import { type DemoStack, startDemoStack } from '../demo/stack.ts';
  * site going silent, the alert inbox, language, the "not live" banner, a site page.
  * With SG_SCREENSHOTS=1 it also saves the screenshots shown in the README (docs/screenshots/).
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = process.env.SG_SCREENSHOTS === '1' ? join(import.meta.dirname, '../../docs/screenshots') : null;
 
 /** Waits for the page (sign-in hashes a password, renders are per frame): generous under CI load. */
@@ -57,38 +53,18 @@ async function pixel(page: Page, x: number, y: number): Promise<number[]> {
 // Each test drives a whole browser against the whole stack; on a loaded two-core CI machine one
 // took 25 s of vitest's default 30 s, so the budget is per-test 90 s (the polls keep their 15 s).
 describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
-  let dir: string;
+  const bed = dashboardBed('dash', { sites: 3, intervalMs: 0 });
   let stack: DemoStack;
-  let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(join(DEFAULT_WEB_ROOT, 'index.html'))) {
-      throw new Error('dashboard not built: run `npm run build:web` (npm test does it first)');
-    }
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} missing: apt-get install chromium (.ci/run does)`);
-    dir = mkdtempSync(join(tmpdir(), 'sg-dash-'));
-    stack = await startDemoStack({
-      host: '127.0.0.1',
-      mqttPort: 0,
-      httpPort: 0,
-      dataDir: dir,
-      sites: 3,
-      intervalMs: 0,
-      logger: pino({ level: 'silent' }),
-    });
+    stack = await bed.start();
     for (const gw of stack.gateways) await gw.publishOnce();
-    browser = await launchChromium();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bed.close());
 
   it('signs in, shows every site, turns a silent site "no data", acknowledges its alert', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await bed.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     await page.goto(stack.dashboardUrl);
     // Signed out: the sign-in form, no data.
@@ -166,13 +142,8 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
   });
 
   it('prints an event report of the site that went silent, with its alert and who acknowledged it', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    await page.goto(stack.dashboardUrl);
-    await page.fill('#signin-user', stack.admin.username);
-    await page.fill('#signin-password', stack.admin.password);
-    await page.click('#signin button');
-    await page.locator('#conn.up').waitFor();
+    const page = await bed.page(stack.admin, { width: 1280, height: 900 });
+    const context = page.context();
     await page.goto(`${stack.dashboardUrl}#/report/demo-b`);
     const body = page.locator('.report-body[data-ready="true"]');
     await body.waitFor();
@@ -201,13 +172,8 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
   });
 
   it('says "not live" within 5 s of a network cut and recovers by itself', async () => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
-    const page = await context.newPage();
-    await page.goto(stack.dashboardUrl);
-    await page.fill('#signin-user', stack.admin.username);
-    await page.fill('#signin-password', stack.admin.password);
-    await page.click('#signin button');
-    await page.locator('#conn.up').waitFor();
+    const page = await bed.page(stack.admin, { width: 1024, height: 768 });
+    const context = page.context();
     expect(await page.locator('#live-banner').isHidden()).toBe(true);
     // Works on a 1024 px tablet: nothing wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);

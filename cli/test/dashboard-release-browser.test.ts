@@ -1,14 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
 import { gatewayTopic, type Reading } from '@slopeguard/core';
 import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { launchChromium } from '../../control-center/test/browser.ts';
-import { type DemoStack, startDemoStack } from '../demo/stack.ts';
+import type { DemoStack } from '../demo/stack.ts';
+import { dashboardBed } from './demo-bed.ts';
 
 /**
  * Issue 12, "release level 4": a site is driven to level 4 by two extensometers that moved 15 mm/h
@@ -17,7 +11,6 @@ import { type DemoStack, startDemoStack } from '../demo/stack.ts';
  * viewer sees the level-4 alert with no release control; an operator releases it from the alert
  * inbox with a reason, and the alert's history shows the release, the reason and who did it.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const SITE = 'demo-a';
@@ -38,28 +31,14 @@ function stormThenStill(now: number): Reading[] {
 }
 
 describe('release of level 4 from the alert inbox, in headless Chromium', { timeout: 90_000 }, () => {
-  let dir: string;
+  const bed = dashboardBed('dash-release', { sites: 1, intervalMs: 0 });
   let stack: DemoStack;
-  let browser: Browser;
   let gw: MqttClient;
   const operator = { username: 'duty-op', password: 'operator-password-1' };
   const viewer = { username: 'watcher', password: 'viewer-password-1' };
 
   beforeAll(async () => {
-    if (!existsSync(join(DEFAULT_WEB_ROOT, 'index.html')))
-      throw new Error('dashboard not built: run `npm run build:web` (npm test does it first)');
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} missing: apt-get install chromium (.ci/run does)`);
-    dir = mkdtempSync(join(tmpdir(), 'sg-dash-release-'));
-    stack = await startDemoStack({
-      host: '127.0.0.1',
-      mqttPort: 0,
-      httpPort: 0,
-      dataDir: dir,
-      sites: 1,
-      intervalMs: 0,
-      logger: pino({ level: 'silent' }),
-    });
+    stack = await bed.start();
     await stack.center.users.add(operator.username, 'operator', operator.password);
     await stack.center.users.add(viewer.username, 'viewer', viewer.password);
     // A second gateway of the site, whose readings are the extensometers' (the demo gateway
@@ -73,28 +52,15 @@ describe('release of level 4 from the alert inbox, in headless Chromium', { time
       { qos: 1 },
     );
     await vi.waitFor(() => expect(stack.center.levels.level(SITE)).toBe(4), { timeout: 30_000 });
-    browser = await launchChromium();
   });
 
   afterAll(async () => {
-    await browser?.close();
     await gw?.endAsync();
-    await stack?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
-  async function signIn(page: Page, who: { username: string; password: string }) {
-    await page.goto(stack.dashboardUrl);
-    await page.fill('#signin-user', who.username);
-    await page.fill('#signin-password', who.password);
-    await page.click('#signin button');
-    await page.locator('#conn.up').waitFor();
-  }
-
   it('shows a viewer the level-4 alert without the release control; the server refuses a viewer anyway', async () => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
-    const page = await context.newPage();
-    await signIn(page, viewer);
+    const page = await bed.page(viewer);
     await page.click('nav a[href="#/alerts"]');
     const card = page.locator(`article.alert[data-site="${SITE}"]`);
     await poll(() => card.locator('h3').textContent()).toContain('심각');
@@ -112,13 +78,11 @@ describe('release of level 4 from the alert inbox, in headless Chromium', { time
     }, SITE);
     expect(status).toBe(403);
     expect(stack.center.levels.level(SITE)).toBe(4);
-    await context.close();
+    await page.context().close();
   });
 
   it('lets an operator release level 4 with a reason; the history says who and why', async () => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
-    const page = await context.newPage();
-    await signIn(page, operator);
+    const page = await bed.page(operator);
     await page.click('nav a[href="#/alerts"]');
     const card = page.locator(`article.alert[data-site="${SITE}"]`);
     await poll(() => card.locator('h3').textContent()).toContain('심각');
@@ -139,6 +103,6 @@ describe('release of level 4 from the alert inbox, in headless Chromium', { time
       [viewer.username, 'refused'],
       [operator.username, 'ok'],
     ]);
-    await context.close();
+    await page.context().close();
   });
 });

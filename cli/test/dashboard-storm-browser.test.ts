@@ -1,12 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_WEB_ROOT } from '@slopeguard/control-center';
-import pino from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../control-center/test/browser.ts';
-import { type DemoStack, startDemoStack } from '../demo/stack.ts';
+import type { DemoStack } from '../demo/stack.ts';
+import { dashboardBed } from './demo-bed.ts';
 
 /**
  * The demo's story in Debian's headless Chromium (issue 12: "see sites change colour as a scenario
@@ -16,7 +13,6 @@ import { type DemoStack, startDemoStack } from '../demo/stack.ts';
  * Then its site page during the storm: level, reasons and charts with the last 24 h.
  * With SG_SCREENSHOTS=1 the site page is saved as docs/screenshots/site-storm.png (README).
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = process.env.SG_SCREENSHOTS === '1' ? join(import.meta.dirname, '../../docs/screenshots') : null;
 /** Level 3 comes `lead` to `lead` + about 5 min after the story starts (simulators/src/demo-story.ts). */
 const STORM_LEAD_MS = 90_000;
@@ -106,46 +102,25 @@ async function recordLooks(page: Page, id: string): Promise<void> {
 }
 
 describe('the demo storm in headless Chromium', { timeout: 90_000 }, () => {
-  let dir: string;
+  const bed = dashboardBed('dash-storm', {
+    sites: 3,
+    intervalMs: 1000,
+    story: true,
+    // Level 3 no sooner than 90 s after start: the page is signed in and has drawn the site
+    // below it by then, even on a loaded machine (with the default 30 s it sometimes was not).
+    stormLeadMs: STORM_LEAD_MS,
+  });
   let stack: DemoStack;
-  let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    if (!existsSync(join(DEFAULT_WEB_ROOT, 'index.html')))
-      throw new Error('dashboard not built: run `npm run build:web` (npm test does it first)');
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} missing: apt-get install chromium (.ci/run does)`);
-    dir = mkdtempSync(join(tmpdir(), 'sg-dash-storm-'));
-    stack = await startDemoStack({
-      host: '127.0.0.1',
-      mqttPort: 0,
-      httpPort: 0,
-      dataDir: dir,
-      sites: 3,
-      intervalMs: 1000,
-      logger: pino({ level: 'silent' }),
-      story: true,
-      // Level 3 no sooner than 90 s after start: the page is signed in and has drawn the site
-      // below it by then, even on a loaded machine (with the default 30 s it sometimes was not).
-      stormLeadMs: STORM_LEAD_MS,
-    });
-    browser = await launchChromium();
+    stack = await bed.start();
     // Signed in while the history loads, so the page sees the storm site before it crosses level 3.
-    page = await (await browser.newContext({ viewport: { width: 1024, height: 900 } })).newPage();
-    await page.goto(stack.dashboardUrl);
-    await page.fill('#signin-user', stack.admin.username);
-    await page.fill('#signin-password', stack.admin.password);
-    await page.click('#signin button');
-    await page.locator('#conn.up').waitFor();
+    page = await bed.page(stack.admin, { width: 1024, height: 900 });
     await recordLooks(page, 'demo-a');
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bed.close());
 
   it('turns the storm site from a lower level to 3 or more on the list and the map as the storm rises', {
     timeout: HISTORY_WITHIN_MS + LEVEL3_WITHIN_MS + 60_000,

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import {
   LIVE_EVENT,
@@ -13,10 +10,10 @@ import {
 import { signInTo } from '@slopeguard/control-center/sign-in-client.ts';
 import { gatewayTopic, type Reading, type Telemetry } from '@slopeguard/core';
 import mqtt from 'mqtt';
-import pino from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoStack, startDemoStack } from '../demo/stack.ts';
+import type { DemoStack } from '../demo/stack.ts';
+import { demoBed } from './demo-bed.ts';
 
 /**
  * The walking skeleton end to end, with every part real: gateway agents (edge, durable queue, simulated sensors) ->
@@ -24,7 +21,7 @@ import { type DemoStack, startDemoStack } from '../demo/stack.ts';
  * client and REST API.
  */
 describe('demo stack end to end', () => {
-  let dir: string;
+  const bed = demoBed('demo', { sites: 3, intervalMs: 0 });
   let stack: DemoStack;
   let socket: Socket;
   let auth: { cookie: string } = { cookie: '' };
@@ -33,16 +30,7 @@ describe('demo stack end to end', () => {
   const watched: Reading[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-demo-'));
-    stack = await startDemoStack({
-      host: '127.0.0.1',
-      mqttPort: 0,
-      httpPort: 0,
-      dataDir: dir,
-      sites: 3,
-      intervalMs: 0,
-      logger: pino({ level: 'silent' }),
-    });
+    stack = await bed.start();
     const { cookie } = await signInTo(stack.dashboardUrl, stack.admin.username, stack.admin.password);
     auth = { cookie };
     socket = io(stack.dashboardUrl, { transports: ['websocket'], extraHeaders: auth });
@@ -64,8 +52,7 @@ describe('demo stack end to end', () => {
 
   afterAll(async () => {
     socket?.close();
-    await stack?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   const waitFor = async (cond: () => boolean, what: string, ms = 10_000) => {

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoStack, startDemoStack } from '../demo/stack.ts';
+import type { DemoStack } from '../demo/stack.ts';
+import { demoBed } from './demo-bed.ts';
 
 const HOUR = 3_600_000;
 
@@ -14,30 +11,17 @@ const HOUR = 3_600_000;
  * calm site stays at 0. Waiting for the storm's level 3 (minutes of real time) is left to the demo.
  */
 describe('demo story', () => {
-  let dir: string;
+  const bed = demoBed('story', { sites: 3, intervalMs: 1000, story: true });
   let stack: DemoStack;
   let startedAt: number;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-story-'));
     startedAt = Date.now();
-    stack = await startDemoStack({
-      host: '127.0.0.1',
-      mqttPort: 0,
-      httpPort: 0,
-      dataDir: dir,
-      sites: 3,
-      intervalMs: 1000,
-      logger: pino({ level: 'silent' }),
-      story: true,
-    });
+    stack = await bed.start();
     await stack.ready;
   }, 120_000); // the time to load the history is a benchmark (bench/demo-start), not this test's business
 
-  afterAll(async () => {
-    await stack?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bed.close());
 
   it('casts a storm site, a faulty site and a calm site, each with 24 h of stored history', async () => {
     expect([...stack.roles]).toEqual([

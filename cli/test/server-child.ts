@@ -1,12 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { openDeviceRegistry } from '@slopeguard/broker';
-import { waitFor } from '../../control-center/test/notify/helpers.ts';
+import mqtt, { type MqttClient } from 'mqtt';
+import pino from 'pino';
+import { type ReceivedHook, waitFor, webhookReceiver } from '../../control-center/test/notify/helpers.ts';
+import { type SmtpServer, startSmtpServer } from '../../control-center/test/notify/smtp-server.ts';
+import { type DemoGateway, type DemoGatewayOptions, startDemoGateway } from '../demo/gateway.ts';
 
 /**
  * `slopeguard server` as the tests that kill it run it: a child process of the CLI from a server.yaml
@@ -183,4 +187,163 @@ export class ServerChild {
     this.#child?.kill('SIGTERM');
     await this.#exited;
   }
+}
+
+/**
+ * Where a killed server's notices go: an SMTP server (aiosmtpd) and an SMS gateway's webhook
+ * receiver (de-duplicating on the delivery id). After `killOn(match)`, the receiver kills the server
+ * with SIGKILL on the first request that matches, accepted and not yet answered: a notice in flight,
+ * which the server has not recorded as sent.
+ */
+export async function startNoticeReceivers(
+  dir: string,
+  secret: string,
+  server: () => ServerChild | undefined,
+) {
+  let killWhen: ((hook: ReceivedHook) => boolean) | undefined;
+  const smtp: SmtpServer = await startSmtpServer(dir);
+  const rx = await webhookReceiver({
+    secret,
+    respond: (_n, hook) => {
+      const s = server();
+      if (killWhen?.(hook) && s?.running) {
+        killWhen = undefined;
+        s.killNow();
+      }
+      return { status: 200 };
+    },
+  });
+  return {
+    smtp,
+    rx,
+    killOn(match: (hook: ReceivedHook) => boolean): void {
+      killWhen = match;
+    },
+    async close(): Promise<void> {
+      await rx.close();
+      await smtp.stop();
+    },
+  };
+}
+
+export type NoticeReceivers = Awaited<ReturnType<typeof startNoticeReceivers>>;
+
+/**
+ * The site's gateway `gw-1` as a real gateway agent (durable queue under `<dir>/gateway`, uplink to
+ * the server's broker) whose sensors are the test's simulation; it samples only when told
+ * (`publishOnce`), so the test paces the readings.
+ */
+export function startSiteGateway(o: {
+  dir: string;
+  mqttUrl: string;
+  site: string;
+  password: string;
+  source: NonNullable<DemoGatewayOptions['source']>;
+}): Promise<DemoGateway> {
+  return startDemoGateway({
+    dataDir: join(o.dir, 'gateway'),
+    mqttUrl: o.mqttUrl,
+    site: o.site,
+    gateway: 'gw-1',
+    username: `${o.site}.gw-1`,
+    password: o.password,
+    intervalMs: 0,
+    logger: pino({ level: 'silent' }),
+    source: o.source,
+  });
+}
+
+/** An MQTT client of an observer account (a siren, a signboard) that reconnects at once after a kill. */
+export function connectObserver(url: string, clientId: string, username: string, password: string) {
+  return mqtt.connectAsync(url, { clientId, username, password, reconnectPeriod: 200 });
+}
+
+/** A kill test's set-up: what differs from one test to the next. */
+export interface KillBedOptions {
+  /** Names the temporary directory. */
+  prefix: string;
+  site: string;
+  siteFile: string;
+  /** The webhook channel's secret, and the environment variable the server reads it from. */
+  secret: string;
+  secretEnv: string;
+  /** The From header of the server's mail. */
+  from: string;
+  /** The observer account provisioned beside the gateway (a siren, a signboard). */
+  observer: string;
+  persistence?: 'sqlite';
+  /** server.yaml below its head (`serverYamlHead`): escalation chains, `warn:`. */
+  tail: (dataDir: string) => string;
+}
+
+/**
+ * Everything a kill test needs before its server first starts: the directory with the site file,
+ * the notice receivers (wired to kill this bed's server), free ports, server.yaml, the gateway and
+ * observer accounts, and the server process, not yet started. `close` undoes it all in reverse
+ * order, with the test's gateway and observer first.
+ */
+export async function startKillBed(o: KillBedOptions) {
+  const d = serverDir(o.prefix, o.site, o.siteFile);
+  let server: ServerChild | undefined;
+  const receivers = await startNoticeReceivers(d.dir, o.secret, () => server);
+  let mqttPort: number;
+  let httpPort: number;
+  let accounts: ReturnType<typeof provisionAccounts>;
+  try {
+    mqttPort = await freePort();
+    httpPort = await freePort();
+    const head = serverYamlHead({
+      dataDir: d.dataDir,
+      sitesDir: d.sitesDir,
+      mqttPort,
+      httpPort,
+      ...(o.persistence ? { persistence: o.persistence } : {}),
+      webhook: { url: receivers.rx.url, secretEnv: o.secretEnv },
+      smtp: { port: receivers.smtp.port, from: o.from },
+    });
+    writeFileSync(d.config, `${head}${o.tail(d.dataDir)}`);
+    accounts = provisionAccounts(d.dataDir, o.site, o.observer);
+  } catch (err) {
+    // Nothing is returned to close: the receivers (aiosmtpd is a child process) are stopped here.
+    await stopAll({ receivers, dir: d.dir });
+    throw err;
+  }
+  server = new ServerChild(d.config, { [o.secretEnv]: o.secret });
+  const started = server;
+  return {
+    ...d,
+    ...accounts,
+    server: started,
+    receivers,
+    rx: receivers.rx,
+    smtp: receivers.smtp,
+    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    httpUrl: `http://127.0.0.1:${httpPort}/`,
+    /** The notification outbox as the server left it. */
+    outbox: () => readOutbox(d.dataDir),
+    close(clients: { gw?: DemoGateway | undefined; observer?: MqttClient | undefined }): Promise<void> {
+      return stopAll({ ...clients, server: started, receivers, dir: d.dir });
+    },
+  };
+}
+
+export type KillBed = Awaited<ReturnType<typeof startKillBed>>;
+
+/**
+ * Undoes a kill test in reverse order of start, whatever state a failure left: the gateway (its
+ * stop gives up on a broker that is gone after a few seconds), the observer, the server, the
+ * receivers, the directory.
+ */
+async function stopAll(o: {
+  gw?: DemoGateway | undefined;
+  observer?: MqttClient | undefined;
+  server?: ServerChild | undefined;
+  receivers?: NoticeReceivers | undefined;
+  dir?: string | undefined;
+}): Promise<void> {
+  await o.gw?.stop().catch(() => undefined);
+  await o.observer?.endAsync(true).catch(() => undefined);
+  await o.server?.stop();
+  await o.receivers?.close();
+  if (o.dir) rmSync(o.dir, { recursive: true, force: true });
 }

@@ -1,20 +1,15 @@
-import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, webhookReceiver } from '../../control-center/test/notify/helpers.ts';
-import { type SmtpServer, startSmtpServer } from '../../control-center/test/notify/smtp-server.ts';
-import { type DemoGateway, startDemoGateway } from '../demo/gateway.ts';
+import { waitFor } from '../../control-center/test/notify/helpers.ts';
+import type { DemoGateway } from '../demo/gateway.ts';
 import {
-  freePort,
-  provisionAccounts,
-  readOutbox,
-  ServerChild,
+  connectObserver,
+  type KillBed,
   sentDeliveries,
-  serverDir,
-  serverYamlHead,
+  startKillBed,
+  startSiteGateway,
 } from './server-child.ts';
 
 /**
@@ -55,23 +50,13 @@ rules:
 `;
 
 describe('slopeguard server killed with SIGKILL mid-storm', () => {
-  let smtp: SmtpServer;
-  let rx: Awaited<ReturnType<typeof webhookReceiver>>;
-  let server: ServerChild;
+  let bed: KillBed;
   let gw: DemoGateway | undefined;
   let observer: MqttClient | undefined;
-  let mqttPort: number;
-  let dir: string;
-  let dataDir: string;
-  /** Kill the server when the receiver gets the first request for this level (then it is not answered). */
-  let killOnLevel: number | undefined;
   const levelsSeen: number[] = [];
-  let gatewayPassword: string;
-  let observerPassword: string;
 
-  const outbox = () => readOutbox(dataDir);
-  const hooksFor = (level: number) => [...rx.accepted.values()].filter((h) => h.json.level === level);
-  const mailsFor = (level: number) => smtp.messages().filter((m) => m.subject.includes(` ${level} `));
+  const hooksFor = (level: number) => [...bed.rx.accepted.values()].filter((h) => h.json.level === level);
+  const mailsFor = (level: number) => bed.smtp.messages().filter((m) => m.subject.includes(` ${level} `));
 
   /** Publishes one reading of 1 mm (acknowledged by the broker), paced like a gateway. */
   const rain = async () => {
@@ -79,34 +64,16 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
   };
 
   beforeAll(async () => {
-    const d = serverDir('server-kill', SITE, SITE_FILE);
-    dir = d.dir;
-    dataDir = d.dataDir;
-    smtp = await startSmtpServer(dir);
-    rx = await webhookReceiver({
+    bed = await startKillBed({
+      prefix: 'server-kill',
+      site: SITE,
+      siteFile: SITE_FILE,
       secret: SECRET,
-      respond: (_n, hook) => {
-        if (killOnLevel !== undefined && hook.json.level === killOnLevel && server.running) {
-          killOnLevel = undefined;
-          // Accepted, not yet answered: the server dies before it can record the notice as sent.
-          server.killNow();
-        }
-        return { status: 200 };
-      },
-    });
-    mqttPort = await freePort();
-    const head = serverYamlHead({
-      dataDir,
-      sitesDir: d.sitesDir,
-      mqttPort,
-      httpPort: await freePort(),
+      secretEnv: 'SG_KILL_SMS_SECRET',
+      from: 'Slopeguard <alerts@city.example.kr>',
+      observer: 'observer',
       persistence: 'sqlite',
-      webhook: { url: rx.url, secretEnv: 'SG_KILL_SMS_SECRET' },
-      smtp: { port: smtp.port, from: 'Slopeguard <alerts@city.example.kr>' },
-    });
-    writeFileSync(
-      d.config,
-      `${head}  escalation:
+      tail: () => `  escalation:
     default_chain: officials
     chains:
       officials:
@@ -116,43 +83,24 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
               - { id: duty-sms, channel: sms, address: "+82-10-5555-0100" }
               - { id: duty-mail, channel: mail, address: duty@city.example.kr }
 `,
-    );
-    ({ gatewayPassword, observerPassword } = provisionAccounts(dataDir, SITE, 'observer'));
-    server = new ServerChild(d.config, { SG_KILL_SMS_SECRET: SECRET });
+    });
   }, 60_000);
 
-  afterAll(async () => {
-    // After a failure the broker may be gone: the agent's stop gives up on it after a few seconds.
-    await gw?.stop().catch(() => undefined);
-    await observer?.endAsync(true).catch(() => undefined);
-    await server?.stop();
-    await rx?.close();
-    await smtp?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bed?.close({ gw, observer }));
 
   it('neither drops a level nor opens a second alert nor sends a notice twice', async () => {
-    const url = `mqtt://127.0.0.1:${mqttPort}`;
-    await server.start();
+    const url = bed.mqttUrl;
+    await bed.server.start();
     // The retained level topic, as a siren or signboard would follow it; it reconnects after kills.
-    observer = await mqtt.connectAsync(url, {
-      clientId: 'observer-kill',
-      username: 'observer',
-      password: observerPassword,
-      reconnectPeriod: 200,
-    });
+    observer = await connectObserver(url, 'observer-kill', 'observer', bed.observerPassword);
     observer.on('message', (_t, p) => levelsSeen.push((JSON.parse(p.toString()) as { level: number }).level));
     await observer.subscribeAsync(`slopeguard/v1/${SITE}/level`, { qos: 1 });
     // A real gateway agent (durable queue, uplink) whose one sensor is a simulated rain gauge.
-    gw = await startDemoGateway({
-      dataDir: join(dir, 'gateway'),
+    gw = await startSiteGateway({
+      dir: bed.dir,
       mqttUrl: url,
       site: SITE,
-      gateway: 'gw-1',
-      username: `${SITE}.gw-1`,
-      password: gatewayPassword,
-      intervalMs: 0,
-      logger: pino({ level: 'silent' }),
+      password: bed.gatewayPassword,
       source: {
         readings: (ts) => [{ sensor: 'rain-1', kind: 'rain', ts, values: { mm: 1 } }],
         sensors: [{ id: 'rain-1', kind: 'rain' }],
@@ -166,23 +114,24 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
     // Kill 1: the level-2 webhook is in flight (accepted by the receiver, not answered).
     // Published in the background: the last PUBACK may be lost with the broker, and MQTT.js sends
     // that reading again once the restarted broker is back.
-    killOnLevel = 2;
+    // Accepted, not yet answered: the server dies before it can record the notice as sent.
+    bed.receivers.killOn((hook) => hook.json.level === 2);
     const rising = (async () => {
       for (let i = 0; i < 5; i++) await rain();
     })();
-    await server.exited;
-    expect(server.signal).toBe('SIGKILL');
-    const sentAtKill1 = sentDeliveries(outbox());
-    const requestsAtKill1 = rx.requests.length;
+    await bed.server.exited;
+    expect(bed.server.signal).toBe('SIGKILL');
+    const sentAtKill1 = sentDeliveries(bed.outbox());
+    const requestsAtKill1 = bed.rx.requests.length;
     expect(hooksFor(2)).toHaveLength(1);
-    await server.start();
+    await bed.server.start();
     await waitFor('the gateway to reconnect', () => gw?.connected);
     await rising;
     await waitFor('level 2 notices after the restart', () => {
-      const rows = outbox();
+      const rows = bed.outbox();
       return rows.length === 4 && rows.every((r) => r.state === 'sent') && mailsFor(2).length >= 1;
     });
-    const resent1 = rx.requests.slice(requestsAtKill1).map((h) => h.delivery);
+    const resent1 = bed.rx.requests.slice(requestsAtKill1).map((h) => h.delivery);
     expect(resent1.filter((d) => sentAtKill1.has(d))).toEqual([]);
     expect(resent1).toEqual([hooksFor(2)[0]?.delivery]);
 
@@ -190,10 +139,10 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
     // saves its state at each level change and once a minute, so it has not saved these.
     await rain();
     await rain();
-    expect(await server.kill()).toBe('SIGKILL');
-    const sentAtKill2 = sentDeliveries(outbox());
-    const requestsAtKill2 = rx.requests.length;
-    await server.start();
+    expect(await bed.server.kill()).toBe('SIGKILL');
+    const sentAtKill2 = sentDeliveries(bed.outbox());
+    const requestsAtKill2 = bed.rx.requests.length;
+    await bed.server.start();
     await waitFor('the gateway to reconnect', () => gw?.connected);
     // The storm goes on until level 3 is told on both channels.
     for (let i = 0; i < 40 && !(hooksFor(3).length === 1 && mailsFor(3).length >= 1); i++) {
@@ -201,16 +150,16 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     await waitFor('level 3 notices', () => hooksFor(3).length === 1 && mailsFor(3).length >= 1);
-    await waitFor('the outbox to finish', () => outbox().every((r) => r.state === 'sent'));
-    expect(rx.requests.slice(requestsAtKill2).filter((h) => sentAtKill2.has(h.delivery))).toEqual([]);
+    await waitFor('the outbox to finish', () => bed.outbox().every((r) => r.state === 'sent'));
+    expect(bed.rx.requests.slice(requestsAtKill2).filter((h) => sentAtKill2.has(h.delivery))).toEqual([]);
 
     // A clean stop, then the records.
     await gw.stop();
     gw = undefined;
     await observer.endAsync();
     observer = undefined;
-    await server.stop();
-    const db = new DatabaseSync(join(dataDir, 'control-center.sqlite'), { readOnly: true });
+    await bed.server.stop();
+    const db = new DatabaseSync(join(bed.dataDir, 'control-center.sqlite'), { readOnly: true });
     const alerts = db
       .prepare(
         'SELECT id, level, max_level, data_state, cleared IS NOT NULL AS cleared FROM alerts WHERE site = ?',
@@ -236,7 +185,7 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
     expect(changes).toEqual([0, 1, 2, 3]);
 
     // Webhook: each level acted on once; the only repeat is the request held at the first kill.
-    const rows = outbox();
+    const rows = bed.outbox();
     expect(rows.map((r) => `${r.channel} ${r.level} ${r.state}`)).toEqual([
       'sms 1 sent',
       'mail 1 sent',
@@ -245,13 +194,13 @@ describe('slopeguard server killed with SIGKILL mid-storm', () => {
       'sms 3 sent',
       'mail 3 sent',
     ]);
-    expect([...rx.accepted.values()].map((h) => h.json.level)).toEqual([1, 2, 3]);
-    expect(rx.duplicates).toBe(1);
-    expect(rx.refused).toEqual([]);
+    expect([...bed.rx.accepted.values()].map((h) => h.json.level)).toEqual([1, 2, 3]);
+    expect(bed.rx.duplicates).toBe(1);
+    expect(bed.rx.refused).toEqual([]);
 
     // E-mail: every notice arrived; a second copy only of a mail not recorded as sent at a kill,
     // with the same Message-ID.
-    const mails = smtp.messages();
+    const mails = bed.smtp.messages();
     const mailRows = rows.filter((r) => r.channel === 'mail');
     expect(new Set(mails.map((m) => m.delivery))).toEqual(new Set(mailRows.map((r) => r.delivery_id)));
     const byDelivery = new Map<string, string[]>();

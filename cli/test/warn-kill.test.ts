@@ -1,23 +1,18 @@
-import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadOrCreateVapidKeys } from '@slopeguard/control-center/warn/vapid.ts';
 import type { Reading } from '@slopeguard/core';
-import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReceivedHook, waitFor, webhookReceiver } from '../../control-center/test/notify/helpers.ts';
-import { type SmtpServer, startSmtpServer } from '../../control-center/test/notify/smtp-server.ts';
+import { waitFor } from '../../control-center/test/notify/helpers.ts';
 import { CAP_XSD, xmllint } from '../../control-center/test/warn/helpers.ts';
 import { type PushService, startPushService } from '../../control-center/test/warn/push-service.ts';
-import { type DemoGateway, startDemoGateway } from '../demo/gateway.ts';
+import type { DemoGateway } from '../demo/gateway.ts';
 import {
-  freePort,
-  provisionAccounts,
-  readOutbox,
-  ServerChild,
+  connectObserver,
+  type KillBed,
   sentDeliveries,
-  serverDir,
-  serverYamlHead,
+  startKillBed,
+  startSiteGateway,
 } from './server-child.ts';
 
 /**
@@ -89,104 +84,66 @@ function residentKinds(levels: readonly number[]): string[] {
 const changes = <T>(xs: readonly T[]) => xs.filter((x, i) => i === 0 || x !== xs[i - 1]);
 
 describe('residents warned through a SIGKILL of slopeguard server', () => {
-  let dir: string;
-  let dataDir: string;
-  let smtp: SmtpServer;
-  let rx: Awaited<ReturnType<typeof webhookReceiver>>;
+  let bed: KillBed;
   let push: PushService;
-  let server: ServerChild;
   let gw: DemoGateway | undefined;
   let watcher: MqttClient | undefined;
-  let mqttPort: number;
-  let httpUrl: string;
-  let killOnKind: string | undefined;
-  let gatewayPassword: string;
-  let watcherPassword: string;
   const levels: Array<{ retain: boolean; level: number }> = [];
   const notices: Array<{ retain: boolean; kind: string; level: number }> = [];
 
-  const outbox = () => readOutbox(dataDir);
-  const residentHooks = () => [...rx.accepted.values()].map((h) => (h.json.data as { kind: string }).kind);
+  const residentHooks = () =>
+    [...bed.rx.accepted.values()].map((h) => (h.json.data as { kind: string }).kind);
 
   beforeAll(async () => {
-    const d = serverDir('warn-kill', SITE, SITE_FILE);
-    dir = d.dir;
-    dataDir = d.dataDir;
-    smtp = await startSmtpServer(dir);
-    rx = await webhookReceiver({
+    bed = await startKillBed({
+      prefix: 'warn-kill',
+      site: SITE,
+      siteFile: SITE_FILE,
       secret: SECRET,
-      respond: (_n, hook: ReceivedHook) => {
-        const kind = (hook.json.data as { kind?: string } | undefined)?.kind;
-        if (killOnKind !== undefined && kind === killOnKind && server.running) {
-          killOnKind = undefined;
-          // Accepted, not yet answered: the server dies before it records the request as sent.
-          server.killNow();
-        }
-        return { status: 200 };
-      },
-    });
-    // The server's VAPID key pair, made before it starts (it keeps the file); the push endpoint checks it.
-    const vapidFile = join(dataDir, 'vapid.json');
-    const { keys } = loadOrCreateVapidKeys(vapidFile);
-    push = await startPushService({ vapidPublicKey: keys.publicKey });
-    mqttPort = await freePort();
-    const httpPort = await freePort();
-    httpUrl = `http://127.0.0.1:${httpPort}/`;
-    const head = serverYamlHead({
-      dataDir,
-      sitesDir: d.sitesDir,
-      mqttPort,
-      httpPort,
-      webhook: { url: rx.url, secretEnv: 'SG_WARN_KILL_SECRET' },
-      smtp: { port: smtp.port, from: '시험구청 <alerts@ward.example.kr>' },
-    });
-    writeFileSync(
-      d.config,
-      `${head}warn:
+      secretEnv: 'SG_WARN_KILL_SECRET',
+      from: '시험구청 <alerts@ward.example.kr>',
+      observer: 'signboard',
+      tail: (dataDir) => `warn:
   sender: slopeguard@ward.example.kr
   id_prefix: kr.example.ward.slopeguard
-  push: { subject: "mailto:ops@ward.example.kr", vapid_file: ${vapidFile}, hosts: [127.0.0.1], allow_http: true }
+  push: { subject: "mailto:ops@ward.example.kr", vapid_file: ${join(dataDir, 'vapid.json')}, hosts: [127.0.0.1], allow_http: true }
   email: { channel: mail }
   gateway: { channel: sms }
   rate_limit: { per_minute: 60, burst: 20 }
 `,
-    );
-    ({ gatewayPassword, observerPassword: watcherPassword } = provisionAccounts(dataDir, SITE, 'signboard'));
-    server = new ServerChild(d.config, { SG_WARN_KILL_SECRET: SECRET });
+    });
+    // The server's VAPID key pair, made before it starts (it keeps the file); the push endpoint checks it.
+    const { keys } = loadOrCreateVapidKeys(join(bed.dataDir, 'vapid.json'));
+    push = await startPushService({ vapidPublicKey: keys.publicKey });
   }, 60_000);
 
   afterAll(async () => {
-    await gw?.stop().catch(() => undefined);
-    await watcher?.endAsync(true).catch(() => undefined);
-    await server?.stop();
+    await bed?.close({ gw, observer: watcher });
     await push?.close();
-    await rx?.close();
-    await smtp?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('shows each change once and in order on every channel, through a SIGKILL', async () => {
-    await server.start();
-    const url = `mqtt://127.0.0.1:${mqttPort}`;
+    await bed.server.start();
+    const url = bed.mqttUrl;
 
     // A resident's browser subscribes to push, another resident to e-mail with the double opt-in.
-    const sub = await fetch(`${httpUrl}warn/push`, {
+    const sub = await fetch(`${bed.httpUrl}warn/push`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ area: AREA, lang: 'ko', subscription: push.subscribe('phone-1') }),
     });
     expect(sub.status).toBe(201);
-    const form = await fetch(`${httpUrl}warn/email/subscribe`, {
+    const form = await fetch(`${bed.httpUrl}warn/email/subscribe`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ area: AREA, email: 'resident@example.kr', lang: 'ko' }).toString(),
     });
     expect(form.status).toBe(202);
     const confirmation = await waitFor('the confirmation mail', () =>
-      smtp.messages().find((m) => m.to === 'resident@example.kr'),
+      bed.smtp.messages().find((m) => m.to === 'resident@example.kr'),
     );
     const token = /\/warn\/email\/confirm\?token=([A-Za-z0-9_-]+)/.exec(confirmation.body)?.[1] ?? '';
-    const ok = await fetch(`${httpUrl}warn/email/confirm`, {
+    const ok = await fetch(`${bed.httpUrl}warn/email/confirm`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: `token=${token}`,
@@ -194,12 +151,7 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
     expect(ok.status).toBe(200);
 
     // A signboard follows the retained level and notice; it reconnects after the kill.
-    watcher = await mqtt.connectAsync(url, {
-      clientId: 'signboard-1',
-      username: 'signboard',
-      password: watcherPassword,
-      reconnectPeriod: 200,
-    });
+    watcher = await connectObserver(url, 'signboard-1', 'signboard', bed.observerPassword);
     watcher.on('message', (topic, payload, packet) => {
       const m = JSON.parse(payload.toString()) as { level: number; kind?: string };
       if (topic.endsWith('/level')) levels.push({ retain: packet.retain, level: m.level });
@@ -212,15 +164,11 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
     let x = 40;
     let last = 0;
     // A real gateway agent (durable queue, uplink) whose two sensors are simulated extensometers.
-    gw = await startDemoGateway({
-      dataDir: join(dir, 'gateway'),
+    gw = await startSiteGateway({
+      dir: bed.dir,
       mqttUrl: url,
       site: SITE,
-      gateway: 'gw-1',
-      username: `${SITE}.gw-1`,
-      password: gatewayPassword,
-      intervalMs: 0,
-      logger: pino({ level: 'silent' }),
+      password: bed.gatewayPassword,
       source: {
         readings: (ts: number): Reading[] => {
           if (last > 0) x += (rateAfter(n) * (ts - last)) / 3_600_000;
@@ -240,29 +188,30 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
         ],
       },
     });
-    killOnKind = 'warning';
+    // The "warning" request accepted, not yet answered: the server dies before it records it as sent.
+    bed.receivers.killOn((hook) => (hook.json.data as { kind?: string } | undefined)?.kind === 'warning');
     const settled = () => n > 90 && levels.filter((l) => !l.retain).at(-1)?.level === 0;
     let restarted = false;
     while (!settled()) {
-      if (server.signal === 'SIGKILL' && !restarted) {
+      if (bed.server.signal === 'SIGKILL' && !restarted) {
         // Killed in flight: the outbox's record at that moment, then the restart.
         restarted = true;
-        await server.exited;
-        const sentAtKill = sentDeliveries(outbox());
-        const requestsAtKill = rx.requests.length;
-        await server.start();
+        await bed.server.exited;
+        const sentAtKill = sentDeliveries(bed.outbox());
+        const requestsAtKill = bed.rx.requests.length;
+        await bed.server.start();
         await waitFor('the gateway to reconnect', () => gw?.connected);
-        await waitFor('the held request again', () => rx.requests.length > requestsAtKill);
-        expect(rx.requests.slice(requestsAtKill).filter((h) => sentAtKill.has(h.delivery))).toEqual([]);
+        await waitFor('the held request again', () => bed.rx.requests.length > requestsAtKill);
+        expect(bed.rx.requests.slice(requestsAtKill).filter((h) => sentAtKill.has(h.delivery))).toEqual([]);
       }
       // A publish in flight at the kill waits for the restarted broker (MQTT.js sends it again).
-      await Promise.race([gw.publishOnce(), server.exited]);
+      await Promise.race([gw.publishOnce(), bed.server.exited]);
       await new Promise((r) => setTimeout(r, 500)); // the sampling interval of the field
       if (n > 400) throw new Error(`the slope never settled: ${JSON.stringify(levels)}`);
     }
     expect(restarted).toBe(true);
     await waitFor('the outbox to finish', () => {
-      const rows = outbox();
+      const rows = bed.outbox();
       return rows.length > 0 && rows.every((r) => r.state === 'sent');
     });
     await waitFor(
@@ -282,8 +231,8 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
 
     // SMS gateway webhook: each change acted on once, in order; only the held request came twice.
     expect(residentHooks()).toEqual(expected);
-    expect(rx.duplicates).toBe(1);
-    expect(rx.refused).toEqual([]);
+    expect(bed.rx.duplicates).toBe(1);
+    expect(bed.rx.refused).toEqual([]);
 
     // Push: the same changes; a repeat only right after the kill, of a push not recorded as sent.
     const pushes = push.received.map((p) => (JSON.parse(p.payload) as { level: number }).level);
@@ -292,9 +241,9 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
     expect(push.refused).toEqual([]);
 
     // E-mail: the opt-in, then one mail per change; a repeat keeps its Message-ID.
-    const rows = outbox();
+    const rows = bed.outbox();
     const byDelivery = new Map(rows.map((r) => [r.delivery_id, r]));
-    const warnings = smtp
+    const warnings = bed.smtp
       .messages()
       .filter((m) => byDelivery.has(m.delivery) && !m.body.includes('/warn/email/confirm'));
     const mailLevels = [...new Map(warnings.map((m) => [m.delivery, m])).values()].map(
@@ -306,12 +255,12 @@ describe('residents warned through a SIGKILL of slopeguard server', () => {
     expect([...ids.values()].every((s) => s.size === 1)).toBe(true);
 
     // CAP: Alert, Update, Update, Cancel, each valid against the XSD.
-    const feed = await (await fetch(`${httpUrl}cap/feed.xml`)).text();
+    const feed = await (await fetch(`${bed.httpUrl}cap/feed.xml`)).text();
     const links = [...feed.matchAll(/href="[^"]*(\/cap\/alerts\/[^"]+\.xml)"/g)].map((m) => m[1] as string);
     const types: string[] = [];
     for (const [i, link] of [...links].reverse().entries()) {
-      const xml = await (await fetch(`${httpUrl}${link.slice(1)}`)).text();
-      const v = xmllint(dir, `cap-${i}.xml`, xml, CAP_XSD);
+      const xml = await (await fetch(`${bed.httpUrl}${link.slice(1)}`)).text();
+      const v = xmllint(bed.dir, `cap-${i}.xml`, xml, CAP_XSD);
       expect(v.ok, v.output).toBe(true);
       types.push(/<msgType>(\w+)<\/msgType>/.exec(xml)?.[1] ?? '');
     }

@@ -53,6 +53,8 @@ interface SiteState {
   gateways: Map<string, GatewayView>;
   sensors: Map<string, SensorView>;
   lastEvent?: GatewayEvent & { gateway: string };
+  /** Per gateway, when its last applied event happened (see applyEvent). */
+  eventAt: Map<string, number>;
 }
 
 /** How long a gateway's clock shows faulty after its last reading from the future. */
@@ -64,7 +66,15 @@ export class LiveView {
   #site(id: string): SiteState {
     let s = this.#sites.get(id);
     if (!s) {
-      s = { id, level: null, data: null, lastReadingTs: null, gateways: new Map(), sensors: new Map() };
+      s = {
+        id,
+        level: null,
+        data: null,
+        lastReadingTs: null,
+        gateways: new Map(),
+        sensors: new Map(),
+        eventAt: new Map(),
+      };
       this.#sites.set(id, s);
     }
     return s;
@@ -131,8 +141,25 @@ export class LiveView {
     this.#site(site).data = data;
   }
 
-  applyEvent(site: string, gateway: string, event: GatewayEvent): void {
-    this.#site(site).lastEvent = { ...event, gateway };
+  /**
+   * Shows the event as the site's last one unless it is older than the last event shown from the
+   * same gateway; returns whether it was shown. Events are queued on the gateway and delivered at
+   * least once, so an old one can come again after a newer one (a resend after a lost PUBACK), and
+   * a sensor fault must not replace its recovery. The time compared is the event's own `ts`, but
+   * never later than when it arrived: one event stamped by a clock far ahead must not hide that
+   * gateway's events for as long as its clock was wrong. Between gateways (two clocks), arrival
+   * order decides. Statuses and levels are applied in arrival order on purpose: a will carries the
+   * `ts` of its CONNECT and a restored level the time of the restart, both older than what they
+   * must replace (docs/control-center.md#message-order).
+   */
+  applyEvent(site: string, gateway: string, event: GatewayEvent, receivedAt: number): boolean {
+    const s = this.#site(site);
+    const at = Math.min(event.ts, receivedAt);
+    const last = s.eventAt.get(gateway);
+    if (last !== undefined && at < last) return false;
+    s.eventAt.set(gateway, at);
+    s.lastEvent = { ...event, gateway };
+    return true;
   }
 
   has(site: string): boolean {

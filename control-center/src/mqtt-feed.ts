@@ -125,6 +125,11 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
     registers: [options.metrics],
   });
   const maxAheadMs = options.maxClockAheadMs ?? DEFAULT_MAX_CLOCK_AHEAD_MS;
+  const staleEvents = new Counter({
+    name: 'slopeguard_center_stale_events_total',
+    help: "Gateway events older than that gateway's last event shown, so not shown as the site's last event",
+    registers: [options.metrics],
+  });
 
   const lastLogged = new Map<string, number>();
   const reject = (reason: string, topic: string, errors: string[]) => {
@@ -183,7 +188,9 @@ export async function startMqttFeed(options: MqttFeedOptions): Promise<MqttFeed>
         case 'event': {
           const d = decodePayload('event', payload);
           if (!d.ok) return refuse(d.errors);
-          view.applyEvent(site, gateway, d.value);
+          // An event older than the gateway's last one shown is not shown (LiveView.applyEvent), but
+          // still passed on: it happened, and the live log lists events as they come.
+          if (!view.applyEvent(site, gateway, d.value, at)) staleEvents.inc();
           onEvent({ channel: 'event', site, gateway, message: d.value });
           break;
         }

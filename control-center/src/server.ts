@@ -171,7 +171,7 @@ export async function startControlCenter(options: ControlCenterOptions): Promise
   };
   await registerAuth(app, auth);
   registerSessionRoutes(app, auth, new SignInLimiter({ now: clock }));
-  registerAdminRoutes(app, auth);
+  await registerAdminRoutes(app, auth, { metrics: options.metrics, logger, now: clock });
   // A site's file, also before its engine has started (the first reading starts it).
   const configOf = (site: string) => levels.config(site) ?? options.sites?.configs?.get(site);
   registerSiteRoutes(

@@ -1,13 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqliteStore, type Store, type StoredReading } from '@slopeguard/broker';
+import type { Store, StoredReading } from '@slopeguard/broker';
 import { createEngine, type LevelChange, siteConfig } from '@slopeguard/core/engine/index.ts';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/index.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -62,35 +57,19 @@ function direct(overrides?: (c: typeof config) => void): LevelChange[] {
 }
 
 describe('backtest API', () => {
-  let dir: string;
-  let broker: Mosquitto;
-  let store: Store;
+  const bed = centerBed('backtest');
   let center: ControlCenter;
   let viewer: SignedIn;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-backtest-'));
-    broker = await startMosquitto();
-    store = openSqliteStore(join(dir, 'readings.sqlite'));
-    await store.write(SERIES);
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      store,
-      webRoot: join(dir, 'no-web'),
+    await (await bed.open()).write(SERIES);
+    center = await bed.start({
       sites: { configs: new Map([['slope-a', config]]) },
       backtestLimits: { maxReadings: 2000, perMinute: 1000 },
     });
     viewer = await signIn(center, 'viewer');
   }, 60_000);
-  afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    await store?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bed.close());
 
   const run = (who: SignedIn, body: unknown, site = 'slope-a') =>
     who.fetch(`/api/v1/sites/${site}/backtest`, { method: 'POST', body });
@@ -265,33 +244,17 @@ describe('backtest API', () => {
 });
 
 describe('backtest API rate limit', () => {
-  let dir: string;
-  let broker: Mosquitto;
-  let store: Store;
+  const bed = centerBed('backtest-rate');
   let center: ControlCenter;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-backtest-rate-'));
-    broker = await startMosquitto();
-    store = openSqliteStore(join(dir, 'readings.sqlite'));
-    await store.write(SERIES.slice(0, 50));
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      store,
-      webRoot: join(dir, 'no-web'),
+    await (await bed.open()).write(SERIES.slice(0, 50));
+    center = await bed.start({
       sites: { configs: new Map([['slope-a', config]]) },
       backtestLimits: { perMinute: 3 },
     });
   }, 60_000);
-  afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    await store?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bed.close());
 
   it('allows a few runs a minute per user, then 429 with Retry-After; another user is not held up', async () => {
     const a = await signIn(center, 'operator');
@@ -312,9 +275,7 @@ describe('backtest API rate limit', () => {
 });
 
 describe('backtest API concurrency', () => {
-  let dir: string;
-  let broker: Mosquitto;
-  let store: Store;
+  const bed = centerBed('backtest-conc');
   let center: ControlCenter;
   // The store answers range queries only once opened: a run is held in flight for as long as needed.
   let open: () => void = () => undefined;
@@ -322,9 +283,7 @@ describe('backtest API concurrency', () => {
   let waiting = 0;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-backtest-conc-'));
-    broker = await startMosquitto();
-    store = openSqliteStore(join(dir, 'readings.sqlite'));
+    const store = await bed.open();
     await store.write(SERIES.slice(0, 50));
     const gated = {
       latest: store.latest.bind(store),
@@ -334,23 +293,15 @@ describe('backtest API concurrency', () => {
         return store.range(q);
       },
     };
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
+    center = await bed.start({
       store: gated,
-      webRoot: join(dir, 'no-web'),
       sites: { configs: new Map([['slope-a', config]]) },
       backtestLimits: { concurrent: 2, concurrentPerUser: 1 },
     });
   }, 60_000);
   afterAll(async () => {
     open();
-    await center?.close();
-    await broker?.stop();
-    await store?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed.close();
   });
 
   it('runs one backtest at a time per user and two in all; the next is refused, not queued', async () => {

@@ -1,15 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqliteStore, type Store } from '@slopeguard/broker';
+import type { Store } from '@slopeguard/broker';
 import { gatewayTopic } from '@slopeguard/core';
 import { siteConfig } from '@slopeguard/core/engine/index.ts';
 import mqtt from 'mqtt';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/index.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /**
@@ -21,24 +16,15 @@ const HOUR = 3_600_000;
 const T0 = Math.floor((Date.now() - 3 * HOUR) / HOUR) * HOUR;
 
 describe('rain totals in the site health detail', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('rain');
   let store: Store;
   let center: ControlCenter;
   let viewer: SignedIn;
   let now = T0;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-rain-'));
-    broker = await startMosquitto();
-    store = openSqliteStore(join(dir, 'readings.sqlite'));
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      store,
-      webRoot: join(dir, 'no-web'),
+    store = await bed.open();
+    center = await bed.start({
       sites: {
         configs: new Map([
           [
@@ -52,12 +38,7 @@ describe('rain totals in the site health detail', () => {
     });
     viewer = await signIn(center, 'viewer');
   });
-  afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    await store?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bed.close());
 
   it('gives 1/3/12/24-h rain, the event and the soil water index per gauge', async () => {
     // 2 mm every 10 min for 2 h (26 mm) to the engine and the store; 10 mm 20 h earlier only in the store.
@@ -79,7 +60,7 @@ describe('rain totals in the site health detail', () => {
       },
     ]);
     now = T0 + 2 * HOUR;
-    const gw = await mqtt.connectAsync(broker.url, { clientId: 'gw-1' });
+    const gw = await mqtt.connectAsync(bed.broker.url, { clientId: 'gw-1' });
     await gw.publishAsync(
       gatewayTopic('slope-r', 'gw-1', 'telemetry'),
       JSON.stringify({ seq: 1, readings }),

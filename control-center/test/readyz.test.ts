@@ -1,42 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqliteStore, type Store } from '@slopeguard/broker';
-import pino from 'pino';
-import { Registry } from 'prom-client';
+import type { Store } from '@slopeguard/broker';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/index.ts';
+import { centerBed } from './center-bed.ts';
 
 /**
  * Issue 10: /readyz answers 200 while the readings store (a real SQLite file) and the broker (Debian's
  * mosquitto) are reachable, and 503 naming the part that is not once they go away.
  */
 describe('/readyz', () => {
-  let dir: string;
-  let broker: Mosquitto;
+  const bed = centerBed('ready');
   let store: Store;
   let center: ControlCenter;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-ready-'));
-    broker = await startMosquitto();
-    store = openSqliteStore(join(dir, 'readings.sqlite'));
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      store,
-      webRoot: join(dir, 'no-web'),
-    });
+    store = await bed.open();
+    center = await bed.start();
   });
-  afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    await store?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bed.close());
 
   const ready = async () => {
     const res = await fetch(`${center.url}readyz`);
@@ -65,7 +45,7 @@ describe('/readyz', () => {
   });
 
   it('is 503 naming the broker too once mosquitto is stopped', async () => {
-    await broker.stop();
+    await bed.broker.stop();
     await vi.waitFor(
       async () => expect((await ready()).body.checks).toMatchObject({ broker: { ok: false } }),
       {

@@ -39,6 +39,7 @@ const ROUTES: Record<string, { need: Need; path: string; body?: unknown }> = {
     body: { username: 'newbie', role: 'viewer', password: 'a-long-enough-password' },
   },
   'POST /api/v1/users/:username/disable': { need: 'admin', path: 'api/v1/users/newbie/disable' },
+  'POST /api/v1/users/:username/enable': { need: 'admin', path: 'api/v1/users/newbie/enable' },
   'POST /api/v1/users/:username/password': {
     need: 'admin',
     path: 'api/v1/users/newbie/password',

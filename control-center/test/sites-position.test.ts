@@ -1,28 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqliteStore, type Store } from '@slopeguard/broker';
 import { siteConfig } from '@slopeguard/core/engine/index.ts';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ControlCenter, startControlCenter } from '../src/index.ts';
-import { type Mosquitto, startMosquitto } from './mosquitto.ts';
+import type { ControlCenter } from '../src/index.ts';
+import { centerBed } from './center-bed.ts';
 import { type SignedIn, signIn } from './sign-in.ts';
 
 /** The sites API carries a site's map position when its site file gives one (and only then). */
 describe('site position in the sites API', () => {
-  let dir: string;
-  let broker: Mosquitto;
-  let store: Store;
+  const bed = centerBed('pos');
   let center: ControlCenter;
   let viewer: SignedIn;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-cc-pos-'));
-    broker = await startMosquitto();
-    store = openSqliteStore(join(dir, 'readings.sqlite'));
+    const store = await bed.open();
     const ts = Date.now() - 60_000;
     await store.write(
       ['placed', 'unplaced', 'unconfigured'].map((site) => ({
@@ -35,13 +25,7 @@ describe('site position in the sites API', () => {
       })),
     );
     const sensors = [{ id: 'tilt-1', kind: 'tilt' as const }];
-    center = await startControlCenter({
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
-      logger: pino({ level: 'silent' }),
-      metrics: new Registry(),
-      store,
-      webRoot: join(dir, 'no-web'),
+    center = await bed.start({
       sites: {
         configs: new Map([
           ['placed', siteConfig({ id: 'placed', position: [37.4659, 127.0289], sensors })],
@@ -51,12 +35,7 @@ describe('site position in the sites API', () => {
     });
     viewer = await signIn(center, 'viewer');
   });
-  afterAll(async () => {
-    await center?.close();
-    await broker?.stop();
-    await store?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bed.close());
 
   it('lists position [lat, lon] for a site whose file gives it, and no key otherwise', async () => {
     const body = (await (await viewer.fetch('api/v1/sites')).json()) as {

@@ -1,9 +1,10 @@
 /**
  * The admin page (`#/admin`, admins only; main.ts hides it from others and the server refuses them
- * anyway): users (list, add, disable, password reset), API tokens (list, create with the secret
- * shown once, revoke) and the audit trail (newest first, filtered, paged; export as CSV or NDJSON
- * through `GET /api/v1/audit`). Every change goes through the admin API, which audits it.
+ * anyway): users (list, add, disable, enable again, password reset), API tokens (list, create with the secret
+ * shown once, revoke) and the audit trail (filtered and paged by the server, newest first; export
+ * as CSV or NDJSON through `GET /api/v1/audit`). Every change goes through the admin API, which audits it.
  */
+import { AUDIT_ACTIONS, AUDIT_FAMILIES } from '../src/audit/actions.ts';
 import { call } from './api.ts';
 import { el } from './dom.ts';
 import { type Key, t, time } from './i18n.ts';
@@ -35,9 +36,9 @@ interface AuditRecord {
 
 const ROLES = ['viewer', 'operator', 'admin'];
 const SCOPES = ['read', 'open-data', 'operator'];
-/** Records per request (the API's most), and the newest this many are kept for filtering and paging. */
-const AUDIT_WINDOW = 10_000;
+/** Records a page shows, and the most an export link asks for (the API's bound). */
 const AUDIT_PAGE = 50;
+const AUDIT_EXPORT = 10_000;
 
 export interface AdminPage {
   close(): void;
@@ -156,6 +157,17 @@ async function loadUsers(box: HTMLElement, me: string, changed: () => void): Pro
         });
         actions.append(disable);
       }
+      if (u.disabled) {
+        // Enabling restores the account, not its sessions: the user signs in again.
+        const enable = el('button', { text: t('enable'), attrs: { type: 'button' } });
+        enable.className = 'enable';
+        enable.addEventListener('click', async () => {
+          if (!window.confirm(`${t('enable')}: ${u.username}?`)) return;
+          await call('POST', `/api/v1/users/${encodeURIComponent(u.username)}/enable`).catch(() => undefined);
+          await reload();
+        });
+        actions.append(enable);
+      }
       const npw = el('input', {
         attrs: {
           type: 'password',
@@ -269,49 +281,82 @@ async function loadTokens(box: HTMLElement, changed: () => void, shown?: HTMLEle
   }
 }
 
-/** The audit trail: a window of records, newest first, filtered by action, actor and outcome. */
+/**
+ * The audit trail, filtered and paged by the server (`GET /api/v1/audit`): newest first, a page of
+ * 50; "Older" asks for the records below the last one shown (`before`), "Newer" goes back. The
+ * chain verdict is the server's check of the records shown; the whole trail is checked on request.
+ * Exports carry the same filters, from the page shown back, up to the API's 10,000.
+ */
 function createAudit(box: HTMLElement, isClosed: () => boolean): { reload(): Promise<void> } {
-  let records: AuditRecord[] = [];
-  let chain = '';
-  let page = 0;
-  const action = el('input', { attrs: { type: 'search', maxlength: '64', name: 'action' } });
+  /** Cursors of the pages shown before this one (undefined: the newest page). */
+  const cursors: Array<number | undefined> = [];
+  let cursor: number | undefined;
+  let next: number | null = null;
+  let seen = 0;
+  const known = el('datalist', { attrs: { id: 'audit-actions' } });
+  for (const a of [...AUDIT_FAMILIES, ...AUDIT_ACTIONS]) known.append(el('option', { attrs: { value: a } }));
+  const action = el('input', {
+    attrs: { type: 'search', maxlength: '64', name: 'action', list: 'audit-actions', autocomplete: 'off' },
+  });
   const actor = el('input', { attrs: { type: 'search', maxlength: '64', name: 'actor' } });
+  const target = el('input', { attrs: { type: 'search', maxlength: '200', name: 'target' } });
   const outcome = select('outcome', ['', 'ok', 'refused', 'failed']);
   (outcome.options[0] as HTMLOptionElement).textContent = t('all');
+  const from = el('input', { attrs: { type: 'datetime-local', name: 'from' } });
+  const to = el('input', { attrs: { type: 'datetime-local', name: 'to' } });
   const filters = el(
     'form',
     { cls: 'act audit-filters' },
     labelled('auditAction', action),
+    known,
     labelled('auditActor', actor),
+    labelled('target', target),
     labelled('auditOutcome', outcome),
+    labelled('auditFrom', from),
+    labelled('auditTo', to),
   );
-  // Export what the page holds (the newest window) through the API's CSV and NDJSON formats.
   const csv = el('a', { text: t('exportCsv'), attrs: { download: '' } });
   const ndjson = el('a', { text: t('exportNdjson'), attrs: { download: '' } });
   csv.className = 'export-csv';
   ndjson.className = 'export-ndjson';
   const exportLinks = el('p', { cls: 'audit-export' }, csv, document.createTextNode(' · '), ndjson);
-  const status = el('p', { cls: 'note audit-status' });
+  const status = el('p', { cls: 'note audit-status', attrs: { role: 'status' } });
+  const verifyAll = el('button', { text: t('verifyAll'), attrs: { type: 'button' } });
+  verifyAll.className = 'audit-verify';
+  const whole = el('span', { cls: 'audit-whole', attrs: { role: 'status' } });
   const table = el('table', { cls: 'admin-table audit' });
   const prev = el('button', { text: `← ${t('newer')}`, attrs: { type: 'button' } });
-  const next = el('button', { text: `${t('older')} →`, attrs: { type: 'button' } });
-  const pager = el('p', { cls: 'act audit-pager' }, prev, next);
-  box.replaceChildren(el('h3', { text: t('auditLog') }), exportLinks, filters, status, table, pager);
+  const next_ = el('button', { text: `${t('older')} →`, attrs: { type: 'button' } });
+  const pager = el('p', { cls: 'act audit-pager' }, prev, next_);
+  box.replaceChildren(
+    el('h3', { text: t('auditLog') }),
+    exportLinks,
+    filters,
+    el('p', { cls: 'act' }, verifyAll, whole),
+    status,
+    table,
+    pager,
+  );
 
-  const filtered = () => {
-    const a = action.value.trim().toLowerCase();
-    const who = actor.value.trim().toLowerCase();
-    return records.filter(
-      (r) =>
-        (!a || r.action.toLowerCase().includes(a)) &&
-        (!who || r.actor.toLowerCase().includes(who)) &&
-        (!outcome.value || r.outcome === outcome.value),
-    );
+  /** The filters as query parameters; undefined while the action is not one the server knows. */
+  const query = (): URLSearchParams | undefined => {
+    const q = new URLSearchParams();
+    // "token." as well as "token": a family.
+    const a = action.value.trim().replace(/\.$/, '');
+    if (a) {
+      if (!(AUDIT_ACTIONS as readonly string[]).includes(a) && !AUDIT_FAMILIES.includes(a)) return undefined;
+      q.set('action', a);
+    }
+    if (actor.value.trim()) q.set('actor', actor.value.trim());
+    if (target.value.trim()) q.set('target', target.value.trim());
+    if (outcome.value) q.set('outcome', outcome.value);
+    // datetime-local is the browser's local time; the API gets it with its zone (as UTC).
+    if (from.value) q.set('from', new Date(from.value).toISOString());
+    if (to.value) q.set('to', new Date(to.value).toISOString());
+    return q;
   };
-  const render = () => {
-    const list = filtered();
-    const pages = Math.max(1, Math.ceil(list.length / AUDIT_PAGE));
-    page = Math.min(page, pages - 1);
+
+  const render = (records: AuditRecord[]) => {
     table.replaceChildren(
       el(
         'tr',
@@ -326,7 +371,7 @@ function createAudit(box: HTMLElement, isClosed: () => boolean): { reload(): Pro
         el('th', { text: t('detail') }),
       ),
     );
-    for (const r of list.slice(page * AUDIT_PAGE, (page + 1) * AUDIT_PAGE)) {
+    for (const r of records) {
       const row = el('tr');
       row.dataset.seq = String(r.seq);
       row.dataset.action = r.action;
@@ -343,57 +388,116 @@ function createAudit(box: HTMLElement, isClosed: () => boolean): { reload(): Pro
       );
       table.append(row);
     }
-    status.textContent = `${chain} · ${list.length} / ${records.length} · ${t('page')} ${page + 1} / ${pages}`;
-    table.dataset.count = String(list.length);
-    prev.disabled = page === 0;
-    next.disabled = page >= pages - 1;
+    table.dataset.count = String(records.length);
   };
+
+  /** The export links follow the form at once (not the page's next answer). */
+  const exports = (q: URLSearchParams | undefined) => {
+    for (const [a, format] of [
+      [csv, 'csv'],
+      [ndjson, 'ndjson'],
+    ] as const) {
+      if (!q) {
+        a.removeAttribute('href');
+        continue;
+      }
+      const exp = new URLSearchParams(q);
+      exp.set('limit', String(AUDIT_EXPORT));
+      if (cursor !== undefined) exp.set('before', String(cursor));
+      a.href = `/api/v1/audit?format=${format}&${exp}`;
+    }
+  };
+
+  let asked = 0;
+  const load = async () => {
+    const q = query();
+    if (!q) {
+      exports(q);
+      status.textContent = t('unknownAction');
+      status.classList.add('stale');
+      return;
+    }
+    const mine = ++asked;
+    const page = new URLSearchParams(q);
+    page.set('limit', String(AUDIT_PAGE));
+    if (cursor !== undefined) page.set('before', String(cursor));
+    exports(q);
+    try {
+      const r = await call<{
+        records: AuditRecord[];
+        next: number | null;
+        chain: { count: number; problems: unknown[] };
+      }>('GET', `/api/v1/audit?${page}`);
+      // A later request (a filter typed meanwhile) wins; a closed page draws nothing.
+      if (mine !== asked || isClosed()) return;
+      next = r.next;
+      seen = cursors.length * AUDIT_PAGE + r.records.length;
+      render(r.records);
+      const broken = r.chain.problems.length > 0;
+      const chain = broken
+        ? `${t('chainBroken')}: ${r.chain.problems.length}`
+        : `${t('chainOk')} (${r.chain.count}, ${t('chainShown')})`;
+      const where = r.records.length
+        ? `#${r.records[0]?.seq}–${r.records.at(-1)?.seq} · ${seen - r.records.length + 1}–${seen}`
+        : t('noRecords');
+      status.textContent = `${chain} · ${where} · ${t('page')} ${cursors.length + 1}`;
+      status.classList.toggle('stale', broken);
+      prev.disabled = cursors.length === 0;
+      next_.disabled = next === null;
+    } catch (err) {
+      if (mine === asked) status.textContent = `${t('failed')}: ${(err as Error).message}`;
+    }
+  };
+  const first = () => {
+    cursors.length = 0;
+    cursor = undefined;
+    return load();
+  };
+
+  // Typing waits for a pause: one request per pause, not per key.
+  let typing: ReturnType<typeof setTimeout> | undefined;
   filters.addEventListener('input', () => {
-    page = 0;
-    render();
+    cursors.length = 0;
+    cursor = undefined;
+    exports(query());
+    clearTimeout(typing);
+    typing = setTimeout(() => void first(), 300);
   });
-  filters.addEventListener('submit', (ev) => ev.preventDefault());
+  filters.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearTimeout(typing);
+    void first();
+  });
   prev.addEventListener('click', () => {
-    page--;
-    render();
+    cursor = cursors.pop();
+    void load();
   });
-  next.addEventListener('click', () => {
-    page++;
-    render();
+  next_.addEventListener('click', () => {
+    if (next === null) return;
+    cursors.push(cursor);
+    cursor = next;
+    void load();
+  });
+  verifyAll.addEventListener('click', async () => {
+    whole.textContent = '…';
+    try {
+      const v = await call<{ count: number; problems: Array<{ seq: number; problem: string }> }>(
+        'GET',
+        '/api/v1/audit/verify',
+      );
+      whole.textContent =
+        v.problems.length === 0
+          ? `${t('chainOk')} (${v.count})`
+          : `${t('chainBroken')}: ${v.problems
+              .slice(0, 5)
+              .map((p) => `#${p.seq} ${p.problem}`)
+              .join(', ')}${v.problems.length > 5 ? ' …' : ''} (${v.problems.length})`;
+      whole.classList.toggle('stale', v.problems.length > 0);
+    } catch (err) {
+      whole.textContent = `${t('failed')}: ${(err as Error).message}`;
+    }
   });
 
-  return {
-    async reload() {
-      try {
-        // The API pages forward from a sequence number: read to the end, keep the newest window.
-        let after = 0;
-        let window: AuditRecord[] = [];
-        let verdict = { count: 0, problems: [] as unknown[] };
-        for (;;) {
-          const r = await call<{ records: AuditRecord[]; chain: { count: number; problems: unknown[] } }>(
-            'GET',
-            `/api/v1/audit?after=${after}&limit=${AUDIT_WINDOW}`,
-          );
-          verdict = r.chain;
-          window = [...window, ...r.records].slice(-AUDIT_WINDOW);
-          if (r.records.length < AUDIT_WINDOW || isClosed()) break;
-          after = r.records.at(-1)?.seq ?? after;
-        }
-        if (isClosed()) return;
-        // Exports start just before the oldest record held.
-        const from = Math.max(0, (window[0]?.seq ?? 1) - 1);
-        records = [...window].reverse();
-        csv.href = `/api/v1/audit?format=csv&after=${from}&limit=${AUDIT_WINDOW}`;
-        ndjson.href = `/api/v1/audit?format=ndjson&after=${from}&limit=${AUDIT_WINDOW}`;
-        chain =
-          verdict.problems.length === 0
-            ? `${t('chainOk')} (${verdict.count})`
-            : `${t('chainBroken')}: ${verdict.problems.length}`;
-        status.classList.toggle('stale', verdict.problems.length > 0);
-        render();
-      } catch (err) {
-        status.textContent = `${t('failed')}: ${(err as Error).message}`;
-      }
-    },
-  };
+  // After a change elsewhere on the page (a user added...): the newest page again.
+  return { reload: first };
 }

@@ -138,6 +138,7 @@ const T = {
   addUser: { ko: '사용자 추가', en: 'Add user' },
   disable: { ko: '사용 중지', en: 'Disable' },
   disabled: { ko: '중지됨', en: 'disabled' },
+  enable: { ko: '다시 사용', en: 'Enable' },
   enabled: { ko: '사용 중', en: 'enabled' },
   newPassword: { ko: '새 비밀번호', en: 'New password' },
   resetPassword: { ko: '비밀번호 재설정', en: 'Reset password' },
@@ -166,6 +167,12 @@ const T = {
   page: { ko: '쪽', en: 'page' },
   chainOk: { ko: '해시 체인 정상', en: 'Hash chain intact' },
   chainBroken: { ko: '해시 체인 손상', en: 'Hash chain broken' },
+  chainShown: { ko: '표시된 기록 검사', en: 'checked for the records shown' },
+  verifyAll: { ko: '전체 기록 검사', en: 'Check the whole trail' },
+  auditFrom: { ko: '부터', en: 'From' },
+  auditTo: { ko: '까지', en: 'To' },
+  unknownAction: { ko: '알 수 없는 작업 (목록에서 고르세요)', en: 'unknown action (pick one from the list)' },
+  noRecords: { ko: '해당하는 기록 없음', en: 'no matching records' },
 } as const satisfies Record<string, Record<Lang, string>>;
 
 export type Key = keyof typeof T;

@@ -26,6 +26,7 @@ export interface UserStore {
   list(): User[];
   get(username: string): User | undefined;
   byId(id: number): User | undefined;
+  /** Disables or enables the account; a change of state ends its sessions (see the implementation). */
   setDisabled(username: string, disabled: boolean): User;
   setPassword(username: string, password: string): Promise<void>;
   /** The user when the password is right and the account enabled; as slow for unknown names. */
@@ -83,13 +84,19 @@ export function sqliteUserStore(db: DatabaseSync, now: () => number = Date.now):
       return r ? toUser(r) : undefined;
     },
     setDisabled(username, disabled) {
-      must(username);
+      const before = must(username);
       db.prepare('UPDATE users SET disabled = ?, updated = ? WHERE username = ?').run(
         disabled ? 1 : 0,
         now(),
         username,
       );
-      if (disabled) db.prepare('DELETE FROM sessions WHERE user_id = ?').run(must(username).id);
+      // Disabling ends the account's sessions, and so does enabling a disabled account: a sign-in
+      // whose password check (scrypt, asynchronous) passed just before the disable can still have
+      // stored a session after it; refused while disabled, it must not come back to life now.
+      // An enabled user signs in anew. Enabling an enabled account changes nothing. API tokens
+      // are not the user's (they name their creator only): neither revoked nor restored here.
+      if (disabled || before.disabled === 1)
+        db.prepare('DELETE FROM sessions WHERE user_id = ?').run(before.id);
       return toUser(must(username));
     },
     async setPassword(username, password) {

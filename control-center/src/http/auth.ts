@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditAction } from '../audit/actions.ts';
 import type { AuditInput, AuditLog } from '../audit/audit-log.ts';
 import type { SessionStore } from '../auth/sessions.ts';
 import type { ApiTokenStore, TokenScope } from '../auth/tokens.ts';
@@ -16,7 +17,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     /** Set when a state-changing request passes its guard; cleared when the handler audits it. */
-    auditPending: string | null;
+    auditPending: AuditAction | null;
   }
 }
 
@@ -77,15 +78,17 @@ export async function registerAuth(app: FastifyInstance, ctx: AuthContext): Prom
   app.decorateRequest('principal', null);
   app.decorateRequest('auditPending', null);
   // An allowed state-changing request that its handler did not audit (it failed: 404, 409, a
-  // validation error, an exception) is audited here, so no allowed action goes unrecorded.
-  app.addHook('onResponse', async (req, reply) => {
-    if (req.auditPending === null) return;
+  // validation error, an exception) is audited here, so no allowed action goes unrecorded. On
+  // send, not on response: the record exists before the client has the answer.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (!req.auditPending) return payload; // undefined on routes registered before this plugin (docs)
     auditRequest(ctx, req, {
       action: req.auditPending,
       target: req.url.slice(0, 200),
       outcome: 'failed',
       detail: { status: reply.statusCode },
     });
+    return payload;
   });
   app.addHook('onRequest', async (req) => {
     const auth = req.headers.authorization;
@@ -113,7 +116,7 @@ export function auditRequest(
  * allow it, 403 for a state-changing request from a cookie session without the session's CSRF
  * token (a header a cross-site form cannot set). Refusals of a known principal are audited.
  */
-export function guard(ctx: AuthContext, need: Need, action?: string) {
+export function guard(ctx: AuthContext, need: Need, action?: AuditAction) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const p = req.principal;
     if (!p) return sendError(reply, 'SG_ERR_UNAUTHENTICATED');
@@ -122,7 +125,7 @@ export function guard(ctx: AuthContext, need: Need, action?: string) {
       const sent = req.headers[CSRF_HEADER];
       if (typeof sent !== 'string' || !sameSecret(sent, p.csrf)) {
         auditRequest(ctx, req, {
-          action: action ?? `${req.method} ${req.routeOptions.url}`,
+          action: action ?? 'http.request',
           target: req.url.slice(0, 200),
           outcome: 'refused',
           detail: { reason: 'csrf' },
@@ -133,13 +136,13 @@ export function guard(ctx: AuthContext, need: Need, action?: string) {
     if (!allows(p, need)) {
       if (changing)
         auditRequest(ctx, req, {
-          action: action ?? `${req.method} ${req.routeOptions.url}`,
+          action: action ?? 'http.request',
           target: req.url.slice(0, 200),
           outcome: 'refused',
           detail: { reason: 'role', need },
         });
       return sendError(reply, 'SG_ERR_FORBIDDEN');
     }
-    if (changing) req.auditPending = action ?? `${req.method} ${req.routeOptions.url}`;
+    if (changing) req.auditPending = action ?? 'http.request';
   };
 }

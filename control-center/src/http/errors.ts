@@ -35,6 +35,7 @@ export const ERRORS = {
     status: 400,
     message: 'too many readings for one backtest; choose a shorter period',
   },
+  SG_ERR_AUDIT_ACTION: { status: 400, message: 'no such audit action or family' },
   SG_ERR_BACKTEST_RULES: { status: 400, message: 'the changed thresholds make an invalid site file' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

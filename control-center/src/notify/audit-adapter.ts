@@ -9,12 +9,15 @@ import type { AuditSink } from './types.ts';
 export function auditSinkFor(log: Pick<AuditLog, 'append'>): AuditSink {
   return {
     record(entry) {
+      // The outbox records only a delivery and a final failure; the audit trail's actions are a
+      // closed list (audit/actions.ts), so they are named here.
+      const failed = entry.action.endsWith('.failed');
       log.append({
         actor: entry.actor,
         address: 'local',
-        action: entry.action,
+        action: failed ? 'notification.failed' : 'notification.sent',
         target: entry.target,
-        outcome: entry.action.endsWith('.failed') ? 'failed' : 'ok',
+        outcome: failed ? 'failed' : 'ok',
         detail: entry.details,
       });
     },

@@ -1,11 +1,16 @@
 import { Type } from '@sinclair/typebox';
+import { childLogger } from '@slopeguard/core/log.ts';
 import type { FastifyInstance } from 'fastify';
-import { AUDIT_CSV_HEADER, auditCsvLine, auditNdjsonLine, verifyAudit } from '../audit/audit-log.ts';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { AuditAction } from '../audit/actions.ts';
 import { TOKEN_SCOPES, type TokenScope } from '../auth/tokens.ts';
 import { ROLES, type Role, UserError } from '../auth/users.ts';
 import { type AuthContext, actorOf, auditRequest, guard } from '../http/auth.ts';
 import { ApiError, sendError } from '../http/errors.ts';
+import { countRefusals } from '../http/refusals.ts';
 import { ErrorBody } from '../http/schemas.ts';
+import { registerAuditRoutes } from './audit.ts';
 
 const User = Type.Object({
   username: Type.String(),
@@ -52,9 +57,37 @@ const userError = (err: unknown): never => {
   throw err;
 };
 
-/** Users, API tokens and the audit trail: admins only. Every change is audited (never a secret). */
-export function registerAdminRoutes(app: FastifyInstance, ctx: AuthContext): void {
-  const admin = (action?: string) => guard(ctx, 'admin', action);
+export interface AdminRouteDeps {
+  metrics: Registry;
+  logger: Logger;
+  now: () => number;
+}
+
+/**
+ * Users, API tokens and the audit trail: admins only. Every change is audited (never a secret);
+ * every refused request (401, 403, 400, 404, ...) is counted in `slopeguard_admin_refused_total`
+ * and logged at most once a minute per route and status.
+ */
+export async function registerAdminRoutes(
+  parent: FastifyInstance,
+  ctx: AuthContext,
+  deps: AdminRouteDeps,
+): Promise<void> {
+  await parent.register(async (app) => {
+    countRefusals(app, {
+      name: 'slopeguard_admin_refused_total',
+      help: 'Requests to the admin routes (users, tokens, audit) refused, by route and HTTP status',
+      metrics: deps.metrics,
+      log: childLogger(deps.logger, { component: 'admin-http' }),
+      now: deps.now,
+      message: 'admin route refused a request',
+    });
+    adminRoutes(app, ctx);
+  });
+}
+
+function adminRoutes(app: FastifyInstance, ctx: AuthContext): void {
+  const admin = (action?: AuditAction) => guard(ctx, 'admin', action);
 
   app.get(
     '/api/v1/users',
@@ -109,6 +142,34 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AuthContext): voi
         return userError(err);
       }
       auditRequest(ctx, req, { action: 'user.disable', target: u.username, outcome: 'ok' });
+      return u;
+    },
+  );
+  app.post<{ Params: { username: string } }>(
+    '/api/v1/users/:username/enable',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Enable a disabled user again (they sign in anew; old sessions stay ended)',
+        params: Username,
+        response: { 200: User, ...errors },
+      },
+      preValidation: admin('user.enable'),
+    },
+    async (req) => {
+      const was = ctx.users.get(req.params.username);
+      let u: ReturnType<typeof ctx.users.setDisabled>;
+      try {
+        u = ctx.users.setDisabled(req.params.username, false);
+      } catch (err) {
+        return userError(err);
+      }
+      auditRequest(ctx, req, {
+        action: 'user.enable',
+        target: u.username,
+        outcome: 'ok',
+        detail: { wasDisabled: was?.disabled ?? false },
+      });
       return u;
     },
   );
@@ -189,33 +250,5 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AuthContext): voi
     },
   );
 
-  app.get<{ Querystring: { format?: 'json' | 'ndjson' | 'csv'; after?: number; limit?: number } }>(
-    '/api/v1/audit',
-    {
-      schema: {
-        tags: ['admin'],
-        summary: 'Read or export the audit trail (json, ndjson, csv) and check its chain',
-        querystring: Type.Object({
-          format: Type.Optional(
-            Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('csv')]),
-          ),
-          after: Type.Optional(Type.Integer({ minimum: 0 })),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-        }),
-      },
-      preValidation: admin(),
-    },
-    async (req, reply) => {
-      const format = req.query.format ?? 'json';
-      const records = ctx.audit.list({ after: req.query.after, limit: req.query.limit });
-      if (format === 'json') return { records, chain: verifyAudit(ctx.audit.iterate()) };
-      const name = `slopeguard-audit.${format}`;
-      reply.header('content-disposition', `attachment; filename="${name}"`);
-      if (format === 'ndjson')
-        return reply.type('application/x-ndjson').send(records.map(auditNdjsonLine).join(''));
-      return reply
-        .type('text/csv; charset=utf-8')
-        .send(AUDIT_CSV_HEADER + records.map(auditCsvLine).join(''));
-    },
-  );
+  registerAuditRoutes(app, ctx.audit, admin());
 }

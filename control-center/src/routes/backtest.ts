@@ -7,7 +7,7 @@ import { type AuthContext, actorOf, auditRequest, guard } from '../http/auth.ts'
 import { ApiError, sendError } from '../http/errors.ts';
 import { ErrorBody, SiteParam } from '../http/schemas.ts';
 import { parseTime } from '../http/time-range.ts';
-import { type ReadingStore, StoreTimeout, withTimeout } from '../store/reading-store.ts';
+import { type RawReading, type ReadingStore, StoreTimeout, withTimeout } from '../store/reading-store.ts';
 import { MAX_CHANGES, replay, withOverrides } from './backtest-run.ts';
 import { BACKTEST_THRESHOLDS } from './backtest-thresholds.ts';
 import { storeFailureLog } from './readings.ts';
@@ -41,7 +41,9 @@ export const BACKTEST_LIMITS = {
   /** Runs at the same time over all users (the machine has few cores; the engine runs on one). */
   concurrent: 2,
 };
-/** The store is read in slices of this span per sensor (bounds one query; yields between them). */
+/** Raw readings per store page (the store contract's most: fewest queries, one page in memory at a time). */
+const RAW_PAGE = 10_000;
+/** A store without the raw reader is read in slices of this span per sensor (bounds one query). */
 const SLICE_MS = 86_400_000;
 
 const Overrides = Type.Object(
@@ -330,33 +332,67 @@ async function fromStore(
   if (!store) throw new ApiError('SG_ERR_STORE_UNAVAILABLE', 'this control center has no reading store');
   const warmupFrom = Math.max(0, from - limits.warmupMs);
   const readings: Reading[] = [];
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  const refuse = (err: unknown, sensor: string): never => {
+    failed(err, `backtest ${site}/${sensor}`);
+    throw new ApiError(
+      'SG_ERR_STORE_UNAVAILABLE',
+      err instanceof StoreTimeout ? 'the reading store did not answer in time' : undefined,
+    );
+  };
+  const tooMany = (more: number) => {
+    if (readings.length + more > limits.maxReadings)
+      throw new ApiError(
+        'SG_ERR_BACKTEST_TOO_MANY',
+        `over ${limits.maxReadings} readings in the period and its ${limits.warmupMs / 3_600_000} h warm-up; choose a shorter period`,
+      );
+  };
+  const raw = store.readings?.bind(store);
   for (const s of config.sensors) {
+    const kind = s.kind as SensorKind;
+    if (raw) {
+      // The store's raw reader: one page of one sensor per query, asked for when the last one is
+      // taken, so a period over the bound stops at the page that crosses it.
+      const pages = raw({ site, sensor: s.id, from: warmupFrom, to, pageSize: RAW_PAGE })[
+        Symbol.asyncIterator
+      ]();
+      try {
+        for (;;) {
+          let page: IteratorResult<ReadonlyArray<RawReading>>;
+          try {
+            page = await withTimeout(pages.next(), timeoutMs);
+          } catch (err) {
+            return refuse(err, s.id);
+          }
+          if (page.done) break;
+          tooMany(page.value.length);
+          for (const r of page.value) readings.push({ sensor: s.id, kind, ts: r.ts, values: r.values });
+        }
+      } finally {
+        // Ends the store's reading when this one stops early (too many, a timeout). Not awaited: after
+        // a timeout it would wait for the page the store never gave.
+        void pages.return?.()?.catch(() => undefined);
+      }
+      continue;
+    }
+    // A store without the raw reader (a partial store, as a test's wrapper): 1 ms buckets are the
+    // raw readings too, since a reading's (sensor, ts) is unique; a day per query.
     for (let a = warmupFrom; a <= to; a += SLICE_MS) {
       const b = Math.min(to, a + SLICE_MS - 1);
-      let buckets: Awaited<ReturnType<ReadingStore['range']>>;
+      let buckets: Awaited<ReturnType<ReadingStore['range']>> = [];
       try {
-        // One-millisecond buckets are the raw readings: the store contract has no other raw read,
-        // and a reading's (sensor, ts) is unique, so each bucket holds one reading, its mean the value.
         buckets = await withTimeout(
           store.range({ site, sensor: s.id, from: a, to: b, stepMs: 1 }),
-          o.timeoutMs ?? 10_000,
+          timeoutMs,
         );
       } catch (err) {
-        failed(err, `backtest ${site}/${s.id}`);
-        throw new ApiError(
-          'SG_ERR_STORE_UNAVAILABLE',
-          err instanceof StoreTimeout ? 'the reading store did not answer in time' : undefined,
-        );
+        refuse(err, s.id);
       }
-      if (readings.length + buckets.length > limits.maxReadings)
-        throw new ApiError(
-          'SG_ERR_BACKTEST_TOO_MANY',
-          `over ${limits.maxReadings} readings in the period and its ${limits.warmupMs / 3_600_000} h warm-up; choose a shorter period`,
-        );
+      tooMany(buckets.length);
       for (const k of buckets) {
         const values: Record<string, number> = {};
         for (const [f, v] of Object.entries(k.values)) values[f] = v.mean;
-        readings.push({ sensor: s.id, kind: s.kind as SensorKind, ts: k.start, values });
+        readings.push({ sensor: s.id, kind, ts: k.start, values });
       }
     }
   }

@@ -1,10 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AreaState, type PageInput, renderPublicPage } from '../../src/warn/public-page.ts';
-import { launchChromium } from '../browser.ts';
+import { chromiumWithPages } from '../browser.ts';
 import { JANGSAN, LONGEST, OCHEON, UMYEONSAN } from './fixtures.ts';
 
 const AT = Date.UTC(2026, 6, 15, 18, 40);
@@ -80,23 +78,16 @@ describe('public page of an area (pure)', () => {
 
 describe('public page in a real browser without JavaScript', () => {
   let browser: Browser;
-  let server: Server;
+  let close = async (): Promise<void> => undefined;
   let base = '';
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    ({ browser, base, close } = await chromiumWithPages((req, res) => {
       const state = req.url === '/p/none' ? NO_DATA : req.url === '/p/normal' ? level(0) : level(4, true);
       const r = renderPublicPage(page(state));
       res.writeHead(200, r.headers).end(r.html);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
+    }));
   });
-  afterAll(async () => {
-    await browser?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  });
+  afterAll(() => close());
 
   it('shows the level, the instructions and no data distinct from normal', async () => {
     const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });

@@ -1,11 +1,9 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { browserAsset } from '../../src/warn/browser-assets.ts';
 import { renderPublicPage } from '../../src/warn/public-page.ts';
-import { launchChromium } from '../browser.ts';
+import { chromiumWithPages } from '../browser.ts';
 import { UMYEONSAN } from './fixtures.ts';
 
 /**
@@ -17,12 +15,12 @@ import { UMYEONSAN } from './fixtures.ts';
 
 describe('public page push script and service worker in Chromium', () => {
   let browser: Browser;
-  let server: Server;
+  let close = async (): Promise<void> => undefined;
   let base = '';
   const vapid = webpush.generateVAPIDKeys();
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    ({ browser, base, close } = await chromiumWithPages((req, res) => {
       if (req.url === '/p/sw.js' || req.url === '/p/push.js') {
         const a = browserAsset(req.url === '/p/sw.js' ? 'sw.js' : 'push.js');
         res.writeHead(200, a.headers).end(a.body);
@@ -43,16 +41,9 @@ describe('public page push script and service worker in Chromium', () => {
         },
       });
       res.writeHead(200, r.headers).end(r.html);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
+    }));
   });
-  afterAll(async () => {
-    await browser?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  });
+  afterAll(() => close());
 
   it('shows the push button, registers the worker, and the worker shows a pushed warning', async () => {
     const ctx = await browser.newContext();

@@ -1,0 +1,120 @@
+import type { AedesOptions, Client } from 'aedes';
+
+type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;
+type Done = Parameters<AuthorizePublish>[2];
+
+/** The part of a connection stream this looks at (net.Socket, tls.TLSSocket, the WebSocket duplex). */
+interface Conn {
+  readonly destroyed: boolean;
+  readonly writableLength: number;
+  readonly writableHighWaterMark: number;
+  readonly writableNeedDrain?: boolean;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  removeListener(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+interface Entry {
+  done: Done;
+  finished: boolean;
+  err: Error | null | undefined;
+}
+
+interface ClientQueue {
+  entries: Entry[];
+  /** Waiting for the connection's 'drain' before releasing the head. */
+  waiting: boolean;
+}
+
+/**
+ * One client's PUBLISHes go on in the order they were received: MQTT 3.1.1 [MQTT-4.6.0-6] (a
+ * server sends the PUBLISHes of one topic to its subscribers in the order it received them from
+ * a client) and the PUBACK order of [MQTT-4.6.0-2]. docs/broker.md#message-order.
+ *
+ * Aedes 1.2 handles every packet of one socket read at once (lib/client.js `enqueue`) and, for each
+ * PUBLISH, writes the PUBACK and publishes the message as soon as `authorizePublish` calls back
+ * (lib/handlers/publish.js). So the order in which the hook calls back IS the order subscribers
+ * get, and the broker's hook calls back when the recorder has stored the readings: a message with
+ * nothing to store (all its readings refused, or not telemetry) calls back at once and overtakes
+ * the telemetry before it that waits for its group commit; with several store writes in flight
+ * (InfluxDB), a later batch may commit first; a message held by the rate limit waits on a timer
+ * while a later one may not.
+ *
+ * This wrapper leaves the hook's work as concurrent as it was (every message of a read is
+ * validated and handed to the recorder at once, so group commit still sees them all) and only
+ * hands the results to Aedes in arrival order, per client: a message that completes early waits
+ * for the ones received before it from the same client, and no longer. Other clients have queues
+ * of their own; Aedes already reads a client's next chunk only after all of the current one's
+ * PUBLISHes are done, so the wait adds nothing a client did not already wait for.
+ *
+ * - Aedes writes the PUBACK right after the callback and publishes when the write callback runs:
+ *   on the next turn (setImmediate) normally, but after the connection's 'drain' when the write
+ *   found the buffer full (lib/write.js). A PUBACK that waits for 'drain' would be overtaken by a
+ *   later one written once the buffer emptied a little, so the head is released only when the
+ *   buffer has room, all in one turn; otherwise the queue waits for 'drain' (or 'close').
+ * - A publish for a client that Aedes already closed is its will (lib/client.js `close`): it
+ *   passes straight through. The client's PUBLISHes still queued are never published (Aedes
+ *   refuses to write their PUBACKs on a closed connection, and does not publish them; the client
+ *   resends them), so nothing of that client can come after its will.
+ * - Publishes of the broker itself (no client) pass straight through.
+ * - Must be the innermost wrapper of the hook (inside durable-puback.ts): that one corks the
+ *   connection for a message it lets through, and a message corked while an earlier one still
+ *   waited here could keep the 'drain' that earlier one needs from ever coming.
+ */
+export function orderPublishes(inner: AuthorizePublish): AuthorizePublish {
+  const queues = new WeakMap<Client, ClientQueue>();
+
+  function bufferFull(conn: Partial<Conn>): boolean {
+    if (conn.destroyed || typeof conn.once !== 'function') return false;
+    // The same margin as durable-puback.ts `hold`, so that it never waits for a message let through here.
+    return (
+      conn.writableNeedDrain === true ||
+      (conn.writableLength ?? 0) + 64 >= (conn.writableHighWaterMark ?? Number.POSITIVE_INFINITY)
+    );
+  }
+
+  function flush(client: Client, queue: ClientQueue): void {
+    if (queue.waiting) return;
+    while (queue.entries[0]?.finished) {
+      const conn = client.conn as unknown as Partial<Conn>;
+      if (bufferFull(conn)) {
+        queue.waiting = true;
+        const resume = () => {
+          conn.removeListener?.('drain', resume);
+          conn.removeListener?.('close', resume);
+          queue.waiting = false;
+          flush(client, queue);
+        };
+        conn.once?.('drain', resume);
+        conn.once?.('close', resume);
+        return;
+      }
+      const head = queue.entries.shift() as Entry;
+      head.done(head.err);
+    }
+  }
+
+  return (client, packet, done) => {
+    if (!client || client.closed) return inner(client, packet, done);
+    let queue = queues.get(client);
+    if (!queue) {
+      queue = { entries: [], waiting: false };
+      queues.set(client, queue);
+    }
+    const entry: Entry = { done, finished: false, err: undefined };
+    queue.entries.push(entry);
+    const q = queue;
+    const finish = (err: Error | null | undefined) => {
+      if (entry.finished) return; // a second callback for the same message is not Aedes' to see
+      entry.finished = true;
+      entry.err = err;
+      flush(client, q);
+    };
+    try {
+      inner(client, packet, finish);
+    } catch (err) {
+      // Unanswered, this message would hold the client's later ones for good; as an error, Aedes
+      // closes the client (as it did when the throw reached it) and the client resends.
+      finish(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+}
