@@ -2,7 +2,8 @@
  * `npm run bench -- broker`: the broker and recorder under the issue's load (1,000 gateways,
  * 10 readings per message, QoS 1), on loopback. Four runs of RUN_MS each, after a warm-up:
  *   1. into SQLite,  2. into InfluxDB 1.x (a real influxd, if installed),
- *   3. the broker alone (a store that only counts), 4. Mosquitto (Debian) on the same load.
+ *   3. the broker alone (a store that only counts), 4. Mosquitto (Debian) on the same load;
+ * before them, 0. the SQLite store path without MQTT (storePath below).
  * The load generator runs in SG_BENCH_LOAD_WORKERS worker threads (default: the cores, at most 4),
  * the gateways split between them and started together; each gateway keeps one message in flight
  * (publish, wait for PUBACK, next), so the rate is what the system sustains. Latency is
@@ -25,8 +26,10 @@ const GATEWAYS = 1000;
 const PER_MESSAGE = 10;
 const WARMUP_MS = Number(process.env.SG_BENCH_WARMUP_MS ?? 3000);
 const RUN_MS = Number(process.env.SG_BENCH_RUN_MS ?? 10_000);
-/** Comma-separated subset of sqlite,influx,alone,mosquitto (default: all). */
-const ONLY = new Set((process.env.SG_BENCH_BROKER ?? 'sqlite,influx,alone,mosquitto').split(','));
+/** Comma-separated subset of store,sqlite,influx,alone,mosquitto (default: all). */
+const ONLY = new Set((process.env.SG_BENCH_BROKER ?? 'store,sqlite,influx,alone,mosquitto').split(','));
+/** Readings the store-path run measures (after as many again as warm-up). */
+const STORE_PATH_READINGS = Number(process.env.SG_BENCH_STORE_READINGS ?? 600_000);
 const progress = (msg: string) => process.stderr.write(`  [broker bench] ${msg}\n`);
 
 interface LoadConfig {
@@ -349,6 +352,92 @@ function results(label: string, r: LoadResult, target?: { readings: number; p99M
   return out;
 }
 
+/**
+ * The SQLite store path without MQTT: the recorder and the threaded SQLite store, fed as the
+ * broker feeds them under the MQTT load (1,000 gateways, 10 readings per message, one message in
+ * flight each, the next submitted when the previous one is durable). It separates what the store
+ * costs (main thread: recorder and the copy to the writer; writer thread: the SQL, the commit) from
+ * the MQTT work, and gives the rate the store path alone sustains: the SQLite run cannot exceed it.
+ * Writer CPU is the process's minus the main thread's, so it includes V8's helper threads.
+ */
+async function storePath(dir: string): Promise<BenchResult[]> {
+  const { createRecorder } = await import('@slopeguard/broker/recorder.ts');
+  const { createBrokerMetrics } = await import('@slopeguard/broker/metrics.ts');
+  const { openThreadedSqliteStore } = await import('@slopeguard/broker/store/sqlite-thread.ts');
+  const { Registry } = await import('prom-client');
+  const store = openThreadedSqliteStore(join(dir, 'store-path.sqlite'));
+  const recorder = createRecorder({
+    store,
+    metrics: createBrokerMetrics(new Registry()),
+    logger: pino({ level: 'silent' }),
+  });
+  const warm = STORE_PATH_READINGS;
+  const stopAt = warm + STORE_PATH_READINGS;
+  let acknowledged = 0;
+  let from: { thread: NodeJS.CpuUsage; process: NodeJS.CpuUsage; wall: number } | undefined;
+  const latencies: number[] = [];
+  const base = Date.now() - 86_400_000;
+  await new Promise<void>((finish) => {
+    let running = GATEWAYS;
+    for (let g = 0; g < GATEWAYS; g++) {
+      let seq = 0;
+      const next = (): void => {
+        if (acknowledged >= stopAt) {
+          if (--running === 0) finish();
+          return;
+        }
+        const readings = Array.from({ length: PER_MESSAGE }, (_, k) => ({
+          site: 'bench',
+          gateway: `g${g}`,
+          sensor: `g${g}-s${k}`,
+          kind: 'tilt' as const,
+          ts: base + seq,
+          values: { x: (seq % 100) / 100, y: 0.5 },
+        }));
+        seq++;
+        const sent = performance.now();
+        void recorder.submit(readings, sent).then(() => {
+          acknowledged += PER_MESSAGE;
+          if (from) latencies.push(performance.now() - sent);
+          else if (acknowledged >= warm) {
+            from = { thread: process.threadCpuUsage(), process: process.cpuUsage(), wall: performance.now() };
+          }
+          next();
+        });
+      };
+      next();
+    }
+  });
+  const wall = performance.now() - (from?.wall ?? 0);
+  const thread = process.threadCpuUsage(from?.thread);
+  const all = process.cpuUsage(from?.process);
+  await recorder.close();
+  await store.close();
+  const measured = acknowledged - warm;
+  const perThousand = (us: number) => Number((us / 1000 / (measured / 1000)).toFixed(2));
+  const mainCpu = thread.user + thread.system;
+  const sorted = Float64Array.from(latencies).sort();
+  return [
+    {
+      name: 'SQLite store path: readings/s',
+      value: Math.round(measured / (wall / 1000)),
+      unit: 'readings/s',
+    },
+    { name: 'SQLite store path: p99 submit-to-durable', value: percentile(sorted, 99), unit: 'ms' },
+    { name: 'SQLite store path: main-thread CPU per 1,000', value: perThousand(mainCpu), unit: 'ms' },
+    {
+      name: 'SQLite store path: writer CPU per 1,000',
+      value: perThousand(all.user + all.system - mainCpu),
+      unit: 'ms',
+    },
+    {
+      name: 'SQLite store path: load average (1 min)',
+      value: Number((loadavg()[0] ?? 0).toFixed(1)),
+      unit: '',
+    },
+  ];
+}
+
 export async function run(): Promise<BenchResult[]> {
   const { openSqliteStore, startBroker } = await import('@slopeguard/broker');
   const { openInflux1Store } = await import('@slopeguard/broker/store/influx1.ts');
@@ -358,6 +447,11 @@ export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   let aloneRate = 0;
   try {
+    // 0. The SQLite store path alone (no MQTT).
+    if (ONLY.has('store')) {
+      progress('SQLite store-path run');
+      out.push(...(await storePath(dir)));
+    }
     // 1. SQLite
     if (ONLY.has('sqlite')) {
       progress('SQLite run');

@@ -34,7 +34,7 @@ const COMMANDS: readonly Entry[] = [
   },
   {
     name: 'user',
-    summary: 'add, list, disable operator accounts of the control center and set their passwords',
+    summary: 'add, list, disable, enable operator accounts of the control center and set their passwords',
     load: async () => (await import('./commands/user.ts')).userCommand,
   },
   {

@@ -6,8 +6,6 @@ type Done = Parameters<AuthorizePublish>[2];
 /** The part of a connection stream this looks at (net.Socket, tls.TLSSocket, the WebSocket duplex). */
 interface Conn {
   readonly destroyed: boolean;
-  readonly writableLength: number;
-  readonly writableHighWaterMark: number;
   readonly writableNeedDrain?: boolean;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   removeListener(event: 'drain' | 'close', listener: () => void): unknown;
@@ -21,7 +19,7 @@ interface Entry {
 
 interface ClientQueue {
   entries: Entry[];
-  /** Waiting for the connection's 'drain' before releasing the head. */
+  /** A message handed on may wait for the connection's 'drain' (in Aedes or durable-puback.ts): so do the next. */
   waiting: boolean;
 }
 
@@ -48,9 +46,10 @@ interface ClientQueue {
  *
  * - Aedes writes the PUBACK right after the callback and publishes when the write callback runs:
  *   on the next turn (setImmediate) normally, but after the connection's 'drain' when the write
- *   found the buffer full (lib/write.js). A PUBACK that waits for 'drain' would be overtaken by a
- *   later one written once the buffer emptied a little, so the head is released only when the
- *   buffer has room, all in one turn; otherwise the queue waits for 'drain' (or 'close').
+ *   found the buffer full (lib/write.js); durable-puback.ts also waits for 'drain' then. A later
+ *   PUBACK written once the buffer emptied a little (no 'drain' yet) would overtake it. So when a
+ *   message handed on left the connection waiting for 'drain' (`writableNeedDrain`), the next
+ *   ones wait for that 'drain' (or 'close') too; otherwise nothing waits, as without this wrapper.
  * - A publish for a client that Aedes already closed is its will (lib/client.js `close`): it
  *   passes straight through. The client's PUBLISHes still queued are never published (Aedes
  *   refuses to write their PUBACKs on a closed connection, and does not publish them; the client
@@ -63,20 +62,15 @@ interface ClientQueue {
 export function orderPublishes(inner: AuthorizePublish): AuthorizePublish {
   const queues = new WeakMap<Client, ClientQueue>();
 
-  function bufferFull(conn: Partial<Conn>): boolean {
-    if (conn.destroyed || typeof conn.once !== 'function') return false;
-    // The same margin as durable-puback.ts `hold`, so that it never waits for a message let through here.
-    return (
-      conn.writableNeedDrain === true ||
-      (conn.writableLength ?? 0) + 64 >= (conn.writableHighWaterMark ?? Number.POSITIVE_INFINITY)
-    );
-  }
-
   function flush(client: Client, queue: ClientQueue): void {
-    if (queue.waiting) return;
-    while (queue.entries[0]?.finished) {
-      const conn = client.conn as unknown as Partial<Conn>;
-      if (bufferFull(conn)) {
+    const conn = client.conn as unknown as Partial<Conn>;
+    while (!queue.waiting && queue.entries[0]?.finished) {
+      const head = queue.entries.shift() as Entry;
+      head.done(head.err);
+      // Aedes (or durable-puback.ts) has now written this PUBACK, or decided to wait for 'drain'.
+      // A write that found the buffer full set `writableNeedDrain`, and 'drain' is then sure to
+      // come (or 'close'). Only that is waited for: a buffer that is merely high sends no 'drain'.
+      if (!conn.destroyed && conn.writableNeedDrain === true && typeof conn.once === 'function') {
         queue.waiting = true;
         const resume = () => {
           conn.removeListener?.('drain', resume);
@@ -84,12 +78,9 @@ export function orderPublishes(inner: AuthorizePublish): AuthorizePublish {
           queue.waiting = false;
           flush(client, queue);
         };
-        conn.once?.('drain', resume);
-        conn.once?.('close', resume);
-        return;
+        conn.once('drain', resume);
+        conn.once('close', resume);
       }
-      const head = queue.entries.shift() as Entry;
-      head.done(head.err);
     }
   }
 

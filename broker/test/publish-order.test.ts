@@ -117,40 +117,60 @@ describe('orderPublishes', () => {
     expect(out).toEqual(['1:ok', 'bad:hook bug', '3:ok']);
   });
 
-  it("waits for 'drain' when the connection's buffer is full, then releases in order", () => {
+  it("after a message that left the connection waiting for 'drain', holds the next ones until it", () => {
     const h = manualHook();
-    const ordered = orderPublishes(h.hook);
     const c = client('a');
     const out: string[] = [];
-    ordered(c, packet('1'), () => out.push('1'));
+    // Stands in for Aedes writing the PUBACK: this one finds the buffer full.
+    const ordered = orderPublishes(h.hook);
+    ordered(c, packet('1'), () => {
+      out.push('1');
+      c.conn.writableNeedDrain = true;
+      c.conn.writableLength = 20_000;
+    });
     ordered(c, packet('2'), () => out.push('2'));
-    c.conn.writableNeedDrain = true;
-    c.conn.writableLength = 20_000;
+    ordered(c, packet('3'), () => out.push('3'));
     h.finish('1');
-    // The buffer emptied a little (no 'drain' yet): Aedes' PUBACK write could still overtake one
-    // waiting for 'drain' (lib/write.js), so nothing goes until the drain.
-    c.conn.writableNeedDrain = false;
-    c.conn.writableLength = 16_340;
+    expect(out).toEqual(['1']); // Aedes publishes '1' only after 'drain' (lib/write.js)
+    // The buffer emptied a little, no 'drain' yet: '2' would be written, and published, first.
+    c.conn.writableLength = 16_000;
     h.finish('2');
-    expect(out).toEqual([]);
+    h.finish('3');
+    expect(out).toEqual(['1']);
+    c.conn.writableNeedDrain = false;
     c.conn.writableLength = 0;
     c.conn.emit('drain');
-    expect(out).toEqual(['1', '2']);
+    expect(out).toEqual(['1', '2', '3']);
     expect(c.conn.listenerCount('drain') + c.conn.listenerCount('close')).toBe(0);
   });
 
-  it("releases on 'close' too (no drain comes on a closed connection)", () => {
+  it("does not wait on a buffer that is high but not waiting for 'drain' (none would come)", () => {
+    const h = manualHook();
+    const ordered = orderPublishes(h.hook);
+    const c = client('a');
+    c.conn.writableLength = 16_350;
+    const out: string[] = [];
+    ordered(c, packet('1'), () => out.push('1'));
+    ordered(c, packet('2'), () => out.push('2'));
+    h.finish('1');
+    h.finish('2');
+    expect(out).toEqual(['1', '2']);
+  });
+
+  it("releases on 'close' too (no 'drain' comes on a closed connection)", () => {
     const h = manualHook();
     const ordered = orderPublishes(h.hook);
     const c = client('a');
     const out: string[] = [];
-    ordered(c, packet('1'), () => out.push('1'));
     c.conn.writableNeedDrain = true;
+    ordered(c, packet('1'), () => out.push('1'));
+    ordered(c, packet('2'), () => out.push('2'));
     h.finish('1');
-    expect(out).toEqual([]);
+    h.finish('2');
+    expect(out).toEqual(['1']);
     c.conn.destroyed = true;
     c.conn.emit('close');
-    expect(out).toEqual(['1']);
+    expect(out).toEqual(['1', '2']);
   });
 
   it("lets a closed client's will and the broker's own publishes through at once", () => {

@@ -25,4 +25,34 @@ describe('SQLite store schema', () => {
     await again.close();
     tmp.cleanup();
   });
+
+  it('migrates a version 2 file (with its `latest` table) to version 3 without losing a reading', async () => {
+    const tmp = tempDir('sg-store-');
+    const path = `${tmp.dir}/v2.sqlite`;
+    const db = new DatabaseSync(path);
+    db.exec(`
+      CREATE TABLE sensors (sid INTEGER PRIMARY KEY, site TEXT NOT NULL, sensor TEXT NOT NULL, UNIQUE (site, sensor));
+      CREATE TABLE readings (sid INTEGER NOT NULL, ts INTEGER NOT NULL, gateway TEXT NOT NULL, kind TEXT NOT NULL,
+        q TEXT, vals TEXT NOT NULL, PRIMARY KEY (sid, ts)) WITHOUT ROWID;
+      CREATE TABLE latest (sid INTEGER PRIMARY KEY, ts INTEGER NOT NULL, gateway TEXT NOT NULL, kind TEXT NOT NULL,
+        q TEXT, vals TEXT NOT NULL);
+      INSERT INTO sensors VALUES (1, 's1', 't1');
+      INSERT INTO readings VALUES (1, 100, 'g1', 'tilt', NULL, '{"x":1}'), (1, 200, 'g1', 'tilt', 'suspect', '{"x":2}');
+      INSERT INTO latest VALUES (1, 200, 'g1', 'tilt', 'suspect', '{"x":2}');
+      PRAGMA user_version = 2;`);
+    db.close();
+    const store = openSqliteStore(path);
+    expect(await store.count()).toBe(2);
+    expect(await store.latest()).toEqual([
+      { site: 's1', gateway: 'g1', sensor: 't1', kind: 'tilt', ts: 200, q: 'suspect', values: { x: 2 } },
+    ]);
+    await store.write([{ site: 's1', gateway: 'g1', sensor: 't1', kind: 'tilt', ts: 300, values: { x: 3 } }]);
+    expect((await store.latest()).map((r) => r.ts)).toEqual([300]);
+    await store.close();
+    const after = new DatabaseSync(path);
+    expect(after.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
+    expect(after.prepare("SELECT name FROM sqlite_master WHERE name = 'latest'").get()).toBeUndefined();
+    after.close();
+    tmp.cleanup();
+  });
 });

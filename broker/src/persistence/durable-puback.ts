@@ -9,9 +9,13 @@ interface Corkable {
   readonly destroyed: boolean;
   readonly writableLength: number;
   readonly writableHighWaterMark: number;
+  readonly writableNeedDrain?: boolean;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   removeListener(event: 'drain' | 'close', listener: () => void): unknown;
 }
+
+/** How often a PUBLISH held by a nearly full (but not overflowed) buffer looks again. */
+export const NEAR_FULL_RETRY_MS = 2;
 
 /** What the broker wraps: the enqueue of a QoS > 0 message into the persistent sessions' queues. */
 export interface EnqueueingPersistence {
@@ -49,6 +53,8 @@ export interface DurablePuback {
  *   wait for their sockets to drain), so it cannot deadlock with this connection's own deliveries.
  * - If the connection's buffer is already at its high-water mark, corking would make Aedes wait
  *   for a 'drain' that never comes; the PUBLISH then waits for the drain first (back-pressure).
+ *   Node emits 'drain' only after a write overflowed (`writableNeedDrain`); a buffer just under
+ *   the mark is looked at again every NEAR_FULL_RETRY_MS instead, until it has room or closes.
  * - If the enqueue fails, the connection stays corked; Aedes closes the client on that error and
  *   the buffered PUBACK is discarded with the socket: the client resends the message.
  * - QoS 2 needs none of this: Aedes sends PUBREC only after `broker.publish` completed.
@@ -61,13 +67,27 @@ export function createDurablePuback(): DurablePuback {
       go();
       return;
     }
-    if (conn.writableLength + 64 >= conn.writableHighWaterMark) {
+    if (conn.writableNeedDrain === true) {
+      // A write already overflowed the buffer: Node emits 'drain' once it has emptied.
       const retry = () => {
         conn.removeListener('drain', retry);
         conn.removeListener('close', retry);
         hold(conn, payload, go);
       };
       conn.once('drain', retry);
+      conn.once('close', retry);
+      return;
+    }
+    if (conn.writableLength + 64 >= conn.writableHighWaterMark) {
+      // Just under the mark, filled by writes that all fitted: no 'drain' is due, and none comes
+      // when the buffer empties. Corking now could make the PUBACK write overflow it (then Aedes
+      // waits for a 'drain' the cork withholds), so look again shortly: the socket is sending.
+      const retry = () => {
+        clearTimeout(timer);
+        conn.removeListener('close', retry);
+        hold(conn, payload, go);
+      };
+      const timer = setTimeout(retry, NEAR_FULL_RETRY_MS);
       conn.once('close', retry);
       return;
     }

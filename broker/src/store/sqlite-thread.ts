@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import { BrokerError, type BrokerErrorCode } from '../errors.ts';
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
-import type { Store, StoredReading } from './types.ts';
+import { type EncodedBatch, encodeBatch } from './sqlite-batch.ts';
+import type { Store } from './types.ts';
 
-/** Main thread -> writer: a batch to commit, or the end. */
-export type ToWriter = { id: number; batch: readonly StoredReading[] } | { close: true };
+/** Main thread -> writer: a batch to commit (encoded, sqlite-batch.ts), or the end. */
+export type ToWriter = { id: number; batch: EncodedBatch } | { close: true };
 /** Writer -> main thread: the batch is committed (or why not). */
 export type FromWriter = { id: number; error?: { code: BrokerErrorCode; message: string } };
 
@@ -16,7 +17,9 @@ export type FromWriter = { id: number; error?: { code: BrokerErrorCode; message:
  * fsync, all synchronous in node:sqlite) was the largest single item of the broker's event loop,
  * and while it ran no MQTT packet was read, validated or acknowledged. Here the writer thread owns
  * one connection and does exactly what openSqliteStore's `write` does (the same code, the same
- * transaction, the same durability), while the broker's thread goes on; reads (latest, range,
+ * transaction, the same durability), while the broker's thread goes on. A batch crosses as a
+ * string and two transferred typed arrays (sqlite-batch.ts), encoded here, so a reading whose
+ * values JSON refuses is rejected before it is posted; reads (latest, range, reads (latest, range,
  * count) use a second connection on the calling thread, which WAL lets read while the writer
  * writes, and which sees every write whose promise has resolved.
  *
@@ -68,12 +71,20 @@ export function openThreadedSqliteStore(path: string, options: SqliteStoreOption
     write(batch) {
       if (closed) return Promise.reject(new BrokerError('SG_ERR_STORE_CLOSED', 'SQLite store is closed'));
       if (batch.length === 0) return Promise.resolve();
+      let encoded: EncodedBatch;
+      try {
+        // Here, not in the writer: a reading the store cannot take is refused before it is posted.
+        encoded = encodeBatch(batch);
+      } catch (err) {
+        return Promise.reject(err);
+      }
       const id = nextId++;
       const w = writer();
       return new Promise<void>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         w.ref();
-        w.postMessage({ id, batch } satisfies ToWriter);
+        // The typed arrays' buffers move to the writer (no copy); the string is copied once.
+        w.postMessage({ id, batch: encoded } satisfies ToWriter, [encoded.lens.buffer, encoded.ts.buffer]);
       }).finally(() => {
         if (pending.size === 0) worker?.unref();
       });

@@ -15,16 +15,17 @@ port?.on('message', (m: ToWriter) => {
     void store.close().then(() => port.close());
     return;
   }
-  // store.write is synchronous inside (node:sqlite); the promise only carries the result.
-  store.write(m.batch).then(
-    () => port.postMessage({ id: m.id } satisfies FromWriter),
-    (err: { code?: string; message?: string }) =>
-      port.postMessage({
-        id: m.id,
-        error: {
-          code: (err.code ?? 'SG_ERR_STORE_WRITE') as NonNullable<FromWriter['error']>['code'],
-          message: err.message ?? String(err),
-        },
-      } satisfies FromWriter),
-  );
+  try {
+    store.writeEncoded(m.batch);
+    port.postMessage({ id: m.id } satisfies FromWriter);
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    port.postMessage({
+      id: m.id,
+      error: {
+        code: (err.code ?? 'SG_ERR_STORE_WRITE') as NonNullable<FromWriter['error']>['code'],
+        message: err.message ?? String(err),
+      },
+    } satisfies FromWriter);
+  }
 });
