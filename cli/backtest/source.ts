@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import {
   isId,
   missingKindFields,
@@ -39,42 +39,74 @@ export class SourceError extends Error {}
  * and split at newline bytes (a newline byte never occurs inside a multi-byte UTF-8 character); a
  * line is decoded to a string only when a parser needs one.
  */
-type LineParser = { parse(buf: Buffer, start: number, end: number, n: number): void; end(): void };
+interface LineParser {
+  parse(buf: Buffer, start: number, end: number, n: number): void;
+  /**
+   * Parses every line of buf from `from` that ends in a newline, numbering them from `n`, and
+   * returns the index after the last of them; `lines` is then the number of the last line parsed.
+   */
+  scan(buf: Buffer, from: number, n: number): number;
+  lines: number;
+  end(): void;
+}
 
-/** Calls `line` for every line of the file, in order, and `chunk` after each chunk of it. */
-async function eachLine(
+/**
+ * Feeds a file to `feed` chunk by chunk (`feed` parses the complete lines from `start` and returns
+ * the index after the last one), then its last line if no newline ends it; `chunk` after each chunk.
+ * The per-byte work is in `feed`, a plain function: this async function's loop would be compiled
+ * again (on-stack replacement) after every await, and ran mostly unoptimized. One buffer is read
+ * into again and again (a stream's fresh 1 MB buffer per chunk made the GC run for the external
+ * memory); the unfinished line at its end is moved to its start, and the buffer grows only for a
+ * line longer than itself.
+ */
+async function eachChunk(
   path: string,
-  line: (buf: Buffer, start: number, end: number) => void,
+  feed: (buf: Buffer, start: number) => number,
+  last: (buf: Buffer) => void,
   chunk?: () => Promise<void>,
 ): Promise<void> {
-  // The bytes of a line cut by the end of a chunk; only that line is copied (into `carry`).
-  let rest: Buffer | null = null;
-  for await (const buf of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    let start = 0;
-    if (rest) {
-      const nl = buf.indexOf(10);
-      if (nl < 0) {
-        rest = Buffer.concat([rest, buf]);
-        await chunk?.();
-        continue;
+  const file = await open(path, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(CHUNK);
+    let kept = 0;
+    for (;;) {
+      if (kept === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, kept);
+        buf = bigger;
       }
-      const carry = Buffer.concat([rest, buf.subarray(0, nl)]);
-      line(carry, 0, carry.length);
-      start = nl + 1;
-      rest = null;
+      const { bytesRead } = await file.read(buf, kept, buf.length - kept, null);
+      if (bytesRead === 0) break;
+      const len = kept + bytesRead;
+      const done = feed(len === buf.length ? buf : buf.subarray(0, len), 0);
+      kept = len - done;
+      if (kept > 0 && done > 0) buf.copy(buf, 0, done, len);
+      await chunk?.();
     }
-    // Newlines found by a loop over the bytes: Buffer#indexOf is a call into C++ per line, which
-    // costs more than scanning a short CSV row here.
-    const len = buf.length;
-    for (let i = start; i < len; i++) {
-      if (buf[i] !== 10) continue;
-      line(buf, start, i);
-      start = i + 1;
-    }
-    if (start < buf.length) rest = Buffer.from(buf.subarray(start));
-    await chunk?.();
+    if (kept > 0) last(buf.subarray(0, kept));
+  } finally {
+    await file.close();
   }
-  if (rest) line(rest, 0, rest.length);
+}
+
+const CHUNK = 1 << 20;
+
+/** Calls `line` for each line of buf[from, ...) that ends in a newline; returns the index after the last. */
+function splitLines(
+  buf: Buffer,
+  from: number,
+  line: (buf: Buffer, start: number, end: number) => void,
+): number {
+  let start = from;
+  const len = buf.length;
+  // Newlines found by a loop over the bytes: Buffer#indexOf is a call into C++ per line, which
+  // costs more than scanning a short row here.
+  for (let i = from; i < len; i++) {
+    if (buf[i] !== 10) continue;
+    line(buf, start, i);
+    start = i + 1;
+  }
+  return start;
 }
 
 export async function readReadings(path: string, sink: Sink): Promise<void> {
@@ -91,19 +123,34 @@ export async function readReadings(path: string, sink: Sink): Promise<void> {
     checkHeader(text, lineNo);
     return csvParser(sink);
   };
-  await eachLine(
-    path,
-    (buf, start, end) => {
+  const feed = (buf: Buffer, start: number): number => {
+    let from = start;
+    // Line by line until the first line that says the format.
+    while (parser === null) {
+      const nl = buf.indexOf(10, from);
+      if (nl < 0) return from;
       lineNo++;
-      if (parser) parser.parse(buf, start, end, lineNo);
-      else parser = first(buf.toString('utf8', start, end));
+      parser = first(buf.toString('utf8', from, nl));
+      from = nl + 1;
+    }
+    const done = parser.scan(buf, from, lineNo + 1);
+    lineNo = parser.lines;
+    return done;
+  };
+  await eachChunk(
+    path,
+    feed,
+    (buf) => {
+      lineNo++;
+      if (parser) parser.parse(buf, 0, buf.length, lineNo);
+      else parser = first(buf.toString('utf8'));
     },
     async () => {
       await sink.chunk?.();
     },
   );
   if (parser === null) throw new SourceError('the file holds no readings');
-  // TypeScript cannot see that the callback above may have set it.
+  // TypeScript cannot see that the callbacks above may have set it.
   (parser as LineParser).end();
   await sink.chunk?.();
 }
@@ -119,7 +166,8 @@ function checkHeader(text: string, lineNo: number): void {
 /**
  * The sensors of a file, by a light scan (no validation): what `backtest` without a site file
  * configures. First kind seen wins. Works on the bytes: a line's "sensor,kind" is decoded only the
- * first time those bytes are seen.
+ * first time those bytes are seen, and a row whose "sensor,kind" is the one that followed the
+ * previous row's last time is recognised by comparing bytes while walking to its end.
  */
 export async function scanSensors(path: string): Promise<Map<string, string>> {
   const sensors = new Map<string, string>();
@@ -167,7 +215,41 @@ export async function scanSensors(path: string): Promise<Map<string, string>> {
     const [sensor = '', kind = ''] = key.split(',');
     if (!sensors.has(sensor)) sensors.set(sensor, kind);
   };
-  await eachLine(path, line);
+  const feed = (buf: Buffer, from: number): number => {
+    // Every line up to the last newline ends in one: the loops below stop there at the latest.
+    const stop = buf.lastIndexOf(10);
+    let start = from;
+    while (start <= stop) {
+      let i = start;
+      if (started && buf[i] !== 123) {
+        while (buf[i] !== 44 && buf[i] !== 10) i++;
+        // A tilt sensor's x and y rows have the same "sensor,kind": the last one, then the next.
+        const again = buf[i] === 44 ? seen.same(buf, i + 1) : null;
+        const guess = again ?? seen.guess();
+        if (buf[i] === 44 && guess !== null) {
+          const k0 = i + 1;
+          const bytes = guess.bytes;
+          const kl = bytes.length;
+          let j = 0;
+          while (j < kl && buf[k0 + j] === bytes[j]) j++;
+          if (j === kl && buf[k0 + kl] === 44) {
+            // Seen before: on to the end of the line.
+            if (again === null) seen.hit(guess);
+            i = k0 + kl + 1;
+            while (buf[i] !== 10) i++;
+            n++;
+            start = i + 1;
+            continue;
+          }
+        }
+      }
+      while (buf[i] !== 10) i++;
+      line(buf, start, i);
+      start = i + 1;
+    }
+    return start;
+  };
+  await eachChunk(path, feed, (buf) => line(buf, 0, buf.length));
   return sensors;
 }
 
@@ -194,30 +276,50 @@ class ByteKeys<T> {
     for (let i = 0; i < len; i++) if (bytes[i] !== buf[start + i]) return false;
     return true;
   }
-  get(buf: Uint8Array, start: number, end: number): T | undefined {
+  /** The entry expected next: the one that followed the last entry found, last time. */
+  guess(): ByteKey<T> | null {
+    return this.#prev?.follow ?? null;
+  }
+  /** The entry found last if buf[start, ...) starts with its bytes and a comma. */
+  same(buf: Uint8Array, start: number): ByteKey<T> | null {
+    const e = this.#prev;
+    if (e === null) return null;
+    const bytes = e.bytes;
+    const len = bytes.length;
+    for (let i = 0; i < len; i++) if (bytes[i] !== buf[start + i]) return null;
+    return buf[start + len] === 44 ? e : null;
+  }
+  /** Notes that `e` was found (after the previous one). */
+  hit(e: ByteKey<T>): void {
     const prev = this.#prev;
-    const guess = prev?.follow;
-    if (guess && ByteKeys.same(guess.bytes, buf, start, end)) {
-      this.#prev = guess;
-      return guess.value;
-    }
+    if (prev !== null && prev.follow !== e) prev.follow = e;
+    this.#prev = e;
+  }
+  find(buf: Uint8Array, start: number, end: number): ByteKey<T> | undefined {
+    const guess = this.guess();
+    if (guess && ByteKeys.same(guess.bytes, buf, start, end)) return guess;
     const list = this.#buckets.get(ByteKeys.hash(buf, start, end));
     if (list === undefined) return undefined;
-    for (const e of list)
-      if (ByteKeys.same(e.bytes, buf, start, end)) {
-        if (prev) prev.follow = e;
-        this.#prev = e;
-        return e.value;
-      }
+    for (const e of list) if (ByteKeys.same(e.bytes, buf, start, end)) return e;
     return undefined;
   }
-  set(buf: Uint8Array, start: number, end: number, value: T): void {
-    if (this.#size >= 10_000) return;
+  get(buf: Uint8Array, start: number, end: number): T | undefined {
+    const e = this.find(buf, start, end);
+    if (e === undefined) return undefined;
+    this.hit(e);
+    return e.value;
+  }
+  /** Adds an entry (and notes it found), or returns null when full. */
+  set(buf: Uint8Array, start: number, end: number, value: T): ByteKey<T> | null {
+    if (this.#size >= 10_000) return null;
     const h = ByteKeys.hash(buf, start, end);
     const list = this.#buckets.get(h) ?? [];
-    list.push({ bytes: buf.slice(start, end), value, follow: null });
+    const e = { bytes: buf.slice(start, end), value, follow: null };
+    list.push(e);
     this.#buckets.set(h, list);
     this.#size++;
+    this.hit(e);
+    return e;
   }
 }
 
@@ -229,7 +331,12 @@ interface ByteKey<T> {
 }
 
 function ndjsonParser(sink: Sink): LineParser {
-  return {
+  const p: LineParser = {
+    lines: 0,
+    scan(buf, from, n) {
+      p.lines = n - 1;
+      return splitLines(buf, from, (b, start, end) => p.parse(b, start, end, ++p.lines));
+    },
     parse(buf, start, end, n) {
       const text = buf.toString('utf8', start, end).trim();
       if (text === '' || text.startsWith('#')) return;
@@ -246,6 +353,7 @@ function ndjsonParser(sink: Sink): LineParser {
     },
     end() {},
   };
+  return p;
 }
 
 const NONE: readonly string[] = [];
@@ -279,7 +387,11 @@ interface Pending {
   reading: Reading;
   line: number;
   fields: number;
-  /** The group (run of rows with one ts) it belongs to, and the fields given in it, in order. */
+  /**
+   * The group (run of rows with one ts) it belongs to, and the fields given in it, in order: the
+   * first `fields` entries of `names` (entries beyond are left from a group before; an array's
+   * length set back to 0 drops its store, and the next push allocates a new one).
+   */
   group: number;
   names: string[];
   /** The own keys of reading.values, in order (more than `names` when reused from a group before). */
@@ -287,14 +399,23 @@ interface Pending {
 }
 
 /** The sensor, kind and field of a row, validated once per distinct "sensor,kind,field" text. */
-type RowKey = { sensor: string; kind: SensorKind; field: string } | { error: string };
+type RowKey = GoodKey | { error: string };
+interface GoodKey {
+  sensor: string;
+  kind: SensorKind;
+  field: string;
+  /** `field in Object.prototype` (a fresh values object would already have it). */
+  inherited: boolean;
+  /** The sensor's reused reading (a transient sink's readings are kept per sensor for good). */
+  slot: Pending | null;
+}
 
 function checkKey(sensor: string, kind: string, field: string): RowKey {
   if (!isId(sensor)) return { error: `sensor id ${JSON.stringify(sensor)} is not valid` };
   if (!KINDS.has(kind))
     return { error: `kind ${JSON.stringify(kind)} is not one of ${SENSOR_KINDS.join(', ')}` };
   if (!FIELD.test(field)) return { error: `field name ${JSON.stringify(field)} is not valid` };
-  return { sensor, kind: kind as SensorKind, field };
+  return { sensor, kind: kind as SensorKind, field, inherited: field in Object.prototype, slot: null };
 }
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
@@ -343,6 +464,8 @@ function csvParser(sink: Sink): LineParser {
   // The readings of the current group, in the order of their first row; by sensor (kept across
   // groups, for reuse, when the sink takes transient readings).
   const order: Pending[] = [];
+  // How many of `order` are the current group's (its length is not set back: see Pending.names).
+  let pending = 0;
   const slots = new Map<string, Pending>();
   // Rows repeat the same few (sensor, kind, field) triples and, within a group, the same time:
   // each distinct text is validated once and then found with a single lookup (by its bytes on the
@@ -354,18 +477,22 @@ function csvParser(sink: Sink): LineParser {
 
   /** A reused reading's values hold exactly the fields of its group, in their order. */
   const settle = (p: Pending) => {
-    const { own, names } = p;
-    let same = own.length === names.length;
-    for (let i = 0; same && i < names.length; i++) same = own[i] === names[i];
+    const { own, names, fields } = p;
+    let same = own.length === fields;
+    for (let i = 0; same && i < fields; i++) same = own[i] === names[i];
     if (same) return;
     const values: Record<string, number> = {};
-    for (const f of names) values[f] = p.reading.values[f] as number;
+    for (let i = 0; i < fields; i++) {
+      const f = names[i] as string;
+      values[f] = p.reading.values[f] as number;
+    }
     p.reading.values = values;
-    p.own = names.slice();
+    p.own = names.slice(0, fields);
   };
 
   const flush = () => {
-    for (const p of order) {
+    for (let i = 0; i < pending; i++) {
+      const p = order[i] as Pending;
       if (transient) settle(p);
       const missing = hasKindFields(p.reading) ? NONE : missingKindFields(p.reading);
       if (missing.length > 0)
@@ -375,7 +502,7 @@ function csvParser(sink: Sink): LineParser {
         );
       else sink.reading(p.reading, p.line);
     }
-    order.length = 0;
+    pending = 0;
     group++;
     if (!transient) slots.clear();
   };
@@ -404,13 +531,23 @@ function csvParser(sink: Sink): LineParser {
   };
 
   /** A row whose key, time and value were checked (in that order): grouped into readings. */
-  const add = (n: number, ts: number, key: Exclude<RowKey, { error: string }>, value: number) => {
+  // The time and value of the row given to `add`: passed in a typed array, as a double passed to a
+  // call that is not inlined is boxed (a heap number per row).
+  const row0 = new Float64Array(2);
+  // The digits of the last time `row` read, and their value, for the next rows to compare.
+  const tsDigits = { bytes: new Uint8Array(15), value: 0 };
+  let tsLen = 0;
+  const add = (n: number, key: GoodKey) => {
+    const ts = row0[0] as number;
+    const value = row0[1] as number;
     if (ts !== groupTs) {
       flush();
       groupTs = ts;
     }
     const { sensor, kind, field } = key;
-    const p = slots.get(sensor);
+    // A transient sink's slots stay: the key keeps its sensor's, saving a lookup by name per row.
+    const p = key.slot ?? slots.get(sensor);
+    if (transient && key.slot === null && p !== undefined) key.slot = p;
     if (p === undefined || p.group !== group) {
       if (p === undefined || !transient) {
         const values: Record<string, number> = {};
@@ -424,7 +561,7 @@ function csvParser(sink: Sink): LineParser {
           own: [field],
         };
         slots.set(sensor, q);
-        order.push(q);
+        order[pending++] = q;
         return;
       }
       p.reading.kind = kind;
@@ -432,27 +569,22 @@ function csvParser(sink: Sink): LineParser {
       p.line = n;
       p.fields = 1;
       p.group = group;
-      // Setting an array's length is a call into the runtime: a one-field list is overwritten.
-      if (p.names.length === 1) p.names[0] = field;
-      else {
-        p.names.length = 0;
-        p.names.push(field);
-      }
+      p.names[0] = field;
       if (!p.own.includes(field)) p.own.push(field);
       setValue(p.reading.values, field, value);
-      order.push(p);
+      order[pending++] = p;
       return;
     }
     if (p.reading.kind !== kind)
       return sink.error(n, `${sensor} is ${p.reading.kind} on line ${p.line}, ${kind} here`);
     // As `field in values` of a fresh values object (which also sees Object.prototype's names).
-    if (p.names.includes(field) || field in Object.prototype)
-      return sink.error(n, `${sensor} at ${ts}: field ${field} given twice`);
+    let twice = key.inherited;
+    for (let i = 0; !twice && i < p.fields; i++) twice = p.names[i] === field;
+    if (twice) return sink.error(n, `${sensor} at ${ts}: field ${field} given twice`);
     if (p.fields >= 16) return sink.error(n, `${sensor} at ${ts}: more than 16 fields`);
     if (!p.own.includes(field)) p.own.push(field);
     setValue(p.reading.values, field, value);
-    p.names.push(field);
-    p.fields++;
+    p.names[p.fields++] = field;
   };
 
   const keyOf = (text: string): RowKey => {
@@ -466,56 +598,179 @@ function csvParser(sink: Sink): LineParser {
     return k;
   };
 
-  return {
-    parse(buf, start, stop, n) {
-      const end = stop > start && buf[stop - 1] === 13 ? stop - 1 : stop; // CRLF
-      if (end === start || buf[start] === 35) return; // blank or # comment
-      // One pass over the bytes for the commas; a quote sends the line to the full CSV parser.
-      let a = -1;
-      let d = -1;
+  /**
+   * The row starting at buf[start], numbered n, if it is the usual one, read in one pass over its
+   * bytes: epoch-ms digits, the "sensor,kind,field" that followed the previous row's last time
+   * (compared byte by byte; else found by its hash), a plain decimal, the newline; returns the
+   * index after its newline. Anything else (a quote, an ISO time, an exponent, a bad field, a blank
+   * or comment line) returns -1 before any effect, and the line goes to `parse`.
+   */
+  const row = (buf: Buffer, start: number, n: number): number => {
+    let i = start;
+    let ts: number;
+    // The rows of one reading time share their time's text: compared with the previous row's
+    // digits (independent comparisons) before they are read as a number (a chain of multiplies).
+    const tl = tsLen;
+    let same = tl > 0;
+    for (let j = 0; same && j < tl; j++) same = buf[start + j] === tsDigits.bytes[j];
+    if (same && buf[start + tl] === 44) {
+      ts = tsDigits.value;
+      i = start + tl;
+    } else {
+      let c = buf[i] as number;
+      ts = 0;
+      while (c >= 48 && c <= 57) {
+        ts = ts * 10 + (c - 48);
+        c = buf[++i] as number;
+      }
+      if (c !== 44 || i === start || i - start > 15) return -1;
+      tsLen = i - start;
+      for (let t = 0; t < tsLen; t++) tsDigits.bytes[t] = buf[start + t] as number;
+      tsDigits.value = ts;
+    }
+    const k0 = i + 1;
+    let d = -1;
+    let entry = byteKeys.guess();
+    if (entry !== null) {
+      const bytes = entry.bytes;
+      const kl = bytes.length;
+      let j = 0;
+      while (j < kl && buf[k0 + j] === bytes[j]) j++;
+      if (j === kl && buf[k0 + kl] === 44) d = k0 + kl;
+    }
+    let key: RowKey;
+    if (d >= 0 && entry !== null) {
+      byteKeys.hit(entry);
+      key = entry.value;
+    } else {
+      // The third comma after the time's, before any quote or the newline.
       let commas = 0;
-      let quote = false;
-      for (let i = start; i < end; i++) {
-        const ch = buf[i];
+      let j = k0;
+      for (; ; j++) {
+        const ch = buf[j];
         if (ch === 44) {
-          if (commas === 0) a = i;
-          else if (commas === 3) d = i;
-          commas++;
-        } else if (ch === 34) {
-          quote = true;
-          break;
-        }
+          if (++commas === 3) break;
+        } else if (ch === 10 || ch === 34) break;
       }
-      if (!quote) {
-        if (commas !== 4) return sink.error(n, `expected 5 fields (${CSV_HEADER}), got ${commas + 1}`);
-        // Fast path: five plain fields read from the bytes.
-        let key = byteKeys.get(buf, a + 1, d);
-        if (key === undefined) {
-          key = keyOf(buf.toString('utf8', a + 1, d));
-          byteKeys.set(buf, a + 1, d, key);
-        }
-        if ('error' in key) return sink.error(n, key.error);
-        let ts: number | null = plainInt(buf, start, a);
-        if (ts < 0) ts = timeOf(n, buf.toString('utf8', start, a));
-        if (ts === null) return;
-        let value: number | null = plainDecimal(buf, d + 1, end);
-        if (Number.isNaN(value)) value = numberOf(n, buf.toString('utf8', d + 1, end));
-        if (value === null) return;
-        return add(n, ts, key, value);
+      if (commas !== 3) return -1;
+      d = j;
+      entry = byteKeys.find(buf, k0, d) ?? null;
+      if (entry !== null) {
+        byteKeys.hit(entry);
+        key = entry.value;
+      } else {
+        key = keyOf(buf.toString('utf8', k0, d));
+        byteKeys.set(buf, k0, d, key);
       }
-      const f = parseCsvLine(buf.toString('utf8', start, end));
-      if (!f.ok) return sink.error(n, f.error);
-      if (f.fields.length !== 5)
-        return sink.error(n, `expected 5 fields (${CSV_HEADER}), got ${f.fields.length}`);
-      const [tsText, sensor, kind, field, valueText] = f.fields as [string, string, string, string, string];
-      const key = checkKey(sensor, kind, field);
+    }
+    if ('error' in key) return -1;
+    // As plainDecimal: -?digits[.digits], 1 to 15 digits, then the newline (or CR LF).
+    let j = d + 1;
+    const neg = buf[j] === 45;
+    if (neg) j++;
+    let m = 0;
+    let digits = 0;
+    let point = -1;
+    let ch = buf[j] as number;
+    for (;;) {
+      if (ch >= 48 && ch <= 57) {
+        m = m * 10 + (ch - 48);
+        digits++;
+      } else if (ch === 46 && point < 0) point = digits;
+      else break;
+      ch = buf[++j] as number;
+    }
+    if (ch === 13 && buf[j + 1] === 10) j++;
+    else if (ch !== 10) return -1;
+    if (digits === 0 || digits > 15) return -1;
+    const x = point < 0 || point === digits ? m : m / (POW10[digits - point] as number);
+    row0[0] = ts;
+    row0[1] = neg ? -x : x;
+    add(n, key);
+    return j + 1;
+  };
+
+  const scan = (buf: Buffer, from: number, n0: number): number => {
+    // Every line up to the last newline ends in one: the loops stop there at the latest.
+    const stop = buf.lastIndexOf(10);
+    let n = n0 - 1;
+    let start = from;
+    while (start <= stop) {
+      n++;
+      const next = row(buf, start, n);
+      if (next >= 0) {
+        start = next;
+        continue;
+      }
+      let i = start;
+      while (buf[i] !== 10) i++;
+      parse(buf, start, i, n);
+      start = i + 1;
+    }
+    parser.lines = n;
+    return start;
+  };
+
+  /** Any line, from its text where needed; reports what is wrong with it. */
+  function parse(buf: Buffer, start: number, stop: number, n: number) {
+    const end = stop > start && buf[stop - 1] === 13 ? stop - 1 : stop; // CRLF
+    if (end === start || buf[start] === 35) return; // blank or # comment
+    // One pass over the bytes for the commas; a quote sends the line to the full CSV parser.
+    let a = -1;
+    let d = -1;
+    let commas = 0;
+    let quote = false;
+    for (let i = start; i < end; i++) {
+      const ch = buf[i];
+      if (ch === 44) {
+        if (commas === 0) a = i;
+        else if (commas === 3) d = i;
+        commas++;
+      } else if (ch === 34) {
+        quote = true;
+        break;
+      }
+    }
+    if (!quote) {
+      if (commas !== 4) return sink.error(n, `expected 5 fields (${CSV_HEADER}), got ${commas + 1}`);
+      // Fast path: five plain fields read from the bytes.
+      let key = byteKeys.get(buf, a + 1, d);
+      if (key === undefined) {
+        key = keyOf(buf.toString('utf8', a + 1, d));
+        byteKeys.set(buf, a + 1, d, key);
+      }
       if ('error' in key) return sink.error(n, key.error);
-      const ts = timeOf(n, tsText);
+      let ts: number | null = plainInt(buf, start, a);
+      if (ts < 0) ts = timeOf(n, buf.toString('utf8', start, a));
       if (ts === null) return;
-      const value = numberOf(n, valueText);
+      let value: number | null = plainDecimal(buf, d + 1, end);
+      if (Number.isNaN(value)) value = numberOf(n, buf.toString('utf8', d + 1, end));
       if (value === null) return;
-      add(n, ts, key, value);
-    },
+      row0[0] = ts;
+      row0[1] = value;
+      return add(n, key);
+    }
+    const f = parseCsvLine(buf.toString('utf8', start, end));
+    if (!f.ok) return sink.error(n, f.error);
+    if (f.fields.length !== 5)
+      return sink.error(n, `expected 5 fields (${CSV_HEADER}), got ${f.fields.length}`);
+    const [tsText, sensor, kind, field, valueText] = f.fields as [string, string, string, string, string];
+    const key = checkKey(sensor, kind, field);
+    if ('error' in key) return sink.error(n, key.error);
+    const ts = timeOf(n, tsText);
+    if (ts === null) return;
+    const value = numberOf(n, valueText);
+    if (value === null) return;
+    row0[0] = ts;
+    row0[1] = value;
+    add(n, key);
+  }
+
+  const parser: LineParser = {
+    lines: 0,
+    scan,
+    parse: (buf, start, stop, n) => parse(buf, start, stop, n),
     end: flush,
   };
+  return parser;
 }

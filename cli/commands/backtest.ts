@@ -191,6 +191,9 @@ export const backtestCommand: CliCommand = {
     const sensorIndex = new Map(config.sensors.map((s, i) => [s.id, i]));
     const sensorKind = config.sensors.map((s) => s.kind);
     const lastTs = new Float64Array(config.sensors.length).fill(Number.NaN);
+    // The first and last time read, for stats.first and .last after the run (a number stored in an
+    // object's field that also holds null is a new heap number per store).
+    const span = new Float64Array([Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
     const stats: BacktestStats = {
       site: config.id,
       sensors: config.sensors.length,
@@ -227,7 +230,7 @@ export const backtestCommand: CliCommand = {
             `${JSON.stringify({ ts: c.ts, level: c.level, previous: c.previous, reasons: c.reasons })}\n`,
           );
       }
-      if (changes.length > 0) sampleForecasts(ts);
+      sampleForecasts(ts);
     };
 
     try {
@@ -247,10 +250,11 @@ export const backtestCommand: CliCommand = {
             return skip(line, `${r.sensor} at ${r.ts} is not newer than its previous reading (${prev})`);
           lastTs[i] = r.ts;
           stats.readings++;
-          if (stats.first === null || r.ts < stats.first) stats.first = r.ts;
-          if (stats.last === null || r.ts > stats.last) stats.last = r.ts;
+          if (r.ts < (span[0] as number)) span[0] = r.ts;
+          if (r.ts > (span[1] as number)) span[1] = r.ts;
           if (packer) return packer.add(r);
-          emit(engine.push(r), r.ts);
+          const changes = engine.push(r);
+          if (changes.length > 0) emit(changes, r.ts);
           collector?.reading(r, engine);
           const slot = Math.floor(r.ts / FORECAST_SAMPLE_MS);
           if (slot !== forecastSlot) {
@@ -269,6 +273,10 @@ export const backtestCommand: CliCommand = {
       throw err;
     }
     await out.flush();
+    if (stats.readings > 0) {
+      stats.first = span[0] as number;
+      stats.last = span[1] as number;
+    }
     if (reported > MAX_ROW_REPORTS)
       console.error(`... and ${reported - MAX_ROW_REPORTS} more bad rows (${stats.skipped} skipped in all)`);
     if (packer && known) {

@@ -130,6 +130,65 @@ describe('backtest CSV reader: fast path and text path', () => {
     expect(await scanSensors(join(dir, `f${files - 1}.csv`))).toEqual(new Map([['ext-1', 'displacement']]));
   });
 
+  it('reads rows in any order (keys that do not follow the usual order), as the text path does', async () => {
+    // The reader compares a row's "sensor,kind,field" with the one that followed the previous
+    // row's last time, then by hash, and its time with the previous row's digits: shuffled keys,
+    // bad keys, a known key run into the next field, times that share leading digits, CR LF, blank
+    // and comment lines.
+    const keys = [
+      'rain-1,rain,mm',
+      'tilt-1,tilt,x',
+      'tilt-1,tilt,y',
+      'ext-1,displacement,mm',
+      'Bad Id,rain,mm',
+      'ext-1,rain,mm',
+      'rain-1,rain,m m',
+    ];
+    const row = fc
+      .tuple(
+        fc.nat(5),
+        fc.constantFrom(...keys),
+        fc.oneof(fc.double({ noNaN: true }).map(String), fc.constantFrom('1', '-2.5', '', '"3"', '4,5')),
+        fc.constantFrom('', '\r'),
+      )
+      .map(([t, key, v, cr]) => `${1311562800000 + t * 60_000},${key},${v}${cr}`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            row,
+            row,
+            row,
+            fc.constantFrom(
+              '',
+              '# note',
+              '\r',
+              // a known key run into the next field: 4 fields, not rain-1's mm
+              '1311562800000,rain-1,rain,mm;7',
+              '1311562800000,tilt-1,tilt,x-1',
+              // times whose digits start like another's
+              '131156280000,rain-1,rain,mm,1',
+              '13115628000000,rain-1,rain,mm,1',
+            ),
+          ),
+          {
+            minLength: 1,
+            maxLength: 60,
+          },
+        ),
+        async (rows) => {
+          const plain = await read(`${HEADER}\n${rows.join('\n')}\n`);
+          const quoted = await read(
+            `${HEADER}\n${rows.map((l) => (l.trim() === '' || l.startsWith('#') ? l : quoteAll(l.replaceAll('"', '').replace(/\r$/, '')) + (l.endsWith('\r') ? '\r' : ''))).join('\n')}\n`,
+          );
+          expect(plain).toEqual(quoted);
+          expect(await read(`${HEADER}\n${rows.join('\n')}\n`, true)).toEqual(plain);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
   it('reads any decimal exactly as Number does', async () => {
     await fc.assert(
       fc.asyncProperty(

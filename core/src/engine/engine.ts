@@ -92,6 +92,12 @@ export interface EngineCounters {
   future: number;
 }
 
+/**
+ * What push, tick and release return when nothing changed: one shared, frozen empty array (a new
+ * one per reading was most of a backtest's garbage). Read the returned array; do not modify it.
+ */
+const NO_CHANGES: LevelChange[] = Object.freeze([]) as unknown as LevelChange[];
+
 export interface Engine {
   push(reading: Reading): LevelChange[];
   tick(ts: number): LevelChange[];
@@ -174,7 +180,7 @@ export function createEngine(input: SiteConfig, saved?: unknown, options: Engine
     if (i !== undefined) guess = i + 1 === ids.length ? 0 : i + 1;
     return i;
   };
-  let changes: LevelChange[] = [];
+  let changes: LevelChange[] = NO_CHANGES;
 
   /** Sensors holding a reading (rare: only then is anything released; a count keeps push O(1)). */
   let heldN = s.sensors.reduce((n, r) => n + (r.held ? 1 : 0), 0);
@@ -191,6 +197,7 @@ export function createEngine(input: SiteConfig, saved?: unknown, options: Engine
   const emit = (ts: number, level: Level, extra: Reason[] = []) => {
     const trig = siteTrigger(s.sensors, corroborate, isRainRecent(ts));
     const reasons = [...extra, ...triggerReasons(s.sensors, setups, site, trig, ts)];
+    if (changes === NO_CHANGES) changes = [];
     changes.push({ ts, level, previous: s.level, reasons });
     s.level = level;
   };
@@ -408,7 +415,7 @@ export function createEngine(input: SiteConfig, saved?: unknown, options: Engine
 
   const api: Engine = {
     push(reading) {
-      changes = [];
+      changes = NO_CHANGES;
       const i = indexOf(reading.sensor);
       if (i === undefined) {
         s.unknown++;
@@ -439,7 +446,7 @@ export function createEngine(input: SiteConfig, saved?: unknown, options: Engine
       return changes;
     },
     tick(ts) {
-      changes = [];
+      changes = NO_CHANGES;
       if (Number.isFinite(ts) && (s.clock === null || ts >= s.clock)) {
         advance(ts);
         if (holds()) releaseDue();
@@ -447,7 +454,7 @@ export function createEngine(input: SiteConfig, saved?: unknown, options: Engine
       return changes;
     },
     release(ts, operator) {
-      changes = [];
+      changes = NO_CHANGES;
       if (!Number.isFinite(ts)) return changes;
       advance(Math.max(ts, s.clock ?? ts));
       if (holds()) releaseDue();

@@ -42,7 +42,10 @@ export function stepTanks(s: Tanks, hours: number, rainMm: number): void {
   const steps = Math.min(Math.ceil(hours / MAX_STEP_H), MAX_STEPS);
   const h = hours / steps;
   const r = rainMm / hours;
-  let [s1, s2, s3] = s;
+  // Read by index: destructuring an array goes through its iterator.
+  let s1 = s[0];
+  let s2 = s[1];
+  let s3 = s[2];
   for (let i = 0; i < steps; i++) {
     const q1 = A1 * Math.max(s1 - L1, 0) + A2 * Math.max(s1 - L2, 0);
     const q2 = A3 * Math.max(s2 - L3, 0);
