@@ -45,6 +45,12 @@ export interface DemoOptions {
    * storm browser test gives its page time to sign in and see the site below level 3 first.
    */
   stormLeadMs?: number;
+  /**
+   * With `story`: the sites' histories wait for this too. The storm browser test holds them until
+   * its page is watching, so that the page sees the whole story (on a loaded machine, signing in
+   * could take longer than loading the history, and the page then came up after the crossing).
+   */
+  holdHistory?: Promise<void>;
   /** With `story`: called for each notification the demo's webhook receiver accepts. */
   onNotification?: (d: WebhookBody) => void;
 }
@@ -226,7 +232,7 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
     let allUp: () => void = () => undefined;
     const historyAfter = new Promise<void>((resolve) => {
       allUp = resolve;
-    });
+    }).then(() => o.holdHistory);
     const gateways = await Promise.all(
       siteIds.map(async (site): Promise<DemoGateway> => {
         const story = stories.find((s) => s.site === site);
