@@ -9,6 +9,16 @@ storeContract('SQLite (node:sqlite, WAL)', async () => {
   return { store: openSqliteStore(`${tmp.dir}/sub/dir/readings.sqlite`), cleanup: async () => tmp.cleanup() };
 });
 
+// The same contract while writes are merged from `ingest` into `readings` all the time (a
+// generation every 3 rows), so every read meets rows in both tables.
+storeContract('SQLite, merging every 3 rows', async () => {
+  const tmp = tempDir('sg-store-');
+  return {
+    store: openSqliteStore(`${tmp.dir}/readings.sqlite`, { generationRows: 3 }),
+    cleanup: async () => tmp.cleanup(),
+  };
+});
+
 describe('SQLite store schema', () => {
   it('refuses a file with another schema version instead of writing into it', async () => {
     const tmp = tempDir('sg-store-');
@@ -26,7 +36,7 @@ describe('SQLite store schema', () => {
     tmp.cleanup();
   });
 
-  it('migrates a version 2 file (with its `latest` table) to version 3 without losing a reading', async () => {
+  it('migrates a version 2 file (with its `latest` table) to version 4 without losing a reading', async () => {
     const tmp = tempDir('sg-store-');
     const path = `${tmp.dir}/v2.sqlite`;
     const db = new DatabaseSync(path);
@@ -50,7 +60,10 @@ describe('SQLite store schema', () => {
     expect((await store.latest()).map((r) => r.ts)).toEqual([300]);
     await store.close();
     const after = new DatabaseSync(path);
-    expect(after.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
+    expect(after.prepare('PRAGMA user_version').get()).toEqual({ user_version: 4 });
+    expect(after.prepare("SELECT name FROM sqlite_master WHERE name = 'ingest'").get()).toEqual({
+      name: 'ingest',
+    });
     expect(after.prepare("SELECT name FROM sqlite_master WHERE name = 'latest'").get()).toBeUndefined();
     after.close();
     tmp.cleanup();

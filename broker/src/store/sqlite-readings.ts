@@ -28,18 +28,27 @@ export function toReading(row: Row): StoredReading {
 
 /**
  * The SQLite store's raw read (Store.readings), apart from its write path: one sensor's rows by
- * primary key (sid, ts), a page at a time. Each page is one short SELECT from the last ts read
- * (keyset), so no statement or read transaction stays open while the consumer holds a page (a
- * slow download never pins the WAL), and the rows of a page are an index range scan.
+ * key (sid, ts), a page at a time. A sensor's rows are in `readings` and, until the writer merges
+ * them, in `ingest` (sqlite-ingest.ts): each page reads up to a page from each table (from one
+ * snapshot) and merges them by ts, the `ingest` row winning a tie, so a page is the first rows of
+ * the union. Each page is short SELECTs from the last ts read (keyset), so no statement or read
+ * transaction stays open while the consumer holds a page (a slow download never pins the WAL),
+ * and the rows of a page are index range scans.
  */
 export function sqliteReadings(
   db: DatabaseSync,
   check: () => void,
+  snapshot: <T>(read: () => T) => T,
 ): (q: ReadingsQuery) => AsyncIterable<StoredReading[]> {
   const sidOf = db.prepare('SELECT sid FROM sensors WHERE site = ? AND sensor = ?');
-  const page = db.prepare(
+  const merged = db.prepare(
     `SELECT ? AS site, ? AS sensor, ts, gateway, kind, q, vals FROM readings
      WHERE sid = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?`,
+  );
+  // Per ts, the row written last (the bare columns come from the max(seq) row).
+  const recent = db.prepare(
+    `SELECT ? AS site, ? AS sensor, ts, gateway, kind, q, vals, max(seq) AS seq FROM ingest
+     WHERE sid = ? AND ts >= ? AND ts <= ? GROUP BY ts ORDER BY ts LIMIT ?`,
   );
   return (q) => ({
     async *[Symbol.asyncIterator]() {
@@ -51,12 +60,38 @@ export function sqliteReadings(
       const to = Math.trunc(q.to);
       while (from <= to) {
         check();
-        const rows = page.all(q.site, q.sensor, sid, from, to, size) as unknown as Row[];
+        const args = [q.site, q.sensor, sid, from, to, size] as const;
+        const [a, b] = snapshot(() => [merged.all(...args), recent.all(...args)]) as unknown as [
+          Row[],
+          Row[],
+        ];
+        const rows = mergeByTs(a, b, size);
         if (rows.length === 0) return;
         yield rows.map(toReading);
+        // Less than a page: both tables had fewer rows than a page from `from` on, all of them here.
         if (rows.length < size) return;
-        from = (rows[rows.length - 1] as { ts: number }).ts + 1;
+        from = (rows[rows.length - 1] as Row).ts + 1;
       }
     },
   });
+}
+
+/** The first `size` rows of two ts-sorted lists; on the same ts, `b`'s row only. */
+function mergeByTs(a: readonly Row[], b: readonly Row[], size: number): Row[] {
+  const out: Row[] = [];
+  let i = 0;
+  let j = 0;
+  while (out.length < size && (i < a.length || j < b.length)) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x.ts < y.ts)) {
+      out.push(x as Row);
+      i++;
+    } else {
+      if (x !== undefined && x.ts === y.ts) i++;
+      out.push(y);
+      j++;
+    }
+  }
+  return out;
 }

@@ -2,6 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { BrokerError } from '../errors.ts';
 import { ensurePrivateFile } from '../files.ts';
 import { type EncodedBatch, encodeBatch, forEachEncoded } from './sqlite-batch.ts';
+import { GENERATION_ROWS, ingestMerger } from './sqlite-ingest.ts';
 import { type Row, sqliteReadings, toReading } from './sqlite-readings.ts';
 import { type Bucket, bucketStep, type RangeQuery, type Store } from './types.ts';
 
@@ -11,18 +12,32 @@ export interface SqliteStoreOptions {
    * `normal`: survives a crash of the process (kill -9) but a power cut may lose the last commits.
    */
   synchronous?: 'full' | 'normal';
+  /** Rows of `ingest` that start a merge generation (sqlite-ingest.ts); small in tests. */
+  generationRows?: number;
+  /** Called with the first error of a run of failed merge slices (the writes still commit). */
+  onMergeError?: (err: Error) => void;
 }
 
 /**
- * Schema version 3 (docs/storage.md#sqlite). Sensors get a small integer id, so the readings'
+ * The order of `latest` (ORDER BY site, sensor): SQLite's BINARY collation compares UTF-8 bytes,
+ * which is code-unit order for the contract's ids (ASCII).
+ */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Schema version 4 (docs/storage.md#sqlite). Sensors get a small integer id, so the readings'
  * primary key is (sid, ts): integer keys insert about a third faster than (site, sensor, ts) as
  * text, which matters at 50,000 readings/s. The key makes writes idempotent and a range query an
  * index range scan. "Latest reading per sensor" is one descent of that key per sensor (max(ts) of
  * a key prefix); version 2 kept it in a `latest` table upserted in every batch, which cost the
  * writer thread about a sixth of its time (docs/broker.md#performance) for a read the control
- * center makes at start. A version 2 file is migrated by dropping that table.
+ * center makes at start. Version 4 adds `ingest`, where writes land before they are merged into
+ * `readings` in large sorted slices (sqlite-ingest.ts); every read looks at both. Versions 2 and 3
+ * are migrated (drop `latest`, add `ingest`): same readings.
  */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 /** Page cache per connection (KiB) and WAL pages between automatic checkpoints: see openSqliteStore. */
 const CACHE_KIB = 65_536;
 const CHECKPOINT_PAGES = 10_000;
@@ -35,6 +50,11 @@ CREATE TABLE IF NOT EXISTS readings (
   gateway TEXT NOT NULL, kind TEXT NOT NULL, q TEXT, vals TEXT NOT NULL,
   PRIMARY KEY (sid, ts)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ingest (
+  seq INTEGER PRIMARY KEY, sid INTEGER NOT NULL, ts INTEGER NOT NULL,
+  gateway TEXT NOT NULL, kind TEXT NOT NULL, q TEXT, vals TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ingest_key ON ingest (sid, ts);
 `;
 
 function checkVersion(db: DatabaseSync): void {
@@ -42,9 +62,10 @@ function checkVersion(db: DatabaseSync): void {
   const hasReadings = db
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'")
     .get();
-  if (hasReadings && version === 2) {
-    // Version 3 only drops the `latest` table (now read from `readings` by key): same data.
-    db.exec('BEGIN IMMEDIATE; DROP TABLE IF EXISTS latest; PRAGMA user_version = 3; COMMIT');
+  if (hasReadings && (version === 2 || version === 3)) {
+    // Version 3 dropped the `latest` table (now read from `readings` by key); version 4 adds
+    // `ingest` (SCHEMA, created right after this): same readings.
+    db.exec(`BEGIN IMMEDIATE; DROP TABLE IF EXISTS latest; PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT`);
     return;
   }
   if (hasReadings && version !== SCHEMA_VERSION) {
@@ -90,12 +111,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 
   const findSid = db.prepare('SELECT sid FROM sensors WHERE site = ? AND sensor = ?');
   const addSensor = db.prepare('INSERT INTO sensors (site, sensor) VALUES (?, ?) RETURNING sid');
-  // Last write wins on a duplicate key, like InfluxDB's (measurement, tags, ts) overwrite.
-  const insert = db.prepare(
-    `INSERT INTO readings (sid, ts, gateway, kind, q, vals) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (sid, ts) DO UPDATE SET gateway = excluded.gateway, kind = excluded.kind,
-       q = excluded.q, vals = excluded.vals`,
-  );
+  // Writes land in `ingest`; the merge into `readings` keeps the last write of a key, like
+  // InfluxDB's (measurement, tags, ts) overwrite (sqlite-ingest.ts).
+  const insert = db.prepare('INSERT INTO ingest (sid, ts, gateway, kind, q, vals) VALUES (?, ?, ?, ?, ?, ?)');
+  const merger = ingestMerger(db, { generationRows: options.generationRows ?? GENERATION_ROWS });
   // Per sensor, max(ts) under the key prefix sid is one B-tree descent, and the row one more.
   const latestFrom = (where: string) =>
     db.prepare(
@@ -107,15 +126,39 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     );
   const latestAll = latestFrom('');
   const latestSite = latestFrom('WHERE s.site = ?');
-  const countAll = db.prepare('SELECT count(*) AS n FROM readings');
-  const countSite = db.prepare(
-    'SELECT count(*) AS n FROM readings WHERE sid IN (SELECT sid FROM sensors WHERE site = ?)',
-  );
+  // The same from `ingest`: per sensor, its newest row there (the last written on a tie).
+  const ingestLatestFrom = (where: string) =>
+    db.prepare(
+      `SELECT s.site AS site, s.sensor AS sensor, i.ts AS ts, i.gateway AS gateway, i.kind AS kind,
+              i.q AS q, i.vals AS vals
+       FROM sensors s JOIN ingest i
+         ON i.seq = (SELECT m.seq FROM ingest m WHERE m.sid = s.sid ORDER BY m.ts DESC, m.seq DESC LIMIT 1)
+       ${where}`,
+    );
+  const ingestLatestAll = ingestLatestFrom('');
+  const ingestLatestSite = ingestLatestFrom('WHERE s.site = ?');
+  // Keys in `readings`, plus keys only in `ingest` (each once).
+  const countFrom = (sids: string) =>
+    db.prepare(
+      `SELECT (SELECT count(*) FROM readings WHERE ${sids})
+            + (SELECT count(*) FROM (SELECT sid, ts FROM ingest WHERE ${sids} GROUP BY sid, ts) k
+               WHERE NOT EXISTS (SELECT 1 FROM readings r WHERE r.sid = k.sid AND r.ts = k.ts)) AS n`,
+    );
+  const countAll = countFrom('true');
+  const countSite = countFrom('sid IN (SELECT sid FROM sensors WHERE site = :site)');
+  // One sensor's rows in [from, to] from both tables (an `ingest` row wins), then the buckets.
   const rangeStmt = db.prepare(
-    `SELECT (r.ts - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS b, j.key AS field, min(j.value) AS mn,
-            max(j.value) AS mx, avg(j.value) AS av, count(*) AS n
-     FROM readings r, json_each(r.vals) j
-     WHERE r.sid = ? AND r.ts BETWEEN ? AND ?
+    `WITH rows(ts, vals) AS (
+       SELECT r.ts, r.vals FROM readings r
+       WHERE r.sid = :sid AND r.ts BETWEEN :from AND :to
+         AND NOT EXISTS (SELECT 1 FROM ingest i WHERE i.sid = :sid AND i.ts = r.ts)
+       UNION ALL
+       SELECT ts, vals FROM (
+         SELECT ts, vals, max(seq) FROM ingest WHERE sid = :sid AND ts BETWEEN :from AND :to GROUP BY ts)
+     )
+     SELECT (rows.ts - CAST(:from AS INTEGER)) / CAST(:step AS INTEGER) AS b, j.key AS field,
+            min(j.value) AS mn, max(j.value) AS mx, avg(j.value) AS av, count(*) AS n
+     FROM rows, json_each(rows.vals) j
      GROUP BY b, field ORDER BY b`,
   );
   // site -> sensor -> sid; sensors are never deleted, so the cache cannot go stale. Two levels
@@ -160,6 +203,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         const sid = sensors.get(r.sensor) ?? (sidOf(r.site, r.sensor, true) as number);
         insert.run(sid, r.ts, r.gateway, r.kind, r.q, r.vals);
       });
+      merger.appended(b.n);
+      mergeSlice(b.n);
       db.exec('COMMIT');
     } catch (err) {
       db.exec('ROLLBACK');
@@ -168,6 +213,35 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       throw new BrokerError('SG_ERR_STORE_WRITE', `SQLite write failed: ${(err as Error).message}`, {
         cause: err,
       });
+    }
+  }
+
+  /**
+   * One merge slice inside the write's transaction, under a savepoint: if it fails (disk full), it
+   * alone is undone and the write still commits; the next write tries again. Its merged rows stay
+   * readable in `ingest` meanwhile.
+   */
+  let mergeFailures = 0;
+  function mergeSlice(rows: number): void {
+    db.exec('SAVEPOINT merge');
+    try {
+      merger.slice(rows);
+      db.exec('RELEASE merge');
+      mergeFailures = 0;
+    } catch (err) {
+      db.exec('ROLLBACK TO merge');
+      db.exec('RELEASE merge');
+      if (mergeFailures++ === 0) options.onMergeError?.(err as Error);
+    }
+  }
+
+  /** Runs `read` in one read transaction: both tables from one snapshot (a merge moves rows). */
+  function snapshot<T>(read: () => T): T {
+    db.exec('BEGIN');
+    try {
+      return read();
+    } finally {
+      db.exec('COMMIT');
     }
   }
 
@@ -182,17 +256,30 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
     async latest(filter) {
       check();
-      const rows = (filter?.site === undefined
-        ? latestAll.all()
-        : latestSite.all(filter.site)) as unknown as Row[];
-      return rows.map(toReading);
+      const [merged, recent] = snapshot(() =>
+        filter?.site === undefined
+          ? [latestAll.all(), ingestLatestAll.all()]
+          : [latestSite.all(filter.site), ingestLatestSite.all(filter.site)],
+      ) as unknown as [Row[], Row[]];
+      if (recent.length === 0) return merged.map(toReading);
+      // Per sensor the newer of the two; on the same ts the `ingest` row (written last).
+      const bySensor = new Map<string, Row>();
+      for (const r of merged) bySensor.set(`${r.site}\u0000${r.sensor}`, r);
+      for (const r of recent) {
+        const key = `${r.site}\u0000${r.sensor}`;
+        const old = bySensor.get(key);
+        if (old === undefined || r.ts >= old.ts) bySensor.set(key, r);
+      }
+      return [...bySensor.values()]
+        .sort((a, b) => (a.site === b.site ? cmp(a.sensor, b.sensor) : cmp(a.site, b.site)))
+        .map(toReading);
     },
     async range(q: RangeQuery) {
       check();
       const sid = sidOf(q.site, q.sensor, false);
       if (sid === undefined) return [];
       const step = bucketStep(q);
-      const rows = rangeStmt.all(q.from, step, sid, q.from, q.to) as unknown as {
+      const rows = rangeStmt.all({ sid, from: q.from, to: q.to, step }) as unknown as {
         b: number;
         field: string;
         mn: number;
@@ -213,10 +300,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       }
       return buckets;
     },
-    readings: sqliteReadings(db, check),
+    readings: sqliteReadings(db, check, snapshot),
     async count(filter) {
       check();
-      const row = (filter?.site === undefined ? countAll.get() : countSite.get(filter.site)) as { n: number };
+      const row = (filter?.site === undefined ? countAll.get() : countSite.get({ site: filter.site })) as {
+        n: number;
+      };
       return row.n;
     },
     async close() {
