@@ -5,9 +5,9 @@ import { openSqliteStore, type StoredReading } from '../src/index.ts';
 import { tempDir } from './helpers.ts';
 
 /**
- * The SQLite store's two tables (broker/src/store/sqlite-ingest.ts): writes land in `ingest` and
- * are merged into `readings` a generation at a time, a range of sensors per write. Whatever the
- * state of that merge, every read must give what one table holding the last write of each key
+ * The SQLite store's two levels (broker/src/store/sqlite-ingest.ts): writes land in 64 ingest
+ * partitions (sid % 64) and each write merges the next partition in turn into `readings`. Whatever
+ * the state of that merge, every read must give what one table holding the last write of each key
  * would: checked against a Map after every write, for random writes with repeated keys.
  */
 const T0 = Date.UTC(2026, 10, 29, 0, 0, 0);
@@ -47,12 +47,16 @@ const arbWrite = fc.array(
 describe('SQLite store: ingest and merge', () => {
   it('reads the last write of every key, whatever the merge has done (random writes, repeated keys)', async () => {
     await fc.assert(
+      // Sensor ids 1-8 are partitions 1-8, merged by writes 2-9 (and 66-73): up to 24 writes give
+      // rows in both levels, of every age, with keys written again after their merge.
       fc.asyncProperty(
-        fc.array(arbWrite, { minLength: 1, maxLength: 12 }),
-        fc.integer({ min: 1, max: 8 }),
-        async (writes, gen) => {
+        fc.array(arbWrite, { minLength: 1, maxLength: 24 }),
+        fc.integer({ min: 0, max: 63 }),
+        async (writes, skip) => {
           const tmp = tempDir('sg-ingest-');
-          const store = openSqliteStore(`${tmp.dir}/r.sqlite`, { generationRows: gen });
+          const store = openSqliteStore(`${tmp.dir}/r.sqlite`);
+          // Writes of another site move the merge's turn by `skip` partitions first.
+          for (let i = 0; i < skip; i++) await store.write([reading('s9', 'z', T0 + i, 1)]);
           const written: StoredReading[] = [];
           try {
             for (const w of writes) {
@@ -60,13 +64,14 @@ describe('SQLite store: ingest and merge', () => {
               await store.write(batch);
               written.push(...batch);
               const m = model(written);
-              expect(await store.count()).toBe(m.all.length);
+              expect(await store.count()).toBe(m.all.length + skip);
               expect(await store.count({ site: 's1' })).toBe(m.all.filter((r) => r.site === 's1').length);
               // Latest per (site, sensor), in (site, sensor) order.
               const latest = new Map<string, StoredReading>();
               for (const r of [...m.all].sort((a, b) => a.ts - b.ts)) latest.set(`${r.site}/${r.sensor}`, r);
               const want = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, r]) => r);
-              expect(await store.latest()).toEqual(want);
+              expect((await store.latest()).filter((r) => r.site !== 's9')).toEqual(want);
+              expect(await store.latest({ site: 's2' })).toEqual(want.filter((r) => r.site === 's2'));
               for (const site of ['s1', 's2'])
                 for (const sensor of ['a', 'b', 'c', 'd']) {
                   const rows: StoredReading[] = [];
@@ -103,52 +108,55 @@ describe('SQLite store: ingest and merge', () => {
     );
   });
 
-  it('moves every row to `readings` in generations, one range of sensors per write', async () => {
+  it('merges one partition per write: every row is in `readings` within 64 writes', async () => {
     const tmp = tempDir('sg-ingest-');
     const path = `${tmp.dir}/r.sqlite`;
-    const store = openSqliteStore(path, { generationRows: 10_000 });
+    const store = openSqliteStore(path);
     const look = new DatabaseSync(path, { readOnly: true });
-    const rows = (table: string) =>
-      (look.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    // 500 sensors, one reading each per write: the store's worst case before version 4.
+    const n = (sql: string) => (look.prepare(sql).get() as { n: number }).n;
+    const inPartitions = () => {
+      let sum = 0;
+      for (let p = 0; p < 64; p++) sum += n(`SELECT count(*) AS n FROM ingest_${String(p).padStart(2, '0')}`);
+      return sum;
+    };
+    // 500 sensors (sids 1-500), one reading each per write: the store's worst case before version 4.
     const write = (i: number) =>
       store.write(Array.from({ length: 500 }, (_, s) => reading('s1', `t${s}`, T0 + i * 1000, i)));
-    for (let i = 0; i < 19; i++) await write(i);
-    expect(rows('readings')).toBe(0);
-    // 10,000 rows waiting after this write: it starts a generation and merges its first range only
-    // (2,000 rows: 100 sensors with all their 20 readings).
-    await write(19);
-    expect(rows('readings')).toBe(2000);
-    expect(rows('ingest')).toBe(10_000);
-    // Each later write merges the next range; once all of the generation is in, it leaves `ingest`.
-    for (let i = 20; i < 23; i++) await write(i);
-    expect(rows('readings')).toBe(8000);
-    await write(23);
-    expect(rows('readings')).toBe(10_000);
-    expect(rows('ingest')).toBe(4 * 500);
-    for (let i = 24; i < 30; i++) await write(i);
-    expect(rows('readings')).toBe(10_000);
-    expect(rows('ingest')).toBe(10 * 500);
-    expect(await store.count()).toBe(15_000);
+    await write(0);
+    // The first write merged partition 0: sids 64, 128, ..., 448 (7 sensors).
+    expect(n('SELECT count(*) AS n FROM readings')).toBe(7);
+    expect(n('SELECT count(*) AS n FROM ingest_00')).toBe(0);
+    expect(inPartitions()).toBe(493);
+    for (let i = 1; i < 64; i++) await write(i);
+    // Each partition was merged once, by write p, with the p + 1 readings of its sensors then.
+    let merged = 0;
+    for (let p = 0; p < 64; p++) merged += (p + 1) * (p === 0 ? 7 : p <= 500 % 64 ? 8 : 7);
+    expect(n('SELECT count(*) AS n FROM readings')).toBe(merged);
+    expect(inPartitions()).toBe(64 * 500 - merged);
+    // A row waits at most 64 writes: after 64 more, none of the first 64 writes is left there.
+    for (let i = 64; i < 128; i++) await write(i);
+    expect(n(`SELECT count(*) AS n FROM readings WHERE ts < ${T0 + 64_000}`)).toBe(64 * 500);
+    expect(await store.count()).toBe(128 * 500);
     await store.close();
     look.close();
     tmp.cleanup();
   });
 
-  it('keeps rows waiting in `ingest` across a restart and merges them later', async () => {
+  it('keeps rows in the partitions across a restart and merges them on their turn', async () => {
     const tmp = tempDir('sg-ingest-');
     const path = `${tmp.dir}/r.sqlite`;
-    let store = openSqliteStore(path, { generationRows: 50 });
+    let store = openSqliteStore(path);
     await store.write(Array.from({ length: 40 }, (_, i) => reading('s1', `t${i % 4}`, T0 + i, i)));
     await store.close();
-    store = openSqliteStore(path, { generationRows: 50 });
+    store = openSqliteStore(path);
     expect(await store.count()).toBe(40);
-    // 40 left over + 20 new: a generation starts with this write.
-    await store.write(Array.from({ length: 20 }, (_, i) => reading('s1', `t${i % 4}`, T0 + 40 + i, i)));
+    expect((await store.latest()).map((r) => r.ts)).toEqual([T0 + 36, T0 + 37, T0 + 38, T0 + 39]);
+    // The four sensors are partitions 1-4: merged by this process's writes 2-5.
+    for (let i = 0; i < 5; i++) await store.write([reading('s2', 'x', T0 + i, i)]);
     const look = new DatabaseSync(path, { readOnly: true });
-    expect((look.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n).toBeGreaterThan(0);
+    expect((look.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n).toBe(40);
     look.close();
-    expect(await store.count()).toBe(60);
+    expect(await store.count()).toBe(45);
     await store.close();
     tmp.cleanup();
   });
@@ -157,7 +165,7 @@ describe('SQLite store: ingest and merge', () => {
     const tmp = tempDir('sg-ingest-');
     const path = `${tmp.dir}/r.sqlite`;
     const errors: string[] = [];
-    const store = openSqliteStore(path, { generationRows: 5, onMergeError: (e) => errors.push(e.message) });
+    const store = openSqliteStore(path, { mergesPerWrite: 64, onMergeError: (e) => errors.push(e.message) });
     // Another connection makes every insert into `readings` fail.
     const admin = new DatabaseSync(path);
     admin.exec(

@@ -1,3 +1,4 @@
+import { DatabaseSync } from 'node:sqlite';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore, type StoredReading } from '../src/index.ts';
@@ -47,6 +48,35 @@ describe('SQLite store with a writer thread', () => {
     // A value JSON cannot encode: the store refuses the reading, not the database.
     const bad = { site: 's1', gateway: 'g1', sensor: 't1', kind: 'tilt' as const, ts: 1, values: { x: 10n } };
     await expect(store.write([bad as never])).rejects.toMatchObject({ code: 'SG_ERR_STORE_REJECTED' });
+    await store.close();
+    tmp.cleanup();
+  });
+
+  it('reports a failed merge from the writer thread (the write itself commits)', async () => {
+    const tmp = tempDir('sg-store-thread-');
+    const path = `${tmp.dir}/readings.sqlite`;
+    const errors: string[] = [];
+    const store = openThreadedSqliteStore(path, {
+      mergesPerWrite: 64,
+      onMergeError: (e) => errors.push(e.message),
+    });
+    const reading = (ts: number) => ({
+      site: 's1',
+      gateway: 'g1',
+      sensor: 't1',
+      kind: 'tilt' as const,
+      ts,
+      values: { x: ts },
+    });
+    await store.write([reading(1)]);
+    const admin = new DatabaseSync(path);
+    admin.exec(
+      "CREATE TRIGGER no_merge BEFORE INSERT ON readings BEGIN SELECT RAISE(ABORT, 'merge refused'); END",
+    );
+    await store.write([reading(2)]);
+    await expect.poll(() => errors).toEqual([expect.stringContaining('merge refused')]);
+    expect(await store.count()).toBe(2);
+    admin.close();
     await store.close();
     tmp.cleanup();
   });

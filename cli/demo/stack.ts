@@ -145,7 +145,10 @@ export async function startDemoStack(o: DemoOptions): Promise<DemoStack> {
   const dbPath = join(dataDir, 'readings.sqlite');
   const metrics = new Registry();
   const registryPath = join(dataDir, 'registry.sqlite');
-  const store = openSqliteStore(dbPath);
+  const store = openSqliteStore(dbPath, {
+    onMergeError: (err) =>
+      o.logger.error({ err: err.message }, 'SQLite store: merging recent readings failed; will retry'),
+  });
   const registry = openDeviceRegistry(registryPath);
   const closers: Array<() => Promise<void>> = [async () => store.close(), async () => registry.close()];
   const closeAll = async () => {

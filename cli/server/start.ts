@@ -40,7 +40,11 @@ async function openStore(config: ServerConfig, logger: Logger): Promise<Store> {
   switch (s.type) {
     case 'sqlite':
       // Writes in their own thread, so that fsyncs do not stall the broker (store/sqlite-thread.ts).
-      return openThreadedSqliteStore(s.path ?? join(config.data_dir, 'readings.sqlite'));
+      return openThreadedSqliteStore(s.path ?? join(config.data_dir, 'readings.sqlite'), {
+        // Readings stay stored and readable; only their move into the main table waits.
+        onMergeError: (err) =>
+          logger.error({ err: err.message }, 'SQLite store: merging recent readings failed; will retry'),
+      });
     case 'influxdb1':
       return openInflux1Store({
         url: s.url,

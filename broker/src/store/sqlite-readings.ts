@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { Quality, SensorKind } from '@slopeguard/core';
+import { partitionOf, perPartition } from './sqlite-ingest.ts';
 import { type ReadingsQuery, readingsPage, type StoredReading } from './types.ts';
 
 /** A row of `readings` joined with its sensor's (site, sensor), as the store's reads select it. */
@@ -29,9 +30,9 @@ export function toReading(row: Row): StoredReading {
 /**
  * The SQLite store's raw read (Store.readings), apart from its write path: one sensor's rows by
  * key (sid, ts), a page at a time. A sensor's rows are in `readings` and, until the writer merges
- * them, in `ingest` (sqlite-ingest.ts): each page reads up to a page from each table (from one
- * snapshot) and merges them by ts, the `ingest` row winning a tie, so a page is the first rows of
- * the union. Each page is short SELECTs from the last ts read (keyset), so no statement or read
+ * them, in its ingest partition (sqlite-ingest.ts): each page reads up to a page from each table
+ * (from one snapshot) and merges them by ts, the partition's row winning a tie, so a page is the
+ * first rows of the union. Each page is short SELECTs from the last ts read (keyset), so no statement or read
  * transaction stays open while the consumer holds a page (a slow download never pins the WAL),
  * and the rows of a page are index range scans.
  */
@@ -45,10 +46,12 @@ export function sqliteReadings(
     `SELECT ? AS site, ? AS sensor, ts, gateway, kind, q, vals FROM readings
      WHERE sid = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?`,
   );
-  // Per ts, the row written last (the bare columns come from the max(seq) row).
-  const recent = db.prepare(
-    `SELECT ? AS site, ? AS sensor, ts, gateway, kind, q, vals, max(seq) AS seq FROM ingest
-     WHERE sid = ? AND ts >= ? AND ts <= ? GROUP BY ts ORDER BY ts LIMIT ?`,
+  // From the sensor's ingest partition, per ts the row written last (the bare columns come from
+  // the max(seq) row).
+  const recent = perPartition(
+    db,
+    (t) => `SELECT ? AS site, ? AS sensor, ts, gateway, kind, q, vals, max(seq) AS seq FROM ${t}
+            WHERE sid = ? AND ts >= ? AND ts <= ? GROUP BY ts ORDER BY ts LIMIT ?`,
   );
   return (q) => ({
     async *[Symbol.asyncIterator]() {
@@ -61,10 +64,10 @@ export function sqliteReadings(
       while (from <= to) {
         check();
         const args = [q.site, q.sensor, sid, from, to, size] as const;
-        const [a, b] = snapshot(() => [merged.all(...args), recent.all(...args)]) as unknown as [
-          Row[],
-          Row[],
-        ];
+        const [a, b] = snapshot(() => [
+          merged.all(...args),
+          recent(partitionOf(sid)).all(...args),
+        ]) as unknown as [Row[], Row[]];
         const rows = mergeByTs(a, b, size);
         if (rows.length === 0) return;
         yield rows.map(toReading);

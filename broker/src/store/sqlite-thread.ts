@@ -6,8 +6,12 @@ import type { Store } from './types.ts';
 
 /** Main thread -> writer: a batch to commit (encoded, sqlite-batch.ts), or the end. */
 export type ToWriter = { id: number; batch: EncodedBatch } | { close: true };
-/** Writer -> main thread: the batch is committed (or why not). */
-export type FromWriter = { id: number; error?: { code: BrokerErrorCode; message: string } };
+/** Writer -> main thread: the batch is committed (or why not), or a merge failed (sqlite-ingest.ts). */
+export type FromWriter =
+  | { id: number; error?: { code: BrokerErrorCode; message: string } }
+  | { mergeError: string };
+/** What the writer thread is opened with: the options that cross a thread (no callbacks). */
+export type WriterOptions = Omit<SqliteStoreOptions, 'onMergeError'>;
 
 /**
  * The SQLite store with its writes in a worker thread (docs/storage.md#sqlite).
@@ -30,7 +34,8 @@ export type FromWriter = { id: number; error?: { code: BrokerErrorCode; message:
  */
 export function openThreadedSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   // Opening here first creates the file and schema (and refuses an old schema) synchronously.
-  const reader = openSqliteStore(path, options);
+  const { onMergeError, ...writerOptions } = options;
+  const reader = openSqliteStore(path, writerOptions);
   const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   let nextId = 1;
   let worker: Worker | undefined;
@@ -45,8 +50,14 @@ export function openThreadedSqliteStore(path: string, options: SqliteStoreOption
 
   function writer(): Worker {
     if (worker) return worker;
-    const w = new Worker(new URL('./sqlite-writer.ts', import.meta.url), { workerData: { path, options } });
+    const w = new Worker(new URL('./sqlite-writer.ts', import.meta.url), {
+      workerData: { path, options: writerOptions satisfies WriterOptions },
+    });
     w.on('message', (m: FromWriter) => {
+      if ('mergeError' in m) {
+        onMergeError?.(new Error(m.mergeError));
+        return;
+      }
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);

@@ -3,12 +3,16 @@
  * one batch at a time in the order they were posted.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
-import type { FromWriter, ToWriter } from './sqlite-thread.ts';
+import type { BrokerErrorCode } from '../errors.ts';
+import { openSqliteStore } from './sqlite.ts';
+import type { FromWriter, ToWriter, WriterOptions } from './sqlite-thread.ts';
 
-const { path, options } = workerData as { path: string; options: SqliteStoreOptions };
-const store = openSqliteStore(path, options);
+const { path, options } = workerData as { path: string; options: WriterOptions };
 const port = parentPort;
+const store = openSqliteStore(path, {
+  ...options,
+  onMergeError: (err) => port?.postMessage({ mergeError: err.message } satisfies FromWriter),
+});
 
 port?.on('message', (m: ToWriter) => {
   if ('close' in m) {
@@ -23,7 +27,7 @@ port?.on('message', (m: ToWriter) => {
     port.postMessage({
       id: m.id,
       error: {
-        code: (err.code ?? 'SG_ERR_STORE_WRITE') as NonNullable<FromWriter['error']>['code'],
+        code: (err.code ?? 'SG_ERR_STORE_WRITE') as BrokerErrorCode,
         message: err.message ?? String(err),
       },
     } satisfies FromWriter);

@@ -2,7 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { BrokerError } from '../errors.ts';
 import { ensurePrivateFile } from '../files.ts';
 import { type EncodedBatch, encodeBatch, forEachEncoded } from './sqlite-batch.ts';
-import { GENERATION_ROWS, ingestMerger } from './sqlite-ingest.ts';
+import { ingestSchema, ingestWriter, PARTITIONS, partitionOf, perPartition } from './sqlite-ingest.ts';
 import { type Row, sqliteReadings, toReading } from './sqlite-readings.ts';
 import { type Bucket, bucketStep, type RangeQuery, type Store } from './types.ts';
 
@@ -12,8 +12,8 @@ export interface SqliteStoreOptions {
    * `normal`: survives a crash of the process (kill -9) but a power cut may lose the last commits.
    */
   synchronous?: 'full' | 'normal';
-  /** Rows of `ingest` that start a merge generation (sqlite-ingest.ts); small in tests. */
-  generationRows?: number;
+  /** Ingest partitions merged into `readings` per write (default 1; tests: 64, every one). */
+  mergesPerWrite?: number;
   /** Called with the first error of a run of failed merge slices (the writes still commit). */
   onMergeError?: (err: Error) => void;
 }
@@ -33,9 +33,9 @@ function cmp(a: string, b: string): number {
  * index range scan. "Latest reading per sensor" is one descent of that key per sensor (max(ts) of
  * a key prefix); version 2 kept it in a `latest` table upserted in every batch, which cost the
  * writer thread about a sixth of its time (docs/broker.md#performance) for a read the control
- * center makes at start. Version 4 adds `ingest`, where writes land before they are merged into
- * `readings` in large sorted slices (sqlite-ingest.ts); every read looks at both. Versions 2 and 3
- * are migrated (drop `latest`, add `ingest`): same readings.
+ * center makes at start. Version 4 adds the `ingest_NN` partitions, where writes land before they
+ * are merged into `readings` in large sorted runs (sqlite-ingest.ts); every read looks at both.
+ * Versions 2 and 3 are migrated (drop `latest`, add the partitions): same readings.
  */
 const SCHEMA_VERSION = 4;
 /** Page cache per connection (KiB) and WAL pages between automatic checkpoints: see openSqliteStore. */
@@ -50,12 +50,7 @@ CREATE TABLE IF NOT EXISTS readings (
   gateway TEXT NOT NULL, kind TEXT NOT NULL, q TEXT, vals TEXT NOT NULL,
   PRIMARY KEY (sid, ts)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ingest (
-  seq INTEGER PRIMARY KEY, sid INTEGER NOT NULL, ts INTEGER NOT NULL,
-  gateway TEXT NOT NULL, kind TEXT NOT NULL, q TEXT, vals TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ingest_key ON ingest (sid, ts);
-`;
+${ingestSchema()}`;
 
 function checkVersion(db: DatabaseSync): void {
   const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
@@ -63,8 +58,8 @@ function checkVersion(db: DatabaseSync): void {
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'")
     .get();
   if (hasReadings && (version === 2 || version === 3)) {
-    // Version 3 dropped the `latest` table (now read from `readings` by key); version 4 adds
-    // `ingest` (SCHEMA, created right after this): same readings.
+    // Version 3 dropped the `latest` table (now read from `readings` by key); version 4 adds the
+    // ingest partitions (SCHEMA, created right after this): same readings.
     db.exec(`BEGIN IMMEDIATE; DROP TABLE IF EXISTS latest; PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT`);
     return;
   }
@@ -111,10 +106,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 
   const findSid = db.prepare('SELECT sid FROM sensors WHERE site = ? AND sensor = ?');
   const addSensor = db.prepare('INSERT INTO sensors (site, sensor) VALUES (?, ?) RETURNING sid');
-  // Writes land in `ingest`; the merge into `readings` keeps the last write of a key, like
-  // InfluxDB's (measurement, tags, ts) overwrite (sqlite-ingest.ts).
-  const insert = db.prepare('INSERT INTO ingest (sid, ts, gateway, kind, q, vals) VALUES (?, ?, ?, ?, ?, ?)');
-  const merger = ingestMerger(db, { generationRows: options.generationRows ?? GENERATION_ROWS });
+  // Writes land in the ingest partitions; the merge into `readings` keeps the last write of a key,
+  // like InfluxDB's (measurement, tags, ts) overwrite (sqlite-ingest.ts).
+  const ingest = ingestWriter(db);
+  const mergesPerWrite = Math.max(1, Math.min(PARTITIONS, options.mergesPerWrite ?? 1));
   // Per sensor, max(ts) under the key prefix sid is one B-tree descent, and the row one more.
   const latestFrom = (where: string) =>
     db.prepare(
@@ -126,40 +121,45 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     );
   const latestAll = latestFrom('');
   const latestSite = latestFrom('WHERE s.site = ?');
-  // The same from `ingest`: per sensor, its newest row there (the last written on a tie).
-  const ingestLatestFrom = (where: string) =>
-    db.prepare(
-      `SELECT s.site AS site, s.sensor AS sensor, i.ts AS ts, i.gateway AS gateway, i.kind AS kind,
-              i.q AS q, i.vals AS vals
-       FROM sensors s JOIN ingest i
-         ON i.seq = (SELECT m.seq FROM ingest m WHERE m.sid = s.sid ORDER BY m.ts DESC, m.seq DESC LIMIT 1)
-       ${where}`,
+  // Every row of a partition (at most its share of the last 64 writes), with its sensor's names.
+  const recentFrom = (where: string) =>
+    perPartition(
+      db,
+      (t) => `SELECT s.site AS site, s.sensor AS sensor, i.ts AS ts, i.gateway AS gateway, i.kind AS kind,
+                     i.q AS q, i.vals AS vals, i.seq AS seq
+              FROM ${t} i JOIN sensors s ON s.sid = i.sid ${where}`,
     );
-  const ingestLatestAll = ingestLatestFrom('');
-  const ingestLatestSite = ingestLatestFrom('WHERE s.site = ?');
-  // Keys in `readings`, plus keys only in `ingest` (each once).
-  const countFrom = (sids: string) =>
-    db.prepare(
-      `SELECT (SELECT count(*) FROM readings WHERE ${sids})
-            + (SELECT count(*) FROM (SELECT sid, ts FROM ingest WHERE ${sids} GROUP BY sid, ts) k
-               WHERE NOT EXISTS (SELECT 1 FROM readings r WHERE r.sid = k.sid AND r.ts = k.ts)) AS n`,
-    );
+  const recentAll = recentFrom('');
+  const recentSite = recentFrom('WHERE s.site = ?');
+  // Keys in `readings`, plus, per partition, keys only there (each once).
+  const countFrom = (sids: string) => ({
+    merged: db.prepare(`SELECT count(*) AS n FROM readings WHERE ${sids}`),
+    recent: perPartition(
+      db,
+      (t) => `SELECT count(*) AS n FROM (SELECT sid, ts FROM ${t} WHERE ${sids} GROUP BY sid, ts) k
+              WHERE NOT EXISTS (SELECT 1 FROM readings r WHERE r.sid = k.sid AND r.ts = k.ts)`,
+    ),
+  });
   const countAll = countFrom('true');
-  const countSite = countFrom('sid IN (SELECT sid FROM sensors WHERE site = :site)');
-  // One sensor's rows in [from, to] from both tables (an `ingest` row wins), then the buckets.
-  const rangeStmt = db.prepare(
-    `WITH rows(ts, vals) AS (
-       SELECT r.ts, r.vals FROM readings r
-       WHERE r.sid = :sid AND r.ts BETWEEN :from AND :to
-         AND NOT EXISTS (SELECT 1 FROM ingest i WHERE i.sid = :sid AND i.ts = r.ts)
-       UNION ALL
-       SELECT ts, vals FROM (
-         SELECT ts, vals, max(seq) FROM ingest WHERE sid = :sid AND ts BETWEEN :from AND :to GROUP BY ts)
-     )
-     SELECT (rows.ts - CAST(:from AS INTEGER)) / CAST(:step AS INTEGER) AS b, j.key AS field,
-            min(j.value) AS mn, max(j.value) AS mx, avg(j.value) AS av, count(*) AS n
-     FROM rows, json_each(rows.vals) j
-     GROUP BY b, field ORDER BY b`,
+  const countSite = countFrom('sid IN (SELECT sid FROM sensors WHERE site = ?)');
+  // One sensor's rows in [from, to] from `readings` and its partition (the partition's last write
+  // of a ts wins), then the buckets.
+  const rangeOf = perPartition(
+    db,
+    (t) => `WITH recent(ts, vals) AS MATERIALIZED (
+              SELECT ts, vals FROM (
+                SELECT ts, vals, max(seq) FROM ${t} WHERE sid = :sid AND ts BETWEEN :from AND :to GROUP BY ts)
+            ),
+            rows(ts, vals) AS (
+              SELECT r.ts, r.vals FROM readings r
+              WHERE r.sid = :sid AND r.ts BETWEEN :from AND :to AND r.ts NOT IN (SELECT ts FROM recent)
+              UNION ALL
+              SELECT ts, vals FROM recent
+            )
+            SELECT (rows.ts - CAST(:from AS INTEGER)) / CAST(:step AS INTEGER) AS b, j.key AS field,
+                   min(j.value) AS mn, max(j.value) AS mx, avg(j.value) AS av, count(*) AS n
+            FROM rows, json_each(rows.vals) j
+            GROUP BY b, field ORDER BY b`,
   );
   // site -> sensor -> sid; sensors are never deleted, so the cache cannot go stale. Two levels
   // rather than one `${site}\u0000${sensor}` key: no string built per reading.
@@ -201,11 +201,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
           sensors = sensorsOf(site);
         }
         const sid = sensors.get(r.sensor) ?? (sidOf(r.site, r.sensor, true) as number);
-        insert.run(sid, r.ts, r.gateway, r.kind, r.q, r.vals);
+        ingest.append(sid, r.ts, r.gateway, r.kind, r.q, r.vals);
       });
-      merger.appended(b.n);
-      mergeSlice(b.n);
+      let merged = true;
+      for (let i = 0; i < mergesPerWrite; i++) merged = mergeNext() && merged;
       db.exec('COMMIT');
+      if (merged) mergeFailing = false;
     } catch (err) {
       db.exec('ROLLBACK');
       // Sensor ids added in the rolled-back transaction are gone again.
@@ -217,21 +218,25 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   }
 
   /**
-   * One merge slice inside the write's transaction, under a savepoint: if it fails (disk full), it
-   * alone is undone and the write still commits; the next write tries again. Its merged rows stay
-   * readable in `ingest` meanwhile.
+   * The next partition's merge inside the write's transaction, under a savepoint: if it fails
+   * (disk full), it alone is undone and the write still commits; that partition's rows stay
+   * readable where they are and are merged on its next turn.
    */
-  let mergeFailures = 0;
-  function mergeSlice(rows: number): void {
+  let mergeFailing = false;
+  /** Returns false if the merge failed. */
+  function mergeNext(): boolean {
     db.exec('SAVEPOINT merge');
     try {
-      merger.slice(rows);
+      ingest.mergeNext();
       db.exec('RELEASE merge');
-      mergeFailures = 0;
+      return true;
     } catch (err) {
       db.exec('ROLLBACK TO merge');
       db.exec('RELEASE merge');
-      if (mergeFailures++ === 0) options.onMergeError?.(err as Error);
+      // Reported once per run of writes whose merges fail, not once per write.
+      if (!mergeFailing) options.onMergeError?.(err as Error);
+      mergeFailing = true;
+      return false;
     }
   }
 
@@ -256,19 +261,25 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
     async latest(filter) {
       check();
-      const [merged, recent] = snapshot(() =>
-        filter?.site === undefined
-          ? [latestAll.all(), ingestLatestAll.all()]
-          : [latestSite.all(filter.site), ingestLatestSite.all(filter.site)],
-      ) as unknown as [Row[], Row[]];
+      const site = filter?.site;
+      const [merged, recent] = snapshot(() => {
+        const recent: (Row & { seq: number })[] = [];
+        for (let p = 0; p < PARTITIONS; p++) {
+          const rows = site === undefined ? recentAll(p).all() : recentSite(p).all(site);
+          for (const r of rows) recent.push(r as unknown as Row & { seq: number });
+        }
+        return [(site === undefined ? latestAll.all() : latestSite.all(site)) as unknown as Row[], recent];
+      });
       if (recent.length === 0) return merged.map(toReading);
-      // Per sensor the newer of the two; on the same ts the `ingest` row (written last).
-      const bySensor = new Map<string, Row>();
+      // Per sensor the newest; on the same ts a partition's row (written later), and of two there
+      // the higher seq (written last).
+      const bySensor = new Map<string, Row & { seq?: number }>();
       for (const r of merged) bySensor.set(`${r.site}\u0000${r.sensor}`, r);
       for (const r of recent) {
         const key = `${r.site}\u0000${r.sensor}`;
         const old = bySensor.get(key);
-        if (old === undefined || r.ts >= old.ts) bySensor.set(key, r);
+        if (old === undefined || r.ts > old.ts || (r.ts === old.ts && r.seq > (old.seq ?? -1)))
+          bySensor.set(key, r);
       }
       return [...bySensor.values()]
         .sort((a, b) => (a.site === b.site ? cmp(a.sensor, b.sensor) : cmp(a.site, b.site)))
@@ -279,7 +290,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       const sid = sidOf(q.site, q.sensor, false);
       if (sid === undefined) return [];
       const step = bucketStep(q);
-      const rows = rangeStmt.all({ sid, from: q.from, to: q.to, step }) as unknown as {
+      const rows = rangeOf(partitionOf(sid)).all({ sid, from: q.from, to: q.to, step }) as unknown as {
         b: number;
         field: string;
         mn: number;
@@ -303,10 +314,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     readings: sqliteReadings(db, check, snapshot),
     async count(filter) {
       check();
-      const row = (filter?.site === undefined ? countAll.get() : countSite.get({ site: filter.site })) as {
-        n: number;
-      };
-      return row.n;
+      const c = filter?.site === undefined ? countAll : countSite;
+      const args = filter?.site === undefined ? [] : [filter.site];
+      return snapshot(() => {
+        let n = (c.merged.get(...args) as { n: number }).n;
+        for (let p = 0; p < PARTITIONS; p++) n += (c.recent(p).get(...args) as { n: number }).n;
+        return n;
+      });
     },
     async close() {
       if (closed) return;
