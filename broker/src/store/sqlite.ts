@@ -14,7 +14,7 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
   /** Ingest partitions merged into `readings` per write (default 1; tests: 64, every one). */
   mergesPerWrite?: number;
-  /** Called with the first error of a run of failed merge slices (the writes still commit). */
+  /** Called with the first error of a run of writes whose merge failed (the writes still commit). */
   onMergeError?: (err: Error) => void;
 }
 
@@ -217,13 +217,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     }
   }
 
+  /** A merge failed in the last write (so the next failure is not reported again). */
+  let mergeFailing = false;
+
   /**
    * The next partition's merge inside the write's transaction, under a savepoint: if it fails
    * (disk full), it alone is undone and the write still commits; that partition's rows stay
-   * readable where they are and are merged on its next turn.
+   * readable where they are and are merged on its next turn. Returns false if it failed.
    */
-  let mergeFailing = false;
-  /** Returns false if the merge failed. */
   function mergeNext(): boolean {
     db.exec('SAVEPOINT merge');
     try {
