@@ -65,6 +65,20 @@ describe('SQLite store: ingest and merge', () => {
               written.push(...batch);
               const m = model(written);
               expect(await store.count()).toBe(m.all.length + skip);
+              // Another reader of the file sees the same through the view `all_readings`.
+              const look = new DatabaseSync(`${tmp.dir}/r.sqlite`, { readOnly: true });
+              const viewed = look
+                .prepare(
+                  `SELECT s.site, s.sensor, r.ts, r.vals FROM all_readings r JOIN sensors s USING (sid)
+                   WHERE s.site <> 's9' ORDER BY s.site, s.sensor, r.ts`,
+                )
+                .all() as { site: string; sensor: string; ts: number; vals: string }[];
+              look.close();
+              expect(viewed.map((v) => `${v.site}/${v.sensor}/${v.ts}=${JSON.parse(v.vals).x}`)).toEqual(
+                [...m.all]
+                  .sort((a, b) => (a.site + a.sensor).localeCompare(b.site + b.sensor) || a.ts - b.ts)
+                  .map((r) => `${r.site}/${r.sensor}/${r.ts}=${r.values.x}`),
+              );
               expect(await store.count({ site: 's1' })).toBe(m.all.filter((r) => r.site === 's1').length);
               // Latest per (site, sensor), in (site, sensor) order.
               const latest = new Map<string, StoredReading>();

@@ -161,7 +161,7 @@ describe('sensors over MQTT: mosquitto_pub -> Mosquitto -> mqtt driver -> queue 
       try {
         const rows = db
           .prepare(
-            `SELECT s.sensor, r.kind, r.ts, r.q, r.vals, r.gateway FROM readings r JOIN sensors s USING (sid)
+            `SELECT s.sensor, r.kind, r.ts, r.q, r.vals, r.gateway FROM all_readings r JOIN sensors s USING (sid)
              WHERE s.site = 'mq-site' ORDER BY s.sensor, r.ts`,
           )
           .all() as {

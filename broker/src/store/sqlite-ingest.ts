@@ -35,14 +35,29 @@ export function ingestTable(p: number): string {
   return `ingest_${String(p).padStart(2, '0')}`;
 }
 
-/** CREATE statements of every partition. */
+/**
+ * CREATE statements of every partition, and of `all_readings`: the view for readers of the file
+ * other than the store (the sqlite3 shell, a dashboard's SQLite source), which shows `readings` and
+ * the partitions as one table with the store's rule (the last write of a key).
+ */
 export function ingestSchema(): string {
   let sql = '';
-  for (let p = 0; p < PARTITIONS; p++)
+  const recent: string[] = [];
+  for (let p = 0; p < PARTITIONS; p++) {
     sql += `CREATE TABLE IF NOT EXISTS ${ingestTable(p)} (
   seq INTEGER PRIMARY KEY, sid INTEGER NOT NULL, ts INTEGER NOT NULL,
   gateway TEXT NOT NULL, kind TEXT NOT NULL, q TEXT, vals TEXT NOT NULL
 );
+`;
+    recent.push(`SELECT sid, ts, gateway, kind, q, vals, seq FROM ${ingestTable(p)}`);
+  }
+  // A sensor's rows are all in one partition, so max(seq) per (sid, ts) over the union is its last
+  // write; the bare columns come from that row.
+  sql += `CREATE VIEW IF NOT EXISTS all_readings (sid, ts, gateway, kind, q, vals) AS
+WITH recent AS (${recent.join(' UNION ALL ')}),
+last AS (SELECT sid, ts, gateway, kind, q, vals, max(seq) FROM recent GROUP BY sid, ts)
+SELECT sid, ts, gateway, kind, q, vals FROM readings WHERE (sid, ts) NOT IN (SELECT sid, ts FROM last)
+UNION ALL SELECT sid, ts, gateway, kind, q, vals FROM last;
 `;
   return sql;
 }
