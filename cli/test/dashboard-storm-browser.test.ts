@@ -14,9 +14,9 @@ import { dashboardBed } from './demo-bed.ts';
  * With SG_SCREENSHOTS=1 the site page is saved as docs/screenshots/site-storm.png (README).
  */
 const SHOTS = process.env.SG_SCREENSHOTS === '1' ? join(import.meta.dirname, '../../docs/screenshots') : null;
-/** Level 3 comes `lead` to `lead` + about 5 min after the story starts (simulators/src/demo-story.ts). */
+/** Level 3 comes `lead` to `lead` + about 7 min after the story starts (simulators/src/demo-story.ts). */
 const STORM_LEAD_MS = 90_000;
-const LEVEL3_WITHIN_MS = STORM_LEAD_MS + 6 * 60_000;
+const LEVEL3_WITHIN_MS = STORM_LEAD_MS + 8 * 60_000;
 /** The history of the three sites is in (the storm site at level 2) well within this, even loaded. */
 const HISTORY_WITHIN_MS = 4 * 60_000;
 /** Okabe–Ito level colours of web/levels.ts, as RGB. */
@@ -133,10 +133,11 @@ describe('the demo storm in headless Chromium', { timeout: 90_000 }, () => {
   });
 
   /**
-   * The control center's engine of the storm site, for failure messages: its level and counters.
-   * The inverse-velocity forecast that raises this site moves by a 5-minute step when a batch is
-   * missing (out of order, or lost), so in CI it once reached level 4 earlier than the replay the
-   * story was placed with; the counters tell whether readings went missing.
+   * The control center's engine of the storm site, for failure messages: its level and counters
+   * (whether readings went missing). Twice in CI the site was at level 4 before the page saw a
+   * lower level: the story's placement replayed another window than the demo publishes, and for
+   * about a quarter of start times the storm crossed inside its history (fixed, and tested in
+   * simulators/test/demo-story.test.ts).
    */
   const engineSays = () => {
     const e = stack.center.levels.engine('demo-a');

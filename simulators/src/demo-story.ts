@@ -10,7 +10,8 @@ import type { ReadingSource } from './sources.ts';
  * the broker and recorder before it goes live), then:
  * - the first site is in the Umyeonsan storm of July 2011 (the scenario's synthetic hourly shape),
  *   shifted so that its slope starts to fail soon after the demo starts: it is at level 2 when the demo
- *   comes up and goes to level 3 or 4 between 30 s and about 5 minutes later (see stormStory);
+ *   comes up and goes to level 3 or 4 at least 30 s (`stormLeadMs`) and at most about 7 minutes
+ *   after that later (see stormStory);
  * - the second site has a tilt sensor stuck on one value (the sensor-faults scenario), which the
  *   engine's health flags as `stuck`;
  * - the others are calm: still slopes with an occasional drizzle.
@@ -33,7 +34,7 @@ export interface StoryOptions {
   now: number;
   /** Live sampling interval of the calm and faulty sites, ms (the storm site's is 5 s). */
   intervalMs: number;
-  /** The storm site reaches level 3 or more at least this long after `now`, and at most 5 min more (default 30 s). */
+  /** The storm site reaches level 3 or more at least this long after `now`, and about 7 min more at most (default 30 s). */
   stormLeadMs?: number;
 }
 
@@ -81,14 +82,21 @@ function scenarioStory(
   };
 }
 
-/** The first time the site's engine reaches level 3: the demo's history, then live, replayed. */
-function firstLevel3(run: ScenarioRun, o: StoryOptions, cadenceMs: number): number | null {
+/**
+ * The first time the site's engine reaches level 3 when fed exactly what the demo publishes: the
+ * history instants of [now - 24 h, now], then the live ones on the same grid, up to `untilMs` after
+ * now. (It once replayed [now - 24 h + 10 min, now + 10 min]: the engine then started 10 minutes
+ * later than the demo's, its 24-hour windows differed, and for about a quarter of start times the
+ * published story crossed level 3 sooner than that replay said, some inside the history.)
+ */
+function firstLevel3(run: ScenarioRun, o: StoryOptions, cadenceMs: number, untilMs: number): number | null {
   const engine = createEngine(run.config);
-  for (const t of historySteps(o.now + 10 * MIN, cadenceMs)) {
-    if (t < o.now - BACKFILL_MS) continue;
+  const steps = historySteps(o.now, cadenceMs);
+  const last = steps.at(-1) ?? o.now;
+  for (let t = last + cadenceMs; t <= o.now + untilMs; t += cadenceMs) steps.push(t);
+  for (const t of steps)
     for (const r of run.readingsAt(t, cadenceMs))
       for (const c of engine.push(r)) if (c.level >= 3) return c.ts;
-  }
   return null;
 }
 
@@ -101,16 +109,18 @@ function stormStory(site: string, o: StoryOptions): SiteStory {
   const base = scenario.create();
   const lead = o.stormLeadMs ?? 30_000;
   // The scenario is moved in time so that the engine reaches level 3 soon after "now". The level-3
-  // time is not a smooth function of the move: the rain rules sum 5-minute bins aligned to the epoch,
-  // so the crossing falls on one of a lattice of instants 5 minutes apart, whatever the move. The
-  // candidates are replayed exactly as the demo will publish them, and the earliest crossing at least
-  // `lead` after "now" is kept: level 3 comes between `lead` and `lead` + 5 minutes after start.
+  // time is not a smooth function of the move: the rules work on bins aligned to the epoch (5-minute
+  // rain bins, 10-minute velocity bins of the inverse-velocity forecast that raises this site), so
+  // the crossing falls on a lattice of instants minutes apart, whatever the move. The candidates are
+  // replayed exactly as the demo will publish them, and the earliest crossing at least `lead` after
+  // "now" is kept. Over 324 start times (simulators/test/demo-story.test.ts has some) level 3 came
+  // 90-488 s after start with `lead` 90 s.
   const guess = o.now + lead - ((base.failureAt ?? base.end) - 3 * HOUR);
   let chosen = scenario.create({ start: base.start + guess });
   let best = Number.POSITIVE_INFINITY;
   const consider = (move: number): number | null => {
     const run = scenario.create({ start: base.start + guess + move });
-    const at = firstLevel3(run, o, STORM_CADENCE_MS);
+    const at = firstLevel3(run, o, STORM_CADENCE_MS, lead + 10 * MIN);
     if (at !== null && at - o.now >= lead && at - o.now < best) {
       best = at - o.now;
       chosen = run;
@@ -120,11 +130,17 @@ function stormStory(site: string, o: StoryOptions): SiteStory {
   // One replay places the lattice; a few moves around the correction pick its earliest point after
   // `lead` (the correction alone can land a lattice step early or late).
   const first = consider(0);
-  const correction = first === null ? -10 * MIN : o.now + lead + 2.5 * MIN - first;
+  // Whole minutes: a move off the minute grid (the scenario's start between two readings) can keep
+  // the forecast from ever crossing (measured: 9.82 min gave no crossing where 9 and 10 min did).
+  const correction = first === null ? -10 * MIN : Math.round((o.now + lead + 2.5 * MIN - first) / MIN) * MIN;
   for (const d of [0, 60_000, -60_000, 120_000, -120_000, 180_000]) {
     consider(correction + d);
     if (best <= lead + 2 * MIN) break;
   }
+  // None crossed in the window after `lead`: later moves, a minute at a time (not seen in a sweep
+  // of start times; without it the story would keep a move that crosses too soon).
+  for (let d = 4 * MIN; best === Number.POSITIVE_INFINITY && d <= 20 * MIN; d += MIN)
+    consider(correction + d);
   return scenarioStory(site, 'storm', chosen, STORM_CADENCE_MS, STORM_CADENCE_MS, o);
 }
 
