@@ -8,7 +8,7 @@ const usage = `Usage: slopeguard demo [options]
 Runs the whole chain in one process: an MQTT broker (Aedes) with the recorder writing readings to
 SQLite, the control center (dashboard and REST API) and simulated sites. Each site first publishes
 its last 24 h of history, then goes live: the first site is in a storm (the Umyeonsan 2011 scenario)
-that reaches level 3 or more about a minute after start, the second has a stuck tilt sensor, the
+that reaches level 3 or more 30 s to about 7 minutes after start, the second has a stuck tilt sensor, the
 rest are calm. The demo provisions its accounts in <data-dir>/registry.sqlite
 (fresh secrets every run) and prints a read-only observer account for MQTT clients such as
 mosquitto_sub. Ctrl-C stops everything cleanly.

@@ -36,7 +36,7 @@ export interface DemoOptions {
   logger: Logger;
   /**
    * Tell the demo's story (simulators/src/demo-story.ts): 24 h of history for every site, one site in
-   * a storm that reaches level 3 or more about a minute after start, one with a faulty sensor, the
+   * a storm that reaches level 3 or more 30 s to about 7 minutes after start, one with a faulty sensor, the
    * rest calm. Off for tests and benchmarks, which drive the gateways themselves.
    */
   story?: boolean;
