@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import type { Reading, Telemetry } from '@slopeguard/core';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
@@ -75,4 +76,16 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * Makes every merge of the SQLite store's ingest partitions into `readings` fail (a trigger, from
+ * a connection of its own), as a full disk would. `allow()` drops the trigger; `close()` ends it.
+ */
+export function refuseMerges(path: string): { db: DatabaseSync; allow(): void; close(): void } {
+  const db = new DatabaseSync(path);
+  db.exec(
+    "CREATE TRIGGER no_merge BEFORE INSERT ON readings BEGIN SELECT RAISE(ABORT, 'merge refused'); END",
+  );
+  return { db, allow: () => db.exec('DROP TRIGGER no_merge'), close: () => db.close() };
 }

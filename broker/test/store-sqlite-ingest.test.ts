@@ -2,7 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore, type StoredReading } from '../src/index.ts';
-import { tempDir } from './helpers.ts';
+import { refuseMerges, tempDir } from './helpers.ts';
 
 /**
  * The SQLite store's two levels (broker/src/store/sqlite-ingest.ts): writes land in 64 ingest
@@ -180,19 +180,17 @@ describe('SQLite store: ingest and merge', () => {
     const path = `${tmp.dir}/r.sqlite`;
     const errors: string[] = [];
     const store = openSqliteStore(path, { mergesPerWrite: 64, onMergeError: (e) => errors.push(e.message) });
-    // Another connection makes every insert into `readings` fail.
-    const admin = new DatabaseSync(path);
-    admin.exec(
-      "CREATE TRIGGER no_merge BEFORE INSERT ON readings BEGIN SELECT RAISE(ABORT, 'merge refused'); END",
-    );
+    const admin = refuseMerges(path);
     for (let i = 0; i < 4; i++)
       await store.write([reading('s1', 't1', T0 + i, i), reading('s1', 't2', T0 + i, i)]);
     expect(errors).toEqual([expect.stringContaining('merge refused')]);
     expect(await store.count()).toBe(8);
-    admin.exec('DROP TRIGGER no_merge');
+    admin.allow();
     for (let i = 4; i < 12; i++) await store.write([reading('s1', 't1', T0 + i, i)]);
     expect(await store.count()).toBe(16);
-    expect((admin.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n).toBeGreaterThan(0);
+    expect((admin.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n).toBeGreaterThan(
+      0,
+    );
     admin.close();
     await store.close();
     tmp.cleanup();

@@ -1,11 +1,10 @@
-import { DatabaseSync } from 'node:sqlite';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore, type StoredReading } from '../src/index.ts';
 import { createBrokerMetrics } from '../src/metrics.ts';
 import { createRecorder } from '../src/recorder.ts';
 import { openThreadedSqliteStore } from '../src/store/sqlite-thread.ts';
-import { silent, tempDir } from './helpers.ts';
+import { refuseMerges, silent, tempDir } from './helpers.ts';
 import { storeContract } from './store-contract.ts';
 
 storeContract('SQLite, writes in a worker thread', async () => {
@@ -69,10 +68,7 @@ describe('SQLite store with a writer thread', () => {
       values: { x: ts },
     });
     await store.write([reading(1)]);
-    const admin = new DatabaseSync(path);
-    admin.exec(
-      "CREATE TRIGGER no_merge BEFORE INSERT ON readings BEGIN SELECT RAISE(ABORT, 'merge refused'); END",
-    );
+    const admin = refuseMerges(path);
     await store.write([reading(2)]);
     await expect.poll(() => errors).toEqual([expect.stringContaining('merge refused')]);
     expect(await store.count()).toBe(2);

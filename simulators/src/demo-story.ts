@@ -10,8 +10,8 @@ import type { ReadingSource } from './sources.ts';
  * the broker and recorder before it goes live), then:
  * - the first site is in the Umyeonsan storm of July 2011 (the scenario's synthetic hourly shape),
  *   shifted so that its slope starts to fail soon after the demo starts: it is at level 2 when the demo
- *   comes up and goes to level 3 or 4 at least 30 s (`stormLeadMs`) and at most about 7 minutes
- *   after that later (see stormStory);
+ *   comes up and goes to level 3 or 4 from 30 s (`stormLeadMs`) to about 7 minutes after that
+ *   (see stormStory);
  * - the second site has a tilt sensor stuck on one value (the sensor-faults scenario), which the
  *   engine's health flags as `stuck`;
  * - the others are calm: still slopes with an occasional drizzle.

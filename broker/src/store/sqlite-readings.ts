@@ -32,9 +32,9 @@ export function toReading(row: Row): StoredReading {
  * key (sid, ts), a page at a time. A sensor's rows are in `readings` and, until the writer merges
  * them, in its ingest partition (sqlite-ingest.ts): each page reads up to a page from each table
  * (from one snapshot) and merges them by ts, the partition's row winning a tie, so a page is the
- * first rows of the union. Each page is short SELECTs from the last ts read (keyset), so no statement or read
- * transaction stays open while the consumer holds a page (a slow download never pins the WAL),
- * and the rows of a page are index range scans.
+ * first rows of the union. Each page is short SELECTs from the last ts read (keyset), so no
+ * statement or read transaction stays open while the consumer holds a page (a slow download never
+ * pins the WAL).
  */
 export function sqliteReadings(
   db: DatabaseSync,
