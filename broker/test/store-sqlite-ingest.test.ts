@@ -47,14 +47,17 @@ const arbWrite = fc.array(
 describe('SQLite store: ingest and merge', () => {
   it('reads the last write of every key, whatever the merge has done (random writes, repeated keys)', async () => {
     await fc.assert(
-      // Sensor ids 1-8 are partitions 1-8, merged by writes 2-9 (and 66-73): up to 24 writes give
-      // rows in both levels, of every age, with keys written again after their merge.
+      // Sensor ids 1-8 are partitions 1-8. Merging on every write, they are merged by writes 2-9
+      // (and 66-73); on every fourth (the default), by writes 5, 9, .., 33: up to 24 writes after
+      // up to 63 others give rows in both levels, of every age, with keys written again after
+      // their merge.
       fc.asyncProperty(
         fc.array(arbWrite, { minLength: 1, maxLength: 24 }),
         fc.integer({ min: 0, max: 63 }),
-        async (writes, skip) => {
+        fc.constantFrom(1, 4),
+        async (writes, skip, writesPerMerge) => {
           const tmp = tempDir('sg-ingest-');
-          const store = openSqliteStore(`${tmp.dir}/r.sqlite`);
+          const store = openSqliteStore(`${tmp.dir}/r.sqlite`, { writesPerMerge });
           // Writes of another site move the merge's turn by `skip` partitions first.
           for (let i = 0; i < skip; i++) await store.write([reading('s9', 'z', T0 + i, 1)]);
           const written: StoredReading[] = [];
@@ -122,10 +125,10 @@ describe('SQLite store: ingest and merge', () => {
     );
   });
 
-  it('merges one partition per write: every row is in `readings` within 64 writes', async () => {
+  it('merging on every write: every row is in `readings` within 64 writes', async () => {
     const tmp = tempDir('sg-ingest-');
     const path = `${tmp.dir}/r.sqlite`;
-    const store = openSqliteStore(path);
+    const store = openSqliteStore(path, { writesPerMerge: 1 });
     const look = new DatabaseSync(path, { readOnly: true });
     const n = (sql: string) => (look.prepare(sql).get() as { n: number }).n;
     const inPartitions = () => {
@@ -165,34 +168,76 @@ describe('SQLite store: ingest and merge', () => {
     store = openSqliteStore(path);
     expect(await store.count()).toBe(40);
     expect((await store.latest()).map((r) => r.ts)).toEqual([T0 + 36, T0 + 37, T0 + 38, T0 + 39]);
-    // The four sensors are partitions 1-4: merged by this process's writes 2-5.
-    for (let i = 0; i < 5; i++) await store.write([reading('s2', 'x', T0 + i, i)]);
-    const look = new DatabaseSync(path, { readOnly: true });
-    expect((look.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n).toBe(40);
-    look.close();
-    expect(await store.count()).toBe(45);
+    // The four sensors are partitions 1-4: merged by this process's writes 5, 9, 13 and 17 (a
+    // merge every fourth write, from its first). The new sensor, partition 5, is not merged yet.
+    const merged = () => {
+      const look = new DatabaseSync(path, { readOnly: true });
+      const n = (look.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
+      look.close();
+      return n;
+    };
+    for (let i = 0; i < 16; i++) await store.write([reading('s2', 'x', T0 + i, i)]);
+    expect(merged()).toBe(30);
+    await store.write([reading('s2', 'x', T0 + 16, 16)]);
+    expect(merged()).toBe(40);
+    expect(await store.count()).toBe(57);
     await store.close();
     tmp.cleanup();
   });
 
-  it('a merge that fails is undone alone: the write commits and the rows stay readable', async () => {
+  it.each([1, 4])(
+    'a merge that fails is undone alone: the write commits and the rows stay readable (a merge every %i writes)',
+    async (writesPerMerge) => {
+      const tmp = tempDir('sg-ingest-');
+      const path = `${tmp.dir}/r.sqlite`;
+      const errors: string[] = [];
+      const store = openSqliteStore(path, {
+        mergesPerWrite: 64,
+        writesPerMerge,
+        onMergeError: (e) => errors.push(e.message),
+      });
+      const admin = refuseMerges(path);
+      // Eight writes hold at least two merging ones: the run of failures is reported once, even
+      // with writes that do not merge between them.
+      for (let i = 0; i < 8; i++)
+        await store.write([reading('s1', 't1', T0 + i, i), reading('s1', 't2', T0 + i, i)]);
+      expect(errors).toEqual([expect.stringContaining('merge refused')]);
+      expect(await store.count()).toBe(16);
+      admin.allow();
+      for (let i = 8; i < 16; i++) await store.write([reading('s1', 't1', T0 + i, i)]);
+      expect(await store.count()).toBe(24);
+      expect(
+        (admin.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n,
+      ).toBeGreaterThan(0);
+      admin.close();
+      await store.close();
+      tmp.cleanup();
+    },
+  );
+
+  it('merges on every fourth write by default: every row is in `readings` within 256 writes', async () => {
     const tmp = tempDir('sg-ingest-');
     const path = `${tmp.dir}/r.sqlite`;
-    const errors: string[] = [];
-    const store = openSqliteStore(path, { mergesPerWrite: 64, onMergeError: (e) => errors.push(e.message) });
-    const admin = refuseMerges(path);
-    for (let i = 0; i < 4; i++)
-      await store.write([reading('s1', 't1', T0 + i, i), reading('s1', 't2', T0 + i, i)]);
-    expect(errors).toEqual([expect.stringContaining('merge refused')]);
-    expect(await store.count()).toBe(8);
-    admin.allow();
-    for (let i = 4; i < 12; i++) await store.write([reading('s1', 't1', T0 + i, i)]);
-    expect(await store.count()).toBe(16);
-    expect((admin.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n).toBeGreaterThan(
-      0,
-    );
-    admin.close();
+    const store = openSqliteStore(path);
+    const look = new DatabaseSync(path, { readOnly: true });
+    const n = (sql: string) => (look.prepare(sql).get() as { n: number }).n;
+    // 64 sensors (sids 1-64: one per partition, sid 64 in partition 0), one reading each per write.
+    const write = (i: number) =>
+      store.write(Array.from({ length: 64 }, (_, s) => reading('s1', `t${s}`, T0 + i * 1000, i)));
+    await write(0);
+    // Write 0 merged partition 0 (sid 64); writes 1-3 merge nothing.
+    expect(n('SELECT count(*) AS n FROM readings')).toBe(1);
+    for (let i = 1; i < 4; i++) await write(i);
+    expect(n('SELECT count(*) AS n FROM readings')).toBe(1);
+    // Write 4 merges partition 1 (sid 1) with its five readings.
+    await write(4);
+    expect(n('SELECT count(*) AS n FROM readings')).toBe(6);
+    for (let i = 5; i < 256; i++) await write(i);
+    // Write 4p merged partition p; a row waits at most 256 writes: none of write 0's is left.
+    expect(n(`SELECT count(*) AS n FROM readings WHERE ts = ${T0}`)).toBe(64);
+    expect(await store.count()).toBe(256 * 64);
     await store.close();
+    look.close();
     tmp.cleanup();
   });
 });

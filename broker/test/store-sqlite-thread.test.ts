@@ -57,6 +57,7 @@ describe('SQLite store with a writer thread', () => {
     const errors: string[] = [];
     const store = openThreadedSqliteStore(path, {
       mergesPerWrite: 64,
+      writesPerMerge: 1,
       onMergeError: (e) => errors.push(e.message),
     });
     const reading = (ts: number) => ({

@@ -9,12 +9,12 @@ storeContract('SQLite (node:sqlite, WAL)', async () => {
   return { store: openSqliteStore(`${tmp.dir}/sub/dir/readings.sqlite`), cleanup: async () => tmp.cleanup() };
 });
 
-// The same contract with every write merged into `readings` at once (by default a write merges
-// one of the 64 ingest partitions, so the tests above read mostly from the partitions).
+// The same contract with every write merged into `readings` at once (by default every fourth write
+// merges one of the 64 ingest partitions, so the tests above read mostly from the partitions).
 storeContract('SQLite, every partition merged on every write', async () => {
   const tmp = tempDir('sg-store-');
   return {
-    store: openSqliteStore(`${tmp.dir}/readings.sqlite`, { mergesPerWrite: 64 }),
+    store: openSqliteStore(`${tmp.dir}/readings.sqlite`, { mergesPerWrite: 64, writesPerMerge: 1 }),
     cleanup: async () => tmp.cleanup(),
   };
 });

@@ -9,16 +9,23 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
  *
  * So a write appends its rows to `ingest_00` .. `ingest_63` instead, the sensor's partition being
  * `sid % 64`: rowid tables without an index, each row going to the end of its table's B-tree. That
- * commit is what makes the write durable. Each write then also merges ONE partition, the next in
- * turn, into `readings` (sorted by sid, ts, seq, so each of its sensors' pages is written once)
- * and empties it. A partition is merged every 64 writes, so each sensor's page of `readings` is
- * written once per 64 writes instead of once per write, and `ingest` never holds more than the
- * last 64 writes. The merge runs in the write's transaction under a savepoint: one fsync for both,
- * and a merge that fails (disk full) is undone alone while the write commits; that partition waits
- * for its next turn. Measured on the writer's SQL alone (5,000-reading batches of 5,000 sensors,
- * 1,500,000 readings; docs/broker.md): 3.4 ms of CPU per 1,000 readings and p99 102 ms per batch,
- * against 6.2 ms and 171 ms for one ingest table with a (sid, ts) index merged by sensor ranges,
- * whose index took most of the time.
+ * commit is what makes the write durable. Every fourth write (`writesPerMerge`, sqlite.ts) then also
+ * merges ONE partition, the next in turn, into `readings` (sorted by sid, ts, seq, so each of its
+ * sensors' pages is written once) and empties it. A partition is merged every 256 writes, so each
+ * sensor's page of `readings` is written once per 256 writes instead of once per write, and
+ * `ingest` never holds more than the last 256 writes. The merge runs in the write's transaction
+ * under a savepoint: one fsync for both, and a merge that fails (disk full) is undone alone while
+ * the write commits; that partition waits for its next turn.
+ *
+ * Measured on the writer's SQL alone (5,000-reading batches of 5,000 sensors, 1,500,000 readings;
+ * docs/broker.md): with a merge on every write, 3.4 ms of CPU per 1,000 readings and p99 102 ms per
+ * batch, against 6.2 ms and 171 ms for one ingest table with a (sid, ts) index merged by sensor
+ * ranges, whose index took most of the time. The merge, not the append, wrote most of the WAL: a
+ * 5,000-reading write with a merge wrote about 800 pages, one without about 180, and a merge of a
+ * partition holding four times the rows wrote about 1,060 (each sensor's pages are dirtied once
+ * either way). So merging every fourth write cut the store's CPU per 1,000 readings by about a
+ * third (session 8, store/sqlite.ts through `store.write`, 10,000 sensors: 5.0-6.9 ms with a merge
+ * every write, 3.2-3.7 ms every fourth).
  *
  * Reads see `readings` and the sensor's partition together (sqlite.ts, sqlite-readings.ts): for
  * a (sid, ts) in both, or twice in the partition, the partition's row with the highest seq wins,

@@ -12,8 +12,13 @@ export interface SqliteStoreOptions {
    * `normal`: survives a crash of the process (kill -9) but a power cut may lose the last commits.
    */
   synchronous?: 'full' | 'normal';
-  /** Ingest partitions merged into `readings` per write (default 1; tests: 64, every one). */
+  /** Ingest partitions merged into `readings` by a write that merges (default 1; tests: 64, every one). */
   mergesPerWrite?: number;
+  /**
+   * Every how many writes one merges (default 4, so a partition is merged every 256 writes; tests:
+   * 1). Counted in memory from the store's opening (sqlite-ingest.ts).
+   */
+  writesPerMerge?: number;
   /** Called with the first error of a run of writes whose merge failed (the writes still commit). */
   onMergeError?: (err: Error) => void;
 }
@@ -110,6 +115,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   // like InfluxDB's (measurement, tags, ts) overwrite (sqlite-ingest.ts).
   const ingest = ingestWriter(db);
   const mergesPerWrite = Math.max(1, Math.min(PARTITIONS, options.mergesPerWrite ?? 1));
+  const writesPerMerge = Math.max(1, Math.floor(options.writesPerMerge ?? 4));
+  /** Writes committed or tried since opening: the merge cadence. */
+  let writes = 0;
   // Per sensor, max(ts) under the key prefix sid is one B-tree descent, and the row one more.
   const latestFrom = (where: string) =>
     db.prepare(
@@ -121,7 +129,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     );
   const latestAll = latestFrom('');
   const latestSite = latestFrom('WHERE s.site = ?');
-  // Every row of a partition (at most its share of the last 64 writes), with its sensor's names.
+  // Every row of a partition (at most its share of the last 256 writes), with its sensor's names.
   const recentFrom = (where: string) =>
     perPartition(
       db,
@@ -203,10 +211,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         const sid = sensors.get(r.sensor) ?? (sidOf(r.site, r.sensor, true) as number);
         ingest.append(sid, r.ts, r.gateway, r.kind, r.q, r.vals);
       });
+      // Writes between merges leave the failure state as the last merge left it.
+      const merges = writes++ % writesPerMerge === 0;
       let merged = true;
-      for (let i = 0; i < mergesPerWrite; i++) merged = mergeNext() && merged;
+      if (merges) for (let i = 0; i < mergesPerWrite; i++) merged = mergeNext() && merged;
       db.exec('COMMIT');
-      if (merged) mergeFailing = false;
+      if (merges && merged) mergeFailing = false;
     } catch (err) {
       db.exec('ROLLBACK');
       // Sensor ids added in the rolled-back transaction are gone again.
