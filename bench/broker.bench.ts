@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { MqttClient } from 'mqtt';
 import pino from 'pino';
+import { connectLean } from './lean-mqtt.ts';
 import type { BenchResult } from './run.ts';
 
 const GATEWAYS = 1000;
@@ -50,6 +51,8 @@ interface LoadResult {
   failed: number;
   /** CPU time (ms) of the process minus the load generator's threads in the measured window. */
   brokerCpuMs: number;
+  /** CPU time (ms) of the broker's own thread (this process's main thread) in the measured window. */
+  mainCpuMs: number;
   /** CPU time (ms) of the load generator's threads in the measured window. */
   generatorCpuMs: number;
 }
@@ -80,20 +83,7 @@ const wallNow = () => performance.timeOrigin + performance.now();
  * common `go` time the main thread sends, so that every worker measures the same window.
  */
 async function loadGenerator(cfg: LoadConfig, go: Promise<number>, ready: () => void): Promise<WorkerResult> {
-  const { default: mqtt } = await import('mqtt');
-  const clients: MqttClient[] = [];
-  for (let i = 0; i < cfg.gateways; i += 50) {
-    const batch = Array.from({ length: Math.min(50, cfg.gateways - i) }, (_, k) =>
-      mqtt.connectAsync({
-        host: '127.0.0.1',
-        port: cfg.port,
-        clientId: `bench.g${cfg.first + i + k}`,
-        reconnectPeriod: 0,
-        connectTimeout: 30_000,
-      }),
-    );
-    clients.push(...(await Promise.all(batch)));
-  }
+  const clients = await connectClients(cfg);
   ready();
   const t0 = await go;
   const latencies: number[] = [];
@@ -128,7 +118,7 @@ async function loadGenerator(cfg: LoadConfig, go: Promise<number>, ready: () => 
         const payload = `{"seq":${seq++},"readings":[${readings}]}`;
         const mine = { sent, next: publishNext };
         inFlight.set(i, mine);
-        c.publish(topic, payload, { qos: 1 }, (err?: Error) => {
+        c.publish(topic, payload, (err?: Error) => {
           // A PUBACK after the watchdog gave up on this message is not counted again.
           if (inFlight.get(i) !== mine) return;
           inFlight.delete(i);
@@ -159,8 +149,47 @@ async function loadGenerator(cfg: LoadConfig, go: Promise<number>, ready: () => 
   }, 1000);
   await finished;
   clearInterval(watchdog);
-  await Promise.all(clients.map((c) => c.endAsync(true)));
+  await Promise.all(clients.map((c) => c.end()));
   return { latencies: Float64Array.from(latencies), measuredAt, failed, cpuMs: await cpu };
+}
+
+/** What the generator needs of a client: QoS 1 publishes with a callback on PUBACK. */
+interface BenchClient {
+  publish(topic: string, payload: string, onAck: (err?: Error) => void): void;
+  end(): Promise<void>;
+}
+
+/**
+ * Which client the generator uses (SG_BENCH_CLIENT): `lean` (default), bench/lean-mqtt.ts, or
+ * `mqttjs`, MQTT.js as the gateways use it. The lean one costs the shared cores less per message.
+ */
+const CLIENT = process.env.SG_BENCH_CLIENT ?? 'lean';
+
+/** This worker's gateways, connected 50 at a time. */
+async function connectClients(cfg: LoadConfig): Promise<BenchClient[]> {
+  const connectOne = async (clientId: string): Promise<BenchClient> => {
+    if (CLIENT !== 'mqttjs') return connectLean({ host: '127.0.0.1', port: cfg.port, clientId });
+    const { default: mqtt } = await import('mqtt');
+    const c: MqttClient = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: cfg.port,
+      clientId,
+      reconnectPeriod: 0,
+      connectTimeout: 30_000,
+    });
+    return {
+      publish: (topic, payload, onAck) => c.publish(topic, payload, { qos: 1 }, onAck),
+      end: () => c.endAsync(true),
+    };
+  };
+  const clients: BenchClient[] = [];
+  for (let i = 0; i < cfg.gateways; i += 50) {
+    const batch = Array.from({ length: Math.min(50, cfg.gateways - i) }, (_, k) =>
+      connectOne(`bench.g${cfg.first + i + k}`),
+    );
+    clients.push(...(await Promise.all(batch)));
+  }
+  return clients;
 }
 
 /**
@@ -230,6 +259,7 @@ async function runLoad(port: number): Promise<LoadResult> {
     for (const w of workers) w.worker.postMessage({ go } satisfies ToWorker);
     // The whole process (broker, its store threads, and the generator's threads) in the window.
     const processCpu = cpuWindow(() => process.cpuUsage(), go + WARMUP_MS, go + WARMUP_MS + RUN_MS);
+    const mainCpu = cpuWindow(() => process.threadCpuUsage(), go + WARMUP_MS, go + WARMUP_MS + RUN_MS);
     const parts: WorkerResult[] = [];
     for (const w of workers) {
       const m = await w.next();
@@ -257,6 +287,7 @@ async function runLoad(port: number): Promise<LoadResult> {
       p99: percentile(all, 99),
       failed,
       brokerCpuMs: (await processCpu) - generatorCpuMs,
+      mainCpuMs: await mainCpu,
       generatorCpuMs,
     };
   } finally {
@@ -333,6 +364,13 @@ function results(label: string, r: LoadResult, target?: { readings: number; p99M
     out.push({
       name: `${label}: broker CPU per 1,000 readings`,
       value: perThousand(r.brokerCpuMs),
+      unit: 'ms',
+    });
+    // The broker's event loop (MQTT, hooks, recorder); the rest is its store's threads (the SQLite
+    // writer, InfluxDB's HTTP client shares this thread) and V8's helpers.
+    out.push({
+      name: `${label}: broker main thread CPU per 1,000 readings`,
+      value: perThousand(r.mainCpuMs),
       unit: 'ms',
     });
   }
@@ -438,6 +476,12 @@ async function storePath(dir: string): Promise<BenchResult[]> {
   ];
 }
 
+/** SG_BENCH_SQLITE_WRITES_PER_MERGE: the store's merge cadence, to compare (default: the store's). */
+function sqliteTuning(): { writesPerMerge?: number } {
+  const w = process.env.SG_BENCH_SQLITE_WRITES_PER_MERGE;
+  return w ? { writesPerMerge: Number(w) } : {};
+}
+
 export async function run(): Promise<BenchResult[]> {
   const { openSqliteStore, startBroker } = await import('@slopeguard/broker');
   const { openInflux1Store } = await import('@slopeguard/broker/store/influx1.ts');
@@ -459,8 +503,8 @@ export async function run(): Promise<BenchResult[]> {
       // it; SG_BENCH_SQLITE_THREAD=0 measures the store on the broker's thread instead.
       const store =
         process.env.SG_BENCH_SQLITE_THREAD === '0'
-          ? openSqliteStore(join(dir, 'readings.sqlite'))
-          : openThreadedSqliteStore(join(dir, 'readings.sqlite'));
+          ? openSqliteStore(join(dir, 'readings.sqlite'), sqliteTuning())
+          : openThreadedSqliteStore(join(dir, 'readings.sqlite'), sqliteTuning());
       const broker = await startBroker({
         mqtt: { host: '127.0.0.1', port: 0 },
         store,
@@ -468,6 +512,9 @@ export async function run(): Promise<BenchResult[]> {
         allowAnonymous: true,
         recorder: {
           maxDelayMs: Number(process.env.SG_BENCH_SQLITE_DELAY_MS ?? 2),
+          ...(process.env.SG_BENCH_SQLITE_MAX_BATCH
+            ? { maxBatch: Number(process.env.SG_BENCH_SQLITE_MAX_BATCH) }
+            : {}),
           ...(process.env.SG_BENCH_SQLITE_CONCURRENCY
             ? { concurrency: Number(process.env.SG_BENCH_SQLITE_CONCURRENCY) }
             : {}),
