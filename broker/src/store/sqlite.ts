@@ -116,7 +116,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const ingest = ingestWriter(db);
   const mergesPerWrite = Math.max(1, Math.min(PARTITIONS, options.mergesPerWrite ?? 1));
   const writesPerMerge = Math.max(1, Math.floor(options.writesPerMerge ?? 4));
-  /** Writes committed or tried since opening: the merge cadence. */
+  /** Writes that reached their merge step since opening: the merge cadence. */
   let writes = 0;
   // Per sensor, max(ts) under the key prefix sid is one B-tree descent, and the row one more.
   const latestFrom = (where: string) =>
