@@ -226,7 +226,7 @@ export class WarnService {
       result = this.#issue(entry.area, active.episode, 'all_clear', 0, true, now);
     } else {
       const kind = residentKind(level) as MessageKind;
-      const episode = active?.episode ?? `${DRILL}${Math.floor(now / 1000)}`;
+      const episode = active?.episode ?? this.#newDrillEpisode(areaId, now);
       result = this.#issue(entry.area, episode, kind, level, true, now);
     }
     this.#render(entry.site);
@@ -374,6 +374,18 @@ export class WarnService {
     } catch (err) {
       this.#log.error({ site, area: area.id, err: (err as Error).message }, 'warning not issued; will retry');
     }
+  }
+
+  /**
+   * A name for a new drill: its start second, with a suffix if a drill of that second already
+   * ended (a new drill then, in the same second, once answered 500: the log refuses to reopen an
+   * episode it has cancelled).
+   */
+  #newDrillEpisode(areaId: string, now: number): string {
+    const base = `${DRILL}${Math.floor(now / 1000)}`;
+    let episode = base;
+    for (let n = 2; this.cap.hasEpisode(areaId, episode); n++) episode = `${base}-${n}`;
+    return episode;
   }
 
   /** The episode in force of that family: its newest message, unless that is the all-clear. */
