@@ -28,6 +28,11 @@ export interface ChannelMessage extends NotifyMessage {
   level: Level;
   /** Which notice of the alert this is ("g1.r0" first notice, "g1.r2" second reminder, "clear"). */
   round: string;
+  /**
+   * A one-click unsubscribe URL (RFC 8058), set by the residents' e-mail channel for warnings: the
+   * e-mail channel sends it as `List-Unsubscribe` with `List-Unsubscribe-Post`. Never stored.
+   */
+  listUnsubscribe?: string;
 }
 
 /**

@@ -8,6 +8,7 @@ import { ErrorBody } from '../http/schemas.ts';
 import type { Outbox } from '../notify/outbox.ts';
 import { browserAsset } from './browser-assets.ts';
 import { WarnError } from './errors.ts';
+import { parseFormData } from './form-data.ts';
 import { AddressLimiter } from './rate-limit.ts';
 import { type CachedBody, EMAIL_CHANNEL, etagOf, type WarnService } from './service.ts';
 import { enqueueConfirmation } from './subscriber-email.ts';
@@ -69,6 +70,15 @@ const TokenForm = Type.Object(
   { token: Type.String({ minLength: 1, maxLength: 100 }) },
   { additionalProperties: false },
 );
+/**
+ * A mail client's one-click unsubscribe (RFC 8058 §3.2): the token is in the URL of the message's
+ * List-Unsubscribe header, the body is only this field.
+ */
+const OneClickForm = Type.Object(
+  { 'List-Unsubscribe': Type.Literal('One-Click') },
+  { additionalProperties: false },
+);
+const UnsubscribeForm = Type.Union([TokenForm, OneClickForm]);
 const PUBLIC = { security: [] as never[] };
 
 const REFUSE_LOG_EVERY_MS = 60_000;
@@ -98,6 +108,16 @@ export async function registerWarnRoutes(app: FastifyInstance, d: WarnRouteDeps)
           out[k] = v;
         }
         done(null, out);
+      },
+    );
+    // Mail clients' one-click unsubscribe SHOULD post multipart/form-data (RFC 8058 §3.2).
+    scope.addContentTypeParser(
+      'multipart/form-data',
+      { parseAs: 'string', bodyLimit: 2048 },
+      (req, body, done) => {
+        const r = parseFormData(String(req.headers['content-type'] ?? ''), body as string);
+        if (!r.ok) return done(Object.assign(new Error(r.error), { statusCode: 400 }), undefined);
+        done(null, r.fields);
       },
     );
     scope.addHook('onResponse', async (req, reply) => {
@@ -319,7 +339,7 @@ export async function registerWarnRoutes(app: FastifyInstance, d: WarnRouteDeps)
           return html(reply, 200, `${label[0]} · ${label[1]}`, [], undefined, form);
         },
       );
-      scope.post<{ Body: Static<typeof TokenForm> }>(
+      scope.post<{ Body: Static<typeof UnsubscribeForm>; Querystring: { token?: string } }>(
         path,
         {
           bodyLimit: 2048,
@@ -327,9 +347,14 @@ export async function registerWarnRoutes(app: FastifyInstance, d: WarnRouteDeps)
           schema: {
             tags: ['public'],
             summary:
-              action === 'confirm' ? 'Confirm an e-mail subscription' : 'Delete an e-mail subscription',
-            body: TokenForm,
-            consumes: ['application/x-www-form-urlencoded', 'application/json'],
+              action === 'confirm'
+                ? 'Confirm an e-mail subscription'
+                : "Delete an e-mail subscription: the page's form (token in the body), or a mail client's one-click unsubscribe (RFC 8058: token in the URL, body List-Unsubscribe=One-Click)",
+            body: action === 'confirm' ? TokenForm : UnsubscribeForm,
+            ...(action === 'unsubscribe'
+              ? { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })) }) }
+              : {}),
+            consumes: ['application/x-www-form-urlencoded', 'multipart/form-data', 'application/json'],
             response: { 400: ErrorBody, 413: ErrorBody, 429: ErrorBody },
             ...PUBLIC,
           },
@@ -337,8 +362,15 @@ export async function registerWarnRoutes(app: FastifyInstance, d: WarnRouteDeps)
         async (req, reply) => {
           const store = warn.email;
           if (!store) return notFound(reply, 'e-mail is not offered here');
+          const token = 'token' in req.body ? req.body.token : (req.query.token ?? '');
+          if (token === '') {
+            return reply.code(400).send({
+              error: 'SG_ERR_BAD_REQUEST',
+              message: 'a one-click unsubscribe needs the token in its URL',
+            });
+          }
           if (action === 'confirm') {
-            const r = store.confirm(req.body.token);
+            const r = store.confirm(token);
             if (!r.ok)
               return html(reply, 404, '확인하지 못했습니다 · Not confirmed', [
                 [
@@ -359,7 +391,7 @@ export async function registerWarnRoutes(app: FastifyInstance, d: WarnRouteDeps)
               `/p/${r.area}`,
             );
           }
-          store.unsubscribe(req.body.token);
+          store.unsubscribe(token);
           // The same answer whether or not there was a subscription: the token alone proves nothing.
           return html(reply, 200, '수신 거부 완료 · Unsubscribed', [
             [

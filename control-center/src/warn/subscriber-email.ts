@@ -11,11 +11,11 @@ import type { Lang } from './messages.ts';
  * nothing more. It adds what only the subscription knows:
  * - a confirmation mail (`data.kind: "confirm"`) gets a fresh one-time opt-in link;
  * - a warning (`data.kind: "warning"`) goes only to an active subscription and ends with its
- *   unsubscribe link.
+ *   unsubscribe link, which is also its one-click `List-Unsubscribe` header (RFC 8058).
  *
  * The links point at the control center's pages `/warn/email/confirm?token=` and
- * `/warn/email/unsubscribe?token=` (routes planned). Those pages must answer GET with a form and act
- * only on its POST: mail scanners open every link in a message.
+ * `/warn/email/unsubscribe?token=` (warn/routes.ts). Those pages answer GET with a form and act
+ * only on a POST: mail scanners open every link in a message.
  */
 export interface SubscriberEmailOptions {
   id: string;
@@ -58,6 +58,7 @@ export function subscriberEmailChannel(opts: SubscriberEmailOptions): Channel {
       if (!sub) return { ok: false, permanent: true, error: 'unsubscribed' };
       let text: string;
       let subject = message.subject;
+      let listUnsubscribe: string | undefined;
       if (message.data?.kind === 'confirm') {
         if (sub.state !== 'pending') return { ok: true, info: 'already confirmed' };
         const token = opts.store.issueConfirmToken(sub.id);
@@ -70,8 +71,12 @@ export function subscriberEmailChannel(opts: SubscriberEmailOptions): Channel {
         if (sub.state !== 'active') return { ok: false, permanent: true, error: 'not confirmed' };
         const link = `${base()}/warn/email/unsubscribe?token=${sub.unsubscribeToken}`;
         text = `${message.text}\n\n${FOOTER[sub.lang](link)}`;
+        listUnsubscribe = link;
       }
-      const r = await opts.mail.send({ ...message, subject, text }, { id: recipient.id, address: sub.email });
+      const r = await opts.mail.send(
+        { ...message, subject, text, ...(listUnsubscribe ? { listUnsubscribe } : {}) },
+        { id: recipient.id, address: sub.email },
+      );
       // The SMTP server's reply may quote the address; the outbox only knows the subscription id.
       return r.ok ? r : { ...r, error: r.error.split(sub.email).join('<address>') };
     },

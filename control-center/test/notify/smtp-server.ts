@@ -17,6 +17,9 @@ export interface ReceivedMail {
   to: string;
   messageId: string;
   delivery: string;
+  /** The List-Unsubscribe and List-Unsubscribe-Post headers (RFC 8058), or "None". */
+  listUnsubscribe: string;
+  listUnsubscribePost: string;
   body: string;
 }
 
@@ -68,6 +71,7 @@ for key in sorted(box.keys(), key=arrival):
         m = BytesParser(policy=policy.default).parse(f)
     out.append({"subject": str(m["subject"]), "from": str(m["from"]), "to": str(m["to"]),
                 "messageId": str(m["message-id"]), "delivery": str(m["x-slopeguard-delivery"]),
+                "listUnsubscribe": str(m["list-unsubscribe"]), "listUnsubscribePost": str(m["list-unsubscribe-post"]),
                 "body": m.get_body(preferencelist=("plain",)).get_content()})
 print(json.dumps(out))
 `;

@@ -76,7 +76,7 @@ describe('e-mail subscriptions with double opt-in, against aiosmtpd', () => {
     tmp.cleanup();
   });
 
-  it('sends warnings only after the resident confirms, each with an unsubscribe link', async () => {
+  it('sends warnings only after the resident confirms, each with an unsubscribe link and header', async () => {
     const r = store.request('umyeonsan', 'resident@Example.KR', 'ko');
     expect(r.sendConfirmation).toBe(true);
     // Asking again at once sends no second mail.
@@ -114,6 +114,14 @@ describe('e-mail subscriptions with double opt-in, against aiosmtpd', () => {
     expect(w?.body).toContain(n.rendered.ko.full);
     expect(w?.body).toContain('수신 거부: ');
     expect(link(w?.body ?? '', 'unsubscribe')).toBe(store.get(r.id)?.unsubscribeToken);
+    // The same link as the one-click unsubscribe headers of RFC 8058; the opt-in mail has none.
+    // (Folded after the colon, as nodemailer may: the value starts at the "<".)
+    expect(w?.listUnsubscribe.trim()).toBe(
+      `<${BASE}/warn/email/unsubscribe?token=${store.get(r.id)?.unsubscribeToken}>`,
+    );
+    expect(w?.listUnsubscribePost).toBe('List-Unsubscribe=One-Click');
+    expect(confirmMail[0]?.listUnsubscribe).toBe('None');
+    expect(confirmMail[0]?.listUnsubscribePost).toBe('None');
     // The outbox knows the subscription id, never the address.
     expect(JSON.stringify(db.prepare('SELECT * FROM notify_outbox').all())).not.toContain('resident@');
   });

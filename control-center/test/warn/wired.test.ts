@@ -350,4 +350,87 @@ describe('residents are warned through the wired control center', () => {
     }
     expect(doc.paths['/api/v1/warn/drills']?.post).toBeDefined();
   });
+
+  it("unsubscribes with a mail client's one-click POST (RFC 8058), multipart or urlencoded", async () => {
+    const active = () => center.warn?.counts()[0]?.emailActive;
+    // A second subscriber, through the public routes as the first one came.
+    const form = await fetch(`${center.url}warn/email/subscribe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ area: AREA.id, email: 'second@example.kr', lang: 'en' }).toString(),
+    });
+    expect(form.status).toBe(202);
+    const confirmMail = await waitFor('the second confirmation mail', () =>
+      smtp.messages().find((m) => m.to === 'second@example.kr'),
+    );
+    const confirmToken = /\/warn\/email\/confirm\?token=([A-Za-z0-9_-]+)/.exec(confirmMail.body)?.[1] ?? '';
+    const ok = await fetch(`${center.url}warn/email/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${confirmToken}`,
+    });
+    expect(ok.status).toBe(200);
+    expect(active()).toBe(2);
+    // A drill gives both a warning mail with its List-Unsubscribe header. It starts in the same
+    // second as the last drill ended (the clock has not moved): a new episode all the same.
+    const drill = await operator.fetch('api/v1/warn/drills', {
+      method: 'POST',
+      body: { area: AREA.id, level: 2 },
+    });
+    expect(drill.status).toBe(200);
+    await settled();
+    const header = (to: string) =>
+      waitFor(`a warning with List-Unsubscribe to ${to}`, () => {
+        const m = smtp
+          .messages()
+          .filter((x) => x.to === to && x.listUnsubscribe !== 'None')
+          .at(-1);
+        // The header may be folded after its colon: its value starts at the "<".
+        return m && /^<(https?:\/\/[^>]+)>$/.exec(m.listUnsubscribe.trim())?.[1];
+      });
+    const first = await header('resident@example.kr');
+    const second = await header('second@example.kr');
+    expect(first).toMatch(/\/warn\/email\/unsubscribe\?token=[A-Za-z0-9_-]+$/);
+    // The URL is the server's own public URL: post to it as a mail provider would, through
+    // undici's FormData encoder (multipart/form-data, which RFC 8058 says SHOULD be used).
+    const multipart = new FormData();
+    multipart.set('List-Unsubscribe', 'One-Click');
+    const r1 = await fetch(first, { method: 'POST', body: multipart });
+    expect(r1.status).toBe(200);
+    expect(active()).toBe(1);
+    const r2 = await fetch(second, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(r2.status).toBe(200);
+    expect(active()).toBe(0);
+    // Without the token in the URL, or with another value, nothing happens: 400, counted.
+    const bare = await fetch(`${center.url}warn/email/unsubscribe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(bare.status).toBe(400);
+    const other = await fetch(first, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=Yes',
+    });
+    expect(other.status).toBe(400);
+    const file = new FormData();
+    file.set('List-Unsubscribe', new Blob(['One-Click']), 'x.txt');
+    expect((await fetch(first, { method: 'POST', body: file })).status).toBe(400);
+    const metrics = await (await fetch(`${center.url}metrics`)).text();
+    expect(metrics).toMatch(
+      /slopeguard_warn_refused_total\{route="\/warn\/email\/unsubscribe",status="400"\} 3/,
+    );
+    await reading();
+    const end = await operator.fetch('api/v1/warn/drills', {
+      method: 'POST',
+      body: { area: AREA.id, level: 0 },
+    });
+    expect(end.status).toBe(200);
+    await settled();
+  });
 });

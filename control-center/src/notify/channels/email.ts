@@ -8,6 +8,9 @@ import type { Channel, ChannelMessage, Recipient, SendResult } from '../types.ts
  * X-Slopeguard-Delivery header, on which mail stores and filters can de-duplicate; SMTP itself has
  * no idempotency.
  *
+ * A message with `listUnsubscribe` (residents' warnings) also carries the one-click unsubscribe
+ * headers of RFC 8058.
+ *
  * An SMTP 5xx reply, or a recipient the server refused, is permanent [RFC 5321 4.2.1]; a 4xx reply
  * and connection problems are retried by the outbox.
  */
@@ -56,7 +59,18 @@ export function emailChannel(opts: EmailOptions): Channel {
           subject: message.subject,
           text: message.text,
           messageId: `<${message.deliveryId}@${domain}>`,
-          headers: { 'X-Slopeguard-Delivery': message.deliveryId },
+          headers: {
+            'X-Slopeguard-Delivery': message.deliveryId,
+            // RFC 8058: a mail client may offer "unsubscribe", and POSTs
+            // "List-Unsubscribe=One-Click" to the URL. (Mail providers act on it only when a
+            // DKIM signature covers both headers: the sending MTA's job.)
+            ...(message.listUnsubscribe
+              ? {
+                  'List-Unsubscribe': `<${message.listUnsubscribe}>`,
+                  'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+                }
+              : {}),
+          },
         });
         if (info.rejected.length > 0) return { ok: false, permanent: true, error: 'recipient refused' };
         return { ok: true, info: `SMTP ${String(info.response ?? '').slice(0, 3)}` };
