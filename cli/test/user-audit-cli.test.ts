@@ -72,4 +72,36 @@ describe('slopeguard user / audit', () => {
     expect(broken.out).toContain('record 5: record(s) deleted before it');
     expect(broken.out).toContain('audit trail NOT intact');
   });
+
+  it('audit head and verify --head find records deleted from the end, which leave no gap', async () => {
+    const other = join(dir, 'other', 'control-center.sqlite');
+    expect((await run(['audit', 'head', '--db', other])).out.trim()).toBe('0:-');
+    for (const name of ['han', 'jung', 'kang'])
+      await run(['user', 'add', '--name', name, '--role', 'viewer', '--db', other]);
+    const recorded = (await run(['audit', 'head', '--db', other])).out.trim();
+    expect(recorded).toMatch(/^3:[0-9a-f]{64}$/);
+    const ok = await run(['audit', 'verify', '--head', recorded, '--db', other]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('audit trail intact: 3 records, head 3 as recorded');
+    // Later records do not matter to an older recorded head.
+    await run(['user', 'add', '--name', 'lee', '--role', 'viewer', '--db', other]);
+    expect((await run(['audit', 'verify', '--head', recorded, '--db', other])).code).toBe(0);
+
+    // Someone deletes the newest two records: the rest is a whole chain, only the head shows it.
+    const raw = new DatabaseSync(other);
+    raw.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
+    raw.exec('DELETE FROM audit WHERE seq >= 3');
+    expect((await run(['audit', 'verify', '--db', other])).code).toBe(0);
+    const cut = await run(['audit', 'verify', '--head', recorded, '--db', other]);
+    expect(cut.code).toBe(1);
+    expect(cut.out).toContain('record 3 (the recorded head): gone, records were deleted from the end');
+    const earlier = (await run(['audit', 'head', '--db', other])).out.trim();
+    expect(earlier).toMatch(/^2:/);
+    raw.exec(`UPDATE audit SET hash = '${'0'.repeat(64)}' WHERE seq = 2`);
+    raw.close();
+    const changed = await run(['audit', 'verify', '--head', earlier, '--db', other]);
+    expect(changed.code).toBe(1);
+    expect(changed.out).toContain('record 2 (the recorded head): its hash is not the recorded one');
+    expect((await run(['audit', 'verify', '--head', 'latest', '--db', other])).code).toBe(2);
+  });
 });
