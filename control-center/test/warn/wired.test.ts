@@ -123,6 +123,9 @@ describe('residents are warned through the wired control center', () => {
   const settled = async () => {
     await center.notifier?.outbox.whenIdle();
   };
+  /** A form post, as the public pages' forms (and mail clients' one-click unsubscribe) send it. */
+  const postForm = (url: string, body: string) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
 
   beforeAll(async () => {
     broker = await startMosquitto();
@@ -159,11 +162,10 @@ describe('residents are warned through the wired control center', () => {
       body: JSON.stringify({ area: AREA.id, lang: 'ko', subscription: sub }),
     });
     expect(res.status).toBe(201);
-    const form = await fetch(`${center.url}warn/email/subscribe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ area: AREA.id, email: 'resident@example.kr', lang: 'ko' }).toString(),
-    });
+    const form = await postForm(
+      `${center.url}warn/email/subscribe`,
+      new URLSearchParams({ area: AREA.id, email: 'resident@example.kr', lang: 'ko' }).toString(),
+    );
     expect(form.status).toBe(202);
     const mail = await waitFor('the confirmation mail', () =>
       smtp.messages().find((m) => m.to === 'resident@example.kr'),
@@ -173,11 +175,7 @@ describe('residents are warned through the wired control center', () => {
     // GET only shows a form (mail scanners open links); POST confirms.
     expect((await fetch(`${center.url}warn/email/confirm?token=${token}`)).status).toBe(200);
     expect(center.warn?.counts()[0]?.emailActive).toBe(0);
-    const ok = await fetch(`${center.url}warn/email/confirm`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `token=${token}`,
-    });
+    const ok = await postForm(`${center.url}warn/email/confirm`, `token=${token}`);
     expect(ok.status).toBe(200);
     expect(center.warn?.counts()).toEqual([{ area: AREA.id, push: 1, emailActive: 1, emailPending: 0 }]);
   });
@@ -354,21 +352,16 @@ describe('residents are warned through the wired control center', () => {
   it("unsubscribes with a mail client's one-click POST (RFC 8058), multipart or urlencoded", async () => {
     const active = () => center.warn?.counts()[0]?.emailActive;
     // A second subscriber, through the public routes as the first one came.
-    const form = await fetch(`${center.url}warn/email/subscribe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ area: AREA.id, email: 'second@example.kr', lang: 'en' }).toString(),
-    });
+    const form = await postForm(
+      `${center.url}warn/email/subscribe`,
+      new URLSearchParams({ area: AREA.id, email: 'second@example.kr', lang: 'en' }).toString(),
+    );
     expect(form.status).toBe(202);
     const confirmMail = await waitFor('the second confirmation mail', () =>
       smtp.messages().find((m) => m.to === 'second@example.kr'),
     );
     const confirmToken = /\/warn\/email\/confirm\?token=([A-Za-z0-9_-]+)/.exec(confirmMail.body)?.[1] ?? '';
-    const ok = await fetch(`${center.url}warn/email/confirm`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `token=${confirmToken}`,
-    });
+    const ok = await postForm(`${center.url}warn/email/confirm`, `token=${confirmToken}`);
     expect(ok.status).toBe(200);
     expect(active()).toBe(2);
     // A drill gives both a warning mail with its List-Unsubscribe header. It starts in the same
@@ -398,25 +391,13 @@ describe('residents are warned through the wired control center', () => {
     const r1 = await fetch(first, { method: 'POST', body: multipart });
     expect(r1.status).toBe(200);
     expect(active()).toBe(1);
-    const r2 = await fetch(second, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'List-Unsubscribe=One-Click',
-    });
+    const r2 = await postForm(second, 'List-Unsubscribe=One-Click');
     expect(r2.status).toBe(200);
     expect(active()).toBe(0);
     // Without the token in the URL, or with another value, nothing happens: 400, counted.
-    const bare = await fetch(`${center.url}warn/email/unsubscribe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'List-Unsubscribe=One-Click',
-    });
+    const bare = await postForm(`${center.url}warn/email/unsubscribe`, 'List-Unsubscribe=One-Click');
     expect(bare.status).toBe(400);
-    const other = await fetch(first, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'List-Unsubscribe=Yes',
-    });
+    const other = await postForm(first, 'List-Unsubscribe=Yes');
     expect(other.status).toBe(400);
     const file = new FormData();
     file.set('List-Unsubscribe', new Blob(['One-Click']), 'x.txt');
